@@ -1,0 +1,168 @@
+package chat
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the source of truth. Implementations: internal/sqlite and
+// internal/postgres; both pass internal/storetest.
+//
+// Errors: methods return *Error with ENotFound, EConflict or EForbidden where
+// documented, *Error{EUnavailable} when the database cannot be reached, and
+// any other error for faults (reported to clients as EInternal).
+type Store interface {
+	// CreateUser stores u. EConflict if the username is taken.
+	CreateUser(ctx context.Context, u User, passwordHash string) error
+	// UserByName returns the user and its password hash. ENotFound.
+	UserByName(ctx context.Context, username string) (User, string, error)
+	// UserByID returns a user. ENotFound.
+	UserByID(ctx context.Context, id string) (User, error)
+	// SetLastSeen records when the user was last online.
+	SetLastSeen(ctx context.Context, userID string, ts int64) error
+
+	// CreateSession stores s.
+	CreateSession(ctx context.Context, s Session) error
+	// SessionByTokenHash returns a session with its Username. ENotFound.
+	SessionByTokenHash(ctx context.Context, tokenHash string) (Session, error)
+	// DeleteSession removes a session; removing a missing one is no error.
+	DeleteSession(ctx context.Context, id string) error
+
+	// DirectConversation returns the direct conversation of users a and b
+	// (a may equal b), creating it with the given id and both as members if
+	// it does not exist. ENotFound if either user does not exist.
+	DirectConversation(ctx context.Context, id, a, b string, ts int64) (Conversation, error)
+	// CreateGroup stores c (Kind group) with creatorID as its first member.
+	// EConflict if the name is taken.
+	CreateGroup(ctx context.Context, c Conversation, creatorID string) error
+	// GroupByName returns a group. ENotFound.
+	GroupByName(ctx context.Context, name string) (Conversation, error)
+	// Conversation returns a conversation. ENotFound.
+	Conversation(ctx context.Context, id string) (Conversation, error)
+	// AddMember makes userID a member; added is false if it already was.
+	// A member who joins starts with read and delivered at the current last seq.
+	AddMember(ctx context.Context, convID, userID string, ts int64) (added bool, err error)
+	// RemoveMember removes userID; removed is false if it was not a member.
+	RemoveMember(ctx context.Context, convID, userID string) (removed bool, err error)
+	// Members lists the members of a conversation, ordered by username.
+	Members(ctx context.Context, convID string) ([]Member, error)
+	// UserConversations lists the user's conversations with its positions,
+	// most recently active first.
+	UserConversations(ctx context.Context, userID string) ([]ConversationState, error)
+	// ConversationState returns one conversation as userID sees it.
+	// EForbidden if userID is not a member, ENotFound if it does not exist.
+	ConversationState(ctx context.Context, convID, userID string) (ConversationState, error)
+
+	// AppendMessages stores a batch in one transaction where it can. For each
+	// Append it sets Result (the stored message, with Seq) or Err:
+	// EForbidden if the sender is not a member. A message whose
+	// (SenderID, ClientMsgID) was stored before is not stored again: Result
+	// is the original and Duplicate is true. Appending also moves the
+	// sender's read and delivered positions up to the new seq. The returned
+	// error is for a batch that failed as a whole; then nothing was stored.
+	AppendMessages(ctx context.Context, batch []*Append) error
+	// Messages returns messages of a conversation in ascending seq order.
+	Messages(ctx context.Context, convID string, q HistoryQuery) ([]Message, error)
+
+	// AdvanceReceipt moves the user's delivered or read position forward to
+	// seq (read moves delivered too) and returns the positions after it.
+	// changed is false when seq was at or below the current position.
+	// EForbidden if the user is not a member; EBadRequest if seq is beyond
+	// the conversation's last seq.
+	AdvanceReceipt(ctx context.Context, userID, convID, status string, seq int64) (st ConversationState, changed bool, err error)
+
+	// Ping checks that the store is reachable.
+	Ping(ctx context.Context) error
+	// Close releases the store.
+	Close() error
+}
+
+// Append is one message to store, with its outcome.
+type Append struct {
+	Message   Message // ID, ConversationID, SenderID, Sender, TS, Text, ClientMsgID, Media
+	Result    Message
+	Duplicate bool
+	Err       error
+}
+
+// HistoryQuery selects a page of history: messages with seq > After, or
+// seq < Before (the newest Limit of them), or the newest Limit if both are 0.
+type HistoryQuery struct {
+	After  int64
+	Before int64
+	Limit  int
+}
+
+// Presence knows which node holds which user's connections. Implementations:
+// internal/inmem (one node) and internal/redis (a cluster).
+type Presence interface {
+	// Connect records a live connection of userID on this node.
+	Connect(ctx context.Context, userID, connID string) error
+	// Disconnect removes it and reports how many connections the user still
+	// has on any node.
+	Disconnect(ctx context.Context, userID, connID string) (remaining int, err error)
+	// Locate groups the online users among userIDs by the node that holds
+	// their connections. Offline users are left out.
+	Locate(ctx context.Context, userIDs []string) (map[string][]string, error)
+	// Online reports which of userIDs have at least one connection.
+	Online(ctx context.Context, userIDs []string) (map[string]bool, error)
+}
+
+// Bus carries events between nodes. It is a fast path with at-most-once
+// delivery: the store is the truth, and a client that sees a gap in seq
+// fills it with sync. Implementations: internal/inmem, internal/redis.
+type Bus interface {
+	// Send puts ev in node's inbox; ev.Recipients are that node's users.
+	Send(ctx context.Context, node string, ev *Event) error
+	// Broadcast delivers ev to every node, this one included.
+	Broadcast(ctx context.Context, ev *Event) error
+	// Run consumes this node's inbox and broadcasts, calling h for each
+	// event, until ctx ends. When the link was broken and events may have
+	// been lost it calls h with an event of kind EventResync.
+	Run(ctx context.Context, h func(*Event)) error
+}
+
+// Event kinds.
+const (
+	EventMessage  = "message"
+	EventReceipt  = "receipt"
+	EventPresence = "presence"
+	EventTyping   = "typing"
+	EventMember   = "member"
+	EventRevoke   = "revoke" // a session ended: close its connections
+	EventResync   = "resync" // events may have been lost: clients should sync
+)
+
+// Event is something to push to connections. Recipients are user IDs; for
+// presence events (sent to subscribers) and revoke/resync it is empty.
+type Event struct {
+	Kind       string
+	Recipients []string
+	ExceptConn string // connection that caused it and was answered by its ack
+
+	Message   *Message
+	Receipt   *Receipt
+	Presence  *PresenceInfo
+	Typing    *TypingEvent
+	Member    *MemberEvent
+	SessionID string
+}
+
+// Deliverer pushes events to this node's connections. The gateway implements
+// it; Deliver must not block on a slow connection.
+type Deliverer interface {
+	Deliver(ev *Event)
+}
+
+// PasswordHasher hashes and checks passwords.
+type PasswordHasher interface {
+	Hash(password string) (string, error)
+	Verify(hash, password string) (bool, error)
+}
+
+// Metrics receives the core's measurements. Nil fields are skipped.
+type Metrics struct {
+	StoreLatency func(op string, d time.Duration)
+	MessageSent  func()
+	BatchSize    func(n int)
+}

@@ -1,0 +1,956 @@
+package chat
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Config holds the core's dependencies and limits. Store, Presence, Bus,
+// Hasher, NodeID and NewID are required; zero limits take the defaults.
+type Config struct {
+	Store    Store
+	Presence Presence
+	Bus      Bus
+	Hasher   PasswordHasher
+	// Media looks up an uploaded object for a message; nil disables media.
+	Media func(ctx context.Context, id string) (Media, error)
+
+	NodeID string
+	NewID  func() string // globally unique, time-ordered
+	Now    func() time.Time
+	Logger *slog.Logger
+
+	SessionTTL    time.Duration // default 30 days
+	PresenceGrace time.Duration // default 5s
+	SendRate      float64       // per user per second; 0 = no limit
+	SendBurst     int
+	MaxText       int // default 4096
+	MaxBatch      int // messages per store transaction, default 512
+	MemberCache   time.Duration
+	Metrics       Metrics
+}
+
+// Service holds the chat rules. It knows nothing of the wire: the gateway and
+// the HTTP API call it, and it talks to Store, Presence and Bus.
+type Service struct {
+	cfg     Config
+	log     *slog.Logger
+	limiter *limiter
+
+	deliverer Deliverer
+
+	queue    chan *pending
+	dispatch chan []*pending
+	stopOnce sync.Once
+	wg       sync.WaitGroup
+
+	mu       sync.Mutex
+	members  map[string]memberEntry // convID -> cached members
+	directs  map[string]Conversation
+	users    map[string]User // username -> user (immutable fields only)
+	presence map[string]*userPresence
+}
+
+type memberEntry struct {
+	members []Member
+	set     map[string]bool
+	at      time.Time
+}
+
+type userPresence struct {
+	conns   int
+	pending *time.Timer // offline announcement waiting out the grace period
+}
+
+// ConnInfo identifies the connection a request came from.
+type ConnInfo struct {
+	UserID   string
+	Username string
+	ConnID   string
+	Session  string
+}
+
+type pending struct {
+	append Append
+	conn   ConnInfo
+	done   func(Message, error)
+}
+
+// NewService returns a core; call Start before use.
+func NewService(cfg Config) *Service {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.SessionTTL == 0 {
+		cfg.SessionTTL = 30 * 24 * time.Hour
+	}
+	if cfg.PresenceGrace == 0 {
+		cfg.PresenceGrace = 5 * time.Second
+	}
+	if cfg.MaxText == 0 {
+		cfg.MaxText = DefaultMaxText
+	}
+	if cfg.MaxBatch == 0 {
+		cfg.MaxBatch = 512
+	}
+	if cfg.MemberCache == 0 {
+		cfg.MemberCache = 30 * time.Second
+	}
+	return &Service{
+		cfg:      cfg,
+		log:      cfg.Logger,
+		limiter:  newLimiter(cfg.SendRate, cfg.SendBurst),
+		queue:    make(chan *pending, 8192),
+		dispatch: make(chan []*pending, 64),
+		members:  make(map[string]memberEntry),
+		directs:  make(map[string]Conversation),
+		users:    make(map[string]User),
+		presence: make(map[string]*userPresence),
+	}
+}
+
+// NodeID returns this node's id.
+func (s *Service) NodeID() string { return s.cfg.NodeID }
+
+// Start runs the write path and the bus consumer, delivering events to d,
+// until ctx ends or Stop is called.
+func (s *Service) Start(ctx context.Context, d Deliverer) {
+	s.deliverer = d
+	s.wg.Add(3)
+	go func() { defer s.wg.Done(); s.writeLoop() }()
+	go func() { defer s.wg.Done(); s.dispatchLoop() }()
+	go func() {
+		defer s.wg.Done()
+		for ctx.Err() == nil {
+			err := s.cfg.Bus.Run(ctx, s.onBusEvent)
+			if ctx.Err() != nil {
+				return
+			}
+			s.log.Warn("bus consumer stopped; restarting", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	}()
+}
+
+// Stop finishes the messages already accepted and stops the write path.
+// Call it after the gateway stopped submitting.
+func (s *Service) Stop() {
+	s.stopOnce.Do(func() { close(s.queue) })
+	s.wg.Wait()
+}
+
+func (s *Service) now() int64 { return s.cfg.Now().UnixMilli() }
+
+func (s *Service) observe(op string, start time.Time) {
+	if f := s.cfg.Metrics.StoreLatency; f != nil {
+		f(op, time.Since(start))
+	}
+}
+
+// ---- accounts
+
+// Signup creates an account.
+func (s *Service) Signup(ctx context.Context, username, password, displayName string) (User, error) {
+	name, err := NormalizeName("username", username)
+	if err != nil {
+		return User{}, err
+	}
+	if len(password) < MinPasswordLen || len(password) > MaxPasswordLen {
+		return User{}, Errorf(EBadRequest, "password must be %d to %d bytes", MinPasswordLen, MaxPasswordLen)
+	}
+	if displayName == "" {
+		displayName = name
+	}
+	if err := checkText("display_name", displayName, MaxDisplayName); err != nil {
+		return User{}, err
+	}
+	hash, err := s.cfg.Hasher.Hash(password)
+	if err != nil {
+		return User{}, err
+	}
+	u := User{ID: s.cfg.NewID(), Username: name, DisplayName: displayName, CreatedAt: s.now()}
+	if err := s.cfg.Store.CreateUser(ctx, u, hash); err != nil {
+		if ErrorCode(err) == EConflict {
+			return User{}, Errorf(EConflict, "username %q is taken", name)
+		}
+		return User{}, err
+	}
+	return u, nil
+}
+
+// Login checks a password and opens a session. The returned token is shown
+// once; only its hash is stored.
+func (s *Service) Login(ctx context.Context, username, password string) (string, Session, User, error) {
+	bad := Errorf(EUnauthorized, "wrong username or password")
+	name, err := NormalizeName("username", username)
+	if err != nil {
+		return "", Session{}, User{}, bad
+	}
+	u, hash, err := s.cfg.Store.UserByName(ctx, name)
+	if ErrorCode(err) == ENotFound {
+		return "", Session{}, User{}, bad
+	} else if err != nil {
+		return "", Session{}, User{}, err
+	}
+	ok, err := s.cfg.Hasher.Verify(hash, password)
+	if err != nil {
+		return "", Session{}, User{}, err
+	}
+	if !ok {
+		return "", Session{}, User{}, bad
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", Session{}, User{}, err
+	}
+	token := "sb_" + base64.RawURLEncoding.EncodeToString(raw)
+	now := s.cfg.Now()
+	sess := Session{
+		ID:        s.cfg.NewID(),
+		TokenHash: hashToken(token),
+		UserID:    u.ID,
+		Username:  u.Username,
+		CreatedAt: now.UnixMilli(),
+		ExpiresAt: now.Add(s.cfg.SessionTTL).UnixMilli(),
+	}
+	if err := s.cfg.Store.CreateSession(ctx, sess); err != nil {
+		return "", Session{}, User{}, err
+	}
+	return token, sess, u, nil
+}
+
+func hashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// Authenticate returns the live session of a bearer token. Any node can
+// check any token: the session lives in the shared store.
+func (s *Service) Authenticate(ctx context.Context, token string) (Session, error) {
+	if token == "" {
+		return Session{}, Errorf(EUnauthorized, "missing token")
+	}
+	start := time.Now()
+	sess, err := s.cfg.Store.SessionByTokenHash(ctx, hashToken(token))
+	s.observe("session", start)
+	if ErrorCode(err) == ENotFound {
+		return Session{}, Errorf(EUnauthorized, "invalid or revoked token")
+	} else if err != nil {
+		return Session{}, err
+	}
+	if sess.ExpiresAt <= s.now() {
+		return Session{}, Errorf(EUnauthorized, "token expired")
+	}
+	return sess, nil
+}
+
+// Logout ends a session on every node and closes its connections.
+func (s *Service) Logout(ctx context.Context, sess Session) error {
+	if err := s.cfg.Store.DeleteSession(ctx, sess.ID); err != nil {
+		return err
+	}
+	if err := s.cfg.Bus.Broadcast(ctx, &Event{Kind: EventRevoke, SessionID: sess.ID}); err != nil {
+		s.log.Warn("broadcast revoke", "err", err)
+	}
+	return nil
+}
+
+// userByName resolves a username through a cache of the immutable fields.
+func (s *Service) userByName(ctx context.Context, username string) (User, error) {
+	name, err := NormalizeName("username", username)
+	if err != nil {
+		return User{}, Errorf(ENotFound, "no user %q", username)
+	}
+	s.mu.Lock()
+	u, ok := s.users[name]
+	s.mu.Unlock()
+	if ok {
+		return u, nil
+	}
+	u, _, err = s.cfg.Store.UserByName(ctx, name)
+	if ErrorCode(err) == ENotFound {
+		return User{}, Errorf(ENotFound, "no user %q", name)
+	} else if err != nil {
+		return User{}, err
+	}
+	u.LastSeen = 0
+	s.mu.Lock()
+	if len(s.users) > 100_000 {
+		clear(s.users)
+	}
+	s.users[name] = u
+	s.mu.Unlock()
+	return u, nil
+}
+
+// Profile returns a user with its presence.
+func (s *Service) Profile(ctx context.Context, username string) (PresenceInfo, User, error) {
+	u, err := s.userByName(ctx, username)
+	if err != nil {
+		return PresenceInfo{}, User{}, err
+	}
+	ps, err := s.presenceOf(ctx, []User{u})
+	if err != nil {
+		return PresenceInfo{}, User{}, err
+	}
+	return ps[0], u, nil
+}
+
+// Presence returns the presence of the named users. Unknown names are an
+// ENotFound error.
+func (s *Service) Presence(ctx context.Context, usernames []string) ([]PresenceInfo, error) {
+	if len(usernames) > 1000 {
+		return nil, Errorf(ETooLarge, "at most 1000 users at once")
+	}
+	us := make([]User, 0, len(usernames))
+	for _, n := range usernames {
+		u, err := s.userByName(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+		us = append(us, u)
+	}
+	return s.presenceOf(ctx, us)
+}
+
+func (s *Service) presenceOf(ctx context.Context, us []User) ([]PresenceInfo, error) {
+	ids := make([]string, len(us))
+	for i, u := range us {
+		ids[i] = u.ID
+	}
+	online, err := s.cfg.Presence.Online(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]PresenceInfo, len(us))
+	for i, u := range us {
+		full, err := s.cfg.Store.UserByID(ctx, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = PresenceInfo{UserID: u.ID, Username: u.Username, Online: online[u.ID], LastSeen: full.LastSeen}
+	}
+	return out, nil
+}
+
+// ---- groups and conversations
+
+// CreateGroup creates a group with the caller as its first member.
+func (s *Service) CreateGroup(ctx context.Context, sess Session, name, title string) (ConversationState, error) {
+	n, err := NormalizeName("group name", name)
+	if err != nil {
+		return ConversationState{}, err
+	}
+	if title == "" {
+		title = n
+	}
+	if err := checkText("title", title, MaxGroupTitle); err != nil {
+		return ConversationState{}, err
+	}
+	c := Conversation{ID: s.cfg.NewID(), Kind: KindGroup, Name: n, Title: title, CreatedAt: s.now()}
+	if err := s.cfg.Store.CreateGroup(ctx, c, sess.UserID); err != nil {
+		if ErrorCode(err) == EConflict {
+			return ConversationState{}, Errorf(EConflict, "group %q exists", n)
+		}
+		return ConversationState{}, err
+	}
+	return ConversationState{Conversation: c}, nil
+}
+
+func (s *Service) groupByName(ctx context.Context, name string) (Conversation, error) {
+	n, err := NormalizeName("group name", name)
+	if err != nil {
+		return Conversation{}, err
+	}
+	c, err := s.cfg.Store.GroupByName(ctx, n)
+	if ErrorCode(err) == ENotFound {
+		return Conversation{}, Errorf(ENotFound, "no group %q", n)
+	}
+	return c, err
+}
+
+// JoinGroup makes the caller a member of the named group. Joining a group
+// one is in already is not an error.
+func (s *Service) JoinGroup(ctx context.Context, sess Session, name string) (ConversationState, error) {
+	c, err := s.groupByName(ctx, name)
+	if err != nil {
+		return ConversationState{}, err
+	}
+	added, err := s.cfg.Store.AddMember(ctx, c.ID, sess.UserID, s.now())
+	if err != nil {
+		return ConversationState{}, err
+	}
+	if added {
+		s.memberChanged(ctx, c.ID, sess, MemberJoined, nil)
+	}
+	return s.cfg.Store.ConversationState(ctx, c.ID, sess.UserID)
+}
+
+// LeaveGroup removes the caller from the named group.
+func (s *Service) LeaveGroup(ctx context.Context, sess Session, name string) error {
+	c, err := s.groupByName(ctx, name)
+	if err != nil {
+		return err
+	}
+	removed, err := s.cfg.Store.RemoveMember(ctx, c.ID, sess.UserID)
+	if err != nil {
+		return err
+	}
+	if !removed {
+		return Errorf(ENotFound, "you are not a member of %q", c.Name)
+	}
+	s.memberChanged(ctx, c.ID, sess, MemberLeft, []string{sess.UserID})
+	return nil
+}
+
+// memberChanged drops every node's cached member list and tells the members
+// (and extra, such as the one who left) about the change.
+func (s *Service) memberChanged(ctx context.Context, convID string, sess Session, event string, extra []string) {
+	s.forgetMembers(convID)
+	ms, err := s.membersOf(ctx, convID)
+	if err != nil {
+		s.log.Warn("members after change", "conv", convID, "err", err)
+		return
+	}
+	ev := &Event{Kind: EventMember, Member: &MemberEvent{ConversationID: convID, UserID: sess.UserID, Username: sess.Username, Event: event}}
+	ev.Recipients = append(memberIDs(ms.members), extra...)
+	// Broadcast, not route: every node must drop its cached member list.
+	if err := s.cfg.Bus.Broadcast(ctx, ev); err != nil {
+		s.log.Warn("broadcast member event", "err", err)
+	}
+}
+
+// GroupMembers lists a group's members with their online state; only
+// members may ask.
+func (s *Service) GroupMembers(ctx context.Context, sess Session, name string) ([]PresenceInfo, error) {
+	c, err := s.groupByName(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := s.cfg.Store.Members(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	ids := memberIDs(ms)
+	if !contains(ids, sess.UserID) {
+		return nil, Errorf(EForbidden, "only members may list the members of %q", c.Name)
+	}
+	online, err := s.cfg.Presence.Online(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]PresenceInfo, len(ms))
+	for i, m := range ms {
+		out[i] = PresenceInfo{UserID: m.UserID, Username: m.Username, Online: online[m.UserID]}
+	}
+	return out, nil
+}
+
+// Conversations lists the caller's conversations.
+func (s *Service) Conversations(ctx context.Context, sess Session) ([]ConversationState, error) {
+	return s.cfg.Store.UserConversations(ctx, sess.UserID)
+}
+
+// History returns a page of a conversation's messages, ascending by seq.
+func (s *Service) History(ctx context.Context, sess Session, convID string, q HistoryQuery) ([]Message, error) {
+	if q.After < 0 || q.Before < 0 || q.Limit < 0 {
+		return nil, Errorf(EBadRequest, "before, after and limit must not be negative")
+	}
+	if q.After > 0 && q.Before > 0 {
+		return nil, Errorf(EBadRequest, "give before or after, not both")
+	}
+	if q.Limit == 0 {
+		q.Limit = DefaultHistoryPage
+	}
+	if q.Limit > MaxHistoryLimit {
+		return nil, Errorf(EBadRequest, "limit is at most %d", MaxHistoryLimit)
+	}
+	if _, err := s.cfg.Store.ConversationState(ctx, convID, sess.UserID); err != nil {
+		return nil, err
+	}
+	return s.cfg.Store.Messages(ctx, convID, q)
+}
+
+// membersOf returns a conversation's members through a short-lived cache
+// that membership changes clear on every node.
+func (s *Service) membersOf(ctx context.Context, convID string) (memberEntry, error) {
+	s.mu.Lock()
+	e, ok := s.members[convID]
+	s.mu.Unlock()
+	if ok && time.Since(e.at) < s.cfg.MemberCache {
+		return e, nil
+	}
+	start := time.Now()
+	ms, err := s.cfg.Store.Members(ctx, convID)
+	s.observe("members", start)
+	if err != nil {
+		return memberEntry{}, err
+	}
+	e = memberEntry{members: ms, set: make(map[string]bool, len(ms)), at: time.Now()}
+	for _, m := range ms {
+		e.set[m.UserID] = true
+	}
+	s.mu.Lock()
+	if len(s.members) > 10_000 {
+		clear(s.members)
+	}
+	s.members[convID] = e
+	s.mu.Unlock()
+	return e, nil
+}
+
+func (s *Service) forgetMembers(convID string) {
+	s.mu.Lock()
+	delete(s.members, convID)
+	s.mu.Unlock()
+}
+
+// requireMember returns the members of convID, or ENotFound / EForbidden.
+func (s *Service) requireMember(ctx context.Context, convID, userID string) (memberEntry, error) {
+	if convID == "" {
+		return memberEntry{}, Errorf(EBadRequest, "conversation is required")
+	}
+	e, err := s.membersOf(ctx, convID)
+	if err != nil {
+		return memberEntry{}, err
+	}
+	if e.set[userID] {
+		return e, nil
+	}
+	if len(e.members) == 0 {
+		if _, err := s.cfg.Store.Conversation(ctx, convID); ErrorCode(err) == ENotFound {
+			return memberEntry{}, Errorf(ENotFound, "no conversation %q", convID)
+		} else if err != nil {
+			return memberEntry{}, err
+		}
+	}
+	return memberEntry{}, Errorf(EForbidden, "you are not a member of conversation %q", convID)
+}
+
+func memberIDs(ms []Member) []string {
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = m.UserID
+	}
+	return ids
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// ---- messages
+
+// SendRequest is a client's message.
+type SendRequest struct {
+	ClientMsgID  string
+	ToUser       string
+	Conversation string
+	Text         string
+	MediaID      string
+}
+
+// Send validates a message and queues it for the group-committed write
+// path. done is called once, after the commit (or with the error), from the
+// write path's goroutine, in the order messages were submitted: it must not
+// block.
+func (s *Service) Send(ctx context.Context, c ConnInfo, req SendRequest, done func(Message, error)) {
+	a, err := s.prepare(ctx, c, req)
+	if err != nil {
+		done(Message{}, err)
+		return
+	}
+	p := &pending{append: Append{Message: a}, conn: c, done: done}
+	defer func() {
+		// The queue is closed at shutdown; a late sender gets unavailable.
+		if recover() != nil {
+			done(Message{}, Errorf(EUnavailable, "node is shutting down"))
+		}
+	}()
+	select {
+	case s.queue <- p:
+	case <-ctx.Done():
+		done(Message{}, Errorf(EUnavailable, "request cancelled"))
+	}
+}
+
+func (s *Service) prepare(ctx context.Context, c ConnInfo, req SendRequest) (Message, error) {
+	if (req.ToUser == "") == (req.Conversation == "") {
+		return Message{}, Errorf(EBadRequest, "give exactly one of to_user and conversation")
+	}
+	if err := checkText("text", req.Text, s.cfg.MaxText); err != nil {
+		return Message{}, err
+	}
+	if req.Text == "" && req.MediaID == "" {
+		return Message{}, Errorf(EBadRequest, "a message needs text or media_id")
+	}
+	if len(req.ClientMsgID) > MaxClientMsgID {
+		return Message{}, Errorf(EBadRequest, "client_msg_id is at most %d bytes", MaxClientMsgID)
+	}
+	if !s.limiter.allow(c.UserID, s.cfg.Now()) {
+		return Message{}, Errorf(ERateLimited, "sending too fast; slow down")
+	}
+	convID := req.Conversation
+	if req.ToUser != "" {
+		conv, err := s.direct(ctx, c.UserID, req.ToUser)
+		if err != nil {
+			return Message{}, err
+		}
+		convID = conv.ID
+	} else if _, err := s.requireMember(ctx, convID, c.UserID); err != nil {
+		return Message{}, err
+	}
+	m := Message{
+		ID:             s.cfg.NewID(),
+		ConversationID: convID,
+		SenderID:       c.UserID,
+		Sender:         c.Username,
+		TS:             s.now(),
+		Text:           req.Text,
+		ClientMsgID:    req.ClientMsgID,
+	}
+	if req.MediaID != "" {
+		if s.cfg.Media == nil {
+			return Message{}, Errorf(EBadRequest, "media is not enabled on this server")
+		}
+		md, err := s.cfg.Media(ctx, req.MediaID)
+		if ErrorCode(err) == ENotFound {
+			return Message{}, Errorf(ENotFound, "no media %q", req.MediaID)
+		} else if err != nil {
+			return Message{}, err
+		}
+		if md.UploaderID != c.UserID {
+			return Message{}, Errorf(EForbidden, "only the uploader may attach media %q", req.MediaID)
+		}
+		m.Media = &md
+	}
+	return m, nil
+}
+
+// direct returns the direct conversation between userID and the named peer.
+func (s *Service) direct(ctx context.Context, userID, peerName string) (Conversation, error) {
+	peer, err := s.userByName(ctx, peerName)
+	if err != nil {
+		return Conversation{}, err
+	}
+	a, b := userID, peer.ID
+	if b < a {
+		a, b = b, a
+	}
+	key := a + "|" + b
+	s.mu.Lock()
+	c, ok := s.directs[key]
+	s.mu.Unlock()
+	if ok {
+		return c, nil
+	}
+	c, err = s.cfg.Store.DirectConversation(ctx, s.cfg.NewID(), a, b, s.now())
+	if err != nil {
+		return Conversation{}, err
+	}
+	s.mu.Lock()
+	if len(s.directs) > 100_000 {
+		clear(s.directs)
+	}
+	s.directs[key] = c
+	s.mu.Unlock()
+	return c, nil
+}
+
+// writeLoop takes queued messages and commits them in batches: concurrent
+// senders share one transaction (group commit).
+func (s *Service) writeLoop() {
+	defer close(s.dispatch)
+	for p := range s.queue {
+		batch := []*pending{p}
+	fill:
+		for len(batch) < s.cfg.MaxBatch {
+			select {
+			case q, ok := <-s.queue:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, q)
+			default:
+				break fill
+			}
+		}
+		appends := make([]*Append, len(batch))
+		for i, q := range batch {
+			appends[i] = &q.append
+		}
+		start := time.Now()
+		// The write must finish even if the client has gone: its message may
+		// be committed, and its retry must then find it.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := s.cfg.Store.AppendMessages(ctx, appends)
+		cancel()
+		s.observe("append", start)
+		if f := s.cfg.Metrics.BatchSize; f != nil {
+			f(len(batch))
+		}
+		if err != nil {
+			s.log.Error("append batch", "n", len(batch), "err", err)
+			code := ErrorCode(err)
+			if code == EInternal {
+				code = EUnavailable
+			}
+			for _, q := range batch {
+				q.append.Err = Errorf(code, "message not stored: %s", ErrorMessage(err))
+			}
+		}
+		s.dispatch <- batch
+	}
+}
+
+// dispatchLoop acks and fans out committed messages in commit order, so
+// every connection sees a conversation's messages in seq order.
+func (s *Service) dispatchLoop() {
+	ctx := context.Background()
+	for batch := range s.dispatch {
+		for _, p := range batch {
+			a := &p.append
+			if a.Err != nil {
+				p.done(Message{}, a.Err)
+				continue
+			}
+			p.done(a.Result, nil)
+			if a.Duplicate {
+				continue
+			}
+			if f := s.cfg.Metrics.MessageSent; f != nil {
+				f()
+			}
+			e, err := s.membersOf(ctx, a.Result.ConversationID)
+			if err != nil {
+				s.log.Warn("fan-out members", "err", err)
+				continue
+			}
+			m := a.Result
+			s.route(ctx, &Event{Kind: EventMessage, Message: &m, ExceptConn: p.conn.ConnID}, memberIDs(e.members))
+		}
+	}
+}
+
+// route delivers ev to the online users among recipients: local ones
+// directly, others with one bus envelope per node that holds any of them.
+func (s *Service) route(ctx context.Context, ev *Event, recipients []string) {
+	byNode, err := s.cfg.Presence.Locate(ctx, recipients)
+	if err != nil {
+		s.log.Warn("locate recipients", "err", err)
+		// Still reach this node's users; the others sync.
+		byNode = map[string][]string{s.cfg.NodeID: recipients}
+	}
+	for node, users := range byNode {
+		e := *ev
+		e.Recipients = users
+		if node == s.cfg.NodeID {
+			s.deliverer.Deliver(&e)
+			continue
+		}
+		if err := s.cfg.Bus.Send(ctx, node, &e); err != nil {
+			s.log.Warn("bus send", "node", node, "err", err)
+		}
+	}
+}
+
+// onBusEvent handles an event from another node (or a broadcast).
+func (s *Service) onBusEvent(ev *Event) {
+	if ev.Kind == EventMember && ev.Member != nil {
+		s.forgetMembers(ev.Member.ConversationID)
+	}
+	s.deliverer.Deliver(ev)
+}
+
+// Sync pushes, through push and in seq order, every message after each
+// cursor (a conversation not named starts at the caller's read position), at
+// most MaxSyncPerConv per conversation, and returns the conversations.
+// Cursors for conversations the caller is not in are ignored.
+func (s *Service) Sync(ctx context.Context, c ConnInfo, cursors map[string]int64, push func(Message) error) ([]ConversationState, error) {
+	convs, err := s.cfg.Store.UserConversations(ctx, c.UserID)
+	if err != nil {
+		return nil, err
+	}
+	for _, cs := range convs {
+		after, ok := cursors[cs.ID]
+		if !ok {
+			after = cs.ReadSeq
+		}
+		if after < 0 {
+			return nil, Errorf(EBadRequest, "cursor for %q is negative", cs.ID)
+		}
+		sent := 0
+		for after < cs.LastSeq && sent < MaxSyncPerConv {
+			limit := min(MaxHistoryLimit, MaxSyncPerConv-sent)
+			ms, err := s.cfg.Store.Messages(ctx, cs.ID, HistoryQuery{After: after, Limit: limit})
+			if err != nil {
+				return nil, err
+			}
+			if len(ms) == 0 {
+				break
+			}
+			for _, m := range ms {
+				if err := push(m); err != nil {
+					return nil, err
+				}
+				after = m.Seq
+			}
+			sent += len(ms)
+		}
+	}
+	return convs, nil
+}
+
+// Receipt moves the caller's delivered or read position and tells the
+// members when it moved.
+func (s *Service) Receipt(ctx context.Context, c ConnInfo, convID, status string, seq int64) error {
+	if status != StatusDelivered && status != StatusRead {
+		return Errorf(EBadRequest, "status must be delivered or read")
+	}
+	if seq < 0 {
+		return Errorf(EBadRequest, "seq must not be negative")
+	}
+	e, err := s.requireMember(ctx, convID, c.UserID)
+	if err != nil {
+		return err
+	}
+	_, changed, err := s.cfg.Store.AdvanceReceipt(ctx, c.UserID, convID, status, seq)
+	if err != nil || !changed {
+		return err
+	}
+	s.route(ctx, &Event{Kind: EventReceipt, ExceptConn: c.ConnID, Receipt: &Receipt{
+		ConversationID: convID, UserID: c.UserID, Username: c.Username, Status: status, Seq: seq,
+	}}, memberIDs(e.members))
+	return nil
+}
+
+// Typing tells the other members' online devices that the caller types.
+func (s *Service) Typing(ctx context.Context, c ConnInfo, convID string) error {
+	e, err := s.requireMember(ctx, convID, c.UserID)
+	if err != nil {
+		return err
+	}
+	others := make([]string, 0, len(e.members))
+	for _, m := range e.members {
+		if m.UserID != c.UserID {
+			others = append(others, m.UserID)
+		}
+	}
+	s.route(ctx, &Event{Kind: EventTyping, Typing: &TypingEvent{ConversationID: convID, UserID: c.UserID, Username: c.Username}}, others)
+	return nil
+}
+
+// ---- presence
+
+// Connected records a new connection. A user who comes online (not merely
+// back within the grace period) is announced to presence subscribers.
+func (s *Service) Connected(ctx context.Context, c ConnInfo) error {
+	if err := s.cfg.Presence.Connect(ctx, c.UserID, c.ConnID); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	p := s.presence[c.UserID]
+	if p == nil {
+		p = &userPresence{}
+		s.presence[c.UserID] = p
+	}
+	p.conns++
+	announce := p.conns == 1 && p.pending == nil
+	if p.pending != nil {
+		p.pending.Stop()
+		p.pending = nil
+	}
+	s.mu.Unlock()
+	if announce {
+		s.announce(ctx, PresenceInfo{UserID: c.UserID, Username: c.Username, Online: true, LastSeen: s.now()})
+	}
+	return nil
+}
+
+// Disconnected records a closed connection. When the user has no connection
+// left anywhere, it is announced offline after the grace period unless it
+// came back meanwhile.
+func (s *Service) Disconnected(ctx context.Context, c ConnInfo) {
+	remaining, err := s.cfg.Presence.Disconnect(ctx, c.UserID, c.ConnID)
+	if err != nil {
+		s.log.Warn("presence disconnect", "err", err)
+	}
+	lastSeen := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.presence[c.UserID]
+	if p == nil {
+		return
+	}
+	p.conns--
+	if p.conns > 0 {
+		return
+	}
+	if remaining > 0 {
+		delete(s.presence, c.UserID)
+		return
+	}
+	p.pending = time.AfterFunc(s.cfg.PresenceGrace, func() { s.goOffline(c, lastSeen) })
+}
+
+func (s *Service) goOffline(c ConnInfo, lastSeen int64) {
+	s.mu.Lock()
+	p := s.presence[c.UserID]
+	if p == nil || p.conns > 0 {
+		s.mu.Unlock()
+		return
+	}
+	delete(s.presence, c.UserID)
+	s.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if online, err := s.cfg.Presence.Online(ctx, []string{c.UserID}); err == nil && online[c.UserID] {
+		return // came back on another node
+	}
+	if err := s.cfg.Store.SetLastSeen(ctx, c.UserID, lastSeen); err != nil {
+		s.log.Warn("set last seen", "err", err)
+	}
+	s.announce(ctx, PresenceInfo{UserID: c.UserID, Username: c.Username, Online: false, LastSeen: lastSeen})
+}
+
+func (s *Service) announce(ctx context.Context, p PresenceInfo) {
+	if err := s.cfg.Bus.Broadcast(ctx, &Event{Kind: EventPresence, Presence: &p}); err != nil {
+		s.log.Warn("broadcast presence", "err", err)
+	}
+}
+
+// FlushPresence records last_seen for users whose offline announcement is
+// still waiting, so a clean shutdown loses no last_seen.
+func (s *Service) FlushPresence(ctx context.Context) {
+	s.mu.Lock()
+	var ids []string
+	for id, p := range s.presence {
+		if p.pending != nil && p.pending.Stop() {
+			ids = append(ids, id)
+		}
+	}
+	s.mu.Unlock()
+	for _, id := range ids {
+		if err := s.cfg.Store.SetLastSeen(ctx, id, s.now()); err != nil && !errors.Is(err, context.Canceled) {
+			s.log.Warn("flush last seen", "err", err)
+		}
+	}
+}

@@ -1,0 +1,284 @@
+// Package wire holds the JSON shapes of Switchboard's wire contract (v1):
+// the WebSocket frames and the HTTP bodies. The server and the Go client
+// both use it, so the two cannot drift apart. docs/protocol.md describes it.
+package wire
+
+import "encoding/json"
+
+// Frame types sent by clients.
+const (
+	TypeAuth              = "auth"
+	TypeSend              = "send"
+	TypeSync              = "sync"
+	TypeReceipt           = "receipt"
+	TypeTyping            = "typing"
+	TypePresenceSubscribe = "presence_subscribe"
+	TypePing              = "ping"
+)
+
+// Frame types sent by the server.
+const (
+	TypeReady     = "ready"
+	TypeAck       = "ack"
+	TypeError     = "error"
+	TypePong      = "pong"
+	TypeMessage   = "message"
+	TypeReceiptEv = "receipt"
+	TypePresence  = "presence"
+	TypeTypingEv  = "typing"
+	TypeMember    = "member"
+	TypeReconnect = "reconnect"
+	TypeResync    = "resync"
+)
+
+// ClientFrame is any frame a client sends; which fields count depends on Type.
+type ClientFrame struct {
+	Type string `json:"type"`
+	ID   string `json:"id,omitempty"`
+
+	// auth
+	Token  string `json:"token,omitempty"`
+	Device string `json:"device,omitempty"`
+
+	// send
+	ClientMsgID  string `json:"client_msg_id,omitempty"`
+	ToUser       string `json:"to_user,omitempty"`
+	Conversation string `json:"conversation,omitempty"`
+	Text         string `json:"text,omitempty"`
+	MediaID      string `json:"media_id,omitempty"`
+
+	// sync
+	Cursors map[string]int64 `json:"cursors,omitempty"`
+
+	// receipt (Conversation too)
+	Seq    int64  `json:"seq,omitempty"`
+	Status string `json:"status,omitempty"`
+
+	// presence_subscribe
+	Users []string `json:"users,omitempty"`
+}
+
+// ServerFrame is any frame the server sends.
+type ServerFrame struct {
+	Type string `json:"type"`
+	ID   string `json:"id,omitempty"`
+
+	// ready
+	User *User  `json:"user,omitempty"`
+	Node string `json:"node,omitempty"`
+
+	// error
+	Code    string `json:"code,omitempty"`
+	Message string `json:"message,omitempty"`
+
+	// ack of send, and message push. Encoded as "message" in both; the
+	// MarshalJSON below keeps Message and the error text apart.
+	Msg *Message `json:"-"`
+
+	// ack of sync
+	Conversations []Conversation `json:"conversations,omitempty"`
+	// ack of presence_subscribe
+	PresenceList []Presence `json:"presence,omitempty"`
+
+	// receipt, typing, member, presence events
+	Conversation string `json:"conversation,omitempty"`
+	UserName     string `json:"-"`
+	Status       string `json:"status,omitempty"`
+	Seq          int64  `json:"seq,omitempty"`
+	Event        string `json:"event,omitempty"`
+	Online       *bool  `json:"online,omitempty"`
+	LastSeen     *int64 `json:"last_seen,omitempty"`
+
+	// reconnect
+	Reason string `json:"reason,omitempty"`
+}
+
+// MarshalJSON writes "message" as the message object for message frames and
+// send acks, and as the error text for error frames; and "user" as the
+// username string for events and as the user object for ready.
+func (f ServerFrame) MarshalJSON() ([]byte, error) {
+	type plain ServerFrame
+	out := struct {
+		plain
+		Message any `json:"message,omitempty"`
+		User    any `json:"user,omitempty"`
+	}{plain: plain(f)}
+	out.plain.Message = ""
+	out.plain.User = nil
+	if f.Msg != nil {
+		out.Message = f.Msg
+	} else if f.Message != "" {
+		out.Message = f.Message
+	}
+	if f.User != nil {
+		out.User = f.User
+	} else if f.UserName != "" {
+		out.User = f.UserName
+	}
+	return json.Marshal(out)
+}
+
+// UnmarshalJSON reverses MarshalJSON.
+func (f *ServerFrame) UnmarshalJSON(b []byte) error {
+	type plain ServerFrame
+	var in struct {
+		plain
+		Message json.RawMessage `json:"message,omitempty"`
+		User    json.RawMessage `json:"user,omitempty"`
+	}
+	if err := json.Unmarshal(b, &in); err != nil {
+		return err
+	}
+	*f = ServerFrame(in.plain)
+	f.Message, f.User, f.Msg = "", nil, nil
+	if len(in.Message) > 0 {
+		if in.Message[0] == '{' {
+			f.Msg = new(Message)
+			if err := json.Unmarshal(in.Message, f.Msg); err != nil {
+				return err
+			}
+		} else if err := json.Unmarshal(in.Message, &f.Message); err != nil {
+			return err
+		}
+	}
+	if len(in.User) > 0 {
+		if in.User[0] == '{' {
+			f.User = new(User)
+			if err := json.Unmarshal(in.User, f.User); err != nil {
+				return err
+			}
+		} else if err := json.Unmarshal(in.User, &f.UserName); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// User is an account as others see it.
+type User struct {
+	ID          string `json:"id"`
+	Username    string `json:"username"`
+	DisplayName string `json:"display_name"`
+	Online      *bool  `json:"online,omitempty"`
+	LastSeen    *int64 `json:"last_seen,omitempty"`
+}
+
+// Media is an uploaded object as carried on a message.
+type Media struct {
+	ID          string `json:"id"`
+	ContentType string `json:"content_type"`
+	Size        int64  `json:"size"`
+	Width       int    `json:"width,omitempty"`
+	Height      int    `json:"height,omitempty"`
+	SHA256      string `json:"sha256,omitempty"`
+	URL         string `json:"url,omitempty"`
+}
+
+// Message is a stored message.
+type Message struct {
+	ID           string `json:"id"`
+	Conversation string `json:"conversation"`
+	Seq          int64  `json:"seq"`
+	From         string `json:"from"`
+	TS           int64  `json:"ts"`
+	Text         string `json:"text"`
+	Media        *Media `json:"media,omitempty"`
+	ClientMsgID  string `json:"client_msg_id,omitempty"`
+}
+
+// Conversation is a conversation as one member sees it.
+type Conversation struct {
+	ID      string `json:"id"`
+	Kind    string `json:"kind"`
+	Name    string `json:"name,omitempty"`
+	Title   string `json:"title,omitempty"`
+	Peer    string `json:"peer,omitempty"`
+	LastSeq int64  `json:"last_seq"`
+	ReadSeq int64  `json:"read_seq"`
+	// DeliveredSeq is the member's delivered position.
+	DeliveredSeq int64 `json:"delivered_seq"`
+	Unread       int64 `json:"unread"`
+}
+
+// Presence is one user's online state.
+type Presence struct {
+	User     string `json:"user"`
+	Online   bool   `json:"online"`
+	LastSeen int64  `json:"last_seen"`
+}
+
+// Member is one member of a group.
+type Member struct {
+	Username string `json:"username"`
+	Online   bool   `json:"online"`
+}
+
+// ErrorBody is the body of every HTTP error.
+type ErrorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// SignupRequest is the body of POST /v1/users.
+type SignupRequest struct {
+	Username    string `json:"username"`
+	Password    string `json:"password"`
+	DisplayName string `json:"display_name,omitempty"`
+}
+
+// LoginRequest is the body of POST /v1/sessions.
+type LoginRequest struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+// LoginResponse answers POST /v1/sessions.
+type LoginResponse struct {
+	Token     string `json:"token"`
+	User      User   `json:"user"`
+	ExpiresAt int64  `json:"expires_at"`
+}
+
+// UserResponse answers POST /v1/users and GET /v1/users/{username}.
+type UserResponse struct {
+	User User `json:"user"`
+}
+
+// GroupRequest is the body of POST /v1/groups.
+type GroupRequest struct {
+	Name  string `json:"name"`
+	Title string `json:"title,omitempty"`
+}
+
+// ConversationResponse answers group calls.
+type ConversationResponse struct {
+	Conversation Conversation `json:"conversation"`
+}
+
+// ConversationsResponse answers GET /v1/conversations.
+type ConversationsResponse struct {
+	Conversations []Conversation `json:"conversations"`
+}
+
+// MessagesResponse answers GET /v1/conversations/{id}/messages.
+type MessagesResponse struct {
+	Messages []Message `json:"messages"`
+}
+
+// MembersResponse answers GET /v1/groups/{name}/members.
+type MembersResponse struct {
+	Members []Member `json:"members"`
+}
+
+// MediaResponse answers POST /v1/media.
+type MediaResponse struct {
+	Media Media `json:"media"`
+}
+
+// DiscoverResponse answers GET /v1/discover.
+type DiscoverResponse struct {
+	WSURL string `json:"ws_url"`
+	Node  string `json:"node"`
+}
