@@ -1,0 +1,219 @@
+// Package postgres implements chat.Store on PostgreSQL, the store of cluster
+// mode: every node of a cluster opens the same database.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/switchboard-chat/switchboard/internal/chat"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// migrationLock is the pg_advisory_xact_lock key that serialises migrations
+// of nodes starting at the same time.
+const migrationLock = 0x5357_4244 // "SWBD"
+
+// Store is a chat.Store on a PostgreSQL connection pool. It is safe for
+// concurrent use, also by several processes on the same database.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+var _ chat.Store = (*Store)(nil)
+
+// Open connects to the database at url (a postgres:// URL or a key=value
+// connection string), applies the pending migrations and returns the store.
+// A database that cannot be reached is an *chat.Error with EUnavailable.
+func Open(ctx context.Context, url string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: parse connection string: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		if code := chat.ErrorCode(dbErr(err)); code == chat.EUnavailable {
+			return nil, chat.Errorf(code, "postgres: database unavailable: %v", err)
+		}
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	if err := migrate(ctx, pool); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: migrate: %w", err)
+	}
+	return &Store{pool: pool}, nil
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	return dbErr(s.pool.Ping(ctx))
+}
+
+// Close closes every connection of the pool.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// migration is one numbered schema change.
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// loadMigrations returns the embedded migrations in version order. Files are
+// named NNNN_description.sql.
+func loadMigrations() ([]migration, error) {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, name := range names {
+		base := strings.TrimPrefix(name, "migrations/")
+		num, _, ok := strings.Cut(base, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v <= 0 {
+			return nil, fmt.Errorf("migration %s: name must start with a positive number and _", base)
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: base, sql: string(body)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	for i := 1; i < len(ms); i++ {
+		if ms[i].version == ms[i-1].version {
+			return nil, fmt.Errorf("migrations %s and %s share a version", ms[i-1].name, ms[i].name)
+		}
+	}
+	return ms, nil
+}
+
+// migrate applies the migrations newer than the database's schema_version in
+// one transaction. The advisory lock makes nodes that start together take
+// turns: the first applies them, the others then find nothing to do.
+func migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	ms, err := loadMigrations()
+	if err != nil {
+		return err
+	}
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(migrationLock)); err != nil {
+			return dbErr(err)
+		}
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
+			version    integer PRIMARY KEY,
+			name       text NOT NULL,
+			applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+			return dbErr(err)
+		}
+		var current int
+		if err := tx.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM schema_version").Scan(&current); err != nil {
+			return dbErr(err)
+		}
+		if n := len(ms); n > 0 && current > ms[n-1].version {
+			return fmt.Errorf("database schema version %d is newer than this binary's %d", current, ms[n-1].version)
+		}
+		for _, m := range ms {
+			if m.version <= current {
+				continue
+			}
+			if _, err := tx.Exec(ctx, m.sql); err != nil {
+				return fmt.Errorf("%s: %w", m.name, err)
+			}
+			if _, err := tx.Exec(ctx, "INSERT INTO schema_version (version, name) VALUES ($1, $2)", m.version, m.name); err != nil {
+				return fmt.Errorf("%s: %w", m.name, err)
+			}
+		}
+		return nil
+	})
+}
+
+// PostgreSQL error codes the store tells apart.
+const (
+	codeUniqueViolation     = "23505"
+	codeForeignKeyViolation = "23503"
+	codeSerialization       = "40001"
+	codeDeadlock            = "40P01"
+)
+
+// dbErr translates a driver error into the store's error contract: no rows
+// is ENotFound, a unique violation EConflict, a lost or refused connection
+// EUnavailable; anything else stays a fault (reported as EInternal).
+func dbErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ce *chat.Error
+	if errors.As(err, &ce) {
+		return err
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return chat.Errorf(chat.ENotFound, "not found")
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch {
+		case pgErr.Code == codeUniqueViolation:
+			return chat.Errorf(chat.EConflict, "already exists")
+		case pgErr.Code == codeForeignKeyViolation:
+			return chat.Errorf(chat.ENotFound, "a referenced row does not exist")
+		case strings.HasPrefix(pgErr.Code, "08"), // connection exception
+			strings.HasPrefix(pgErr.Code, "53"), // insufficient resources
+			pgErr.Code == "57P01",               // admin shutdown
+			pgErr.Code == "57P02",               // crash shutdown
+			pgErr.Code == "57P03":               // cannot connect now
+			return chat.Errorf(chat.EUnavailable, "database unavailable")
+		}
+		return fmt.Errorf("postgres: %w", err)
+	}
+	if unavailable(err) {
+		return chat.Errorf(chat.EUnavailable, "database unavailable")
+	}
+	return fmt.Errorf("postgres: %w", err)
+}
+
+// unavailable reports whether err is a failure to reach the database (as
+// opposed to a fault of the query).
+func unavailable(err error) bool {
+	var connErr *pgconn.ConnectError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &connErr), errors.As(err, &netErr),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, pgconn.ErrConnClosed),
+		errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled),
+		pgconn.Timeout(err), pgconn.SafeToRetry(err):
+		return true
+	}
+	// The pool reports its own closing with an unexported error.
+	return strings.Contains(err.Error(), "closed pool")
+}
+
+// retryable reports whether a transaction failed in a way that running it
+// again can fix.
+func retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == codeDeadlock || pgErr.Code == codeSerialization)
+}
