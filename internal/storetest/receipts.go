@@ -1,0 +1,86 @@
+package storetest
+
+import (
+	"testing"
+
+	"github.com/switchboard-chat/switchboard/internal/chat"
+)
+
+// ---- receipts
+
+func testAdvanceReceipt(t *testing.T, f *fixture) {
+	alice, bob := f.user(t, "alice"), f.user(t, "bob")
+	g := f.group(t, "gophers", alice, bob)
+	f.sendN(t, g.ID, alice, 5)
+	for _, step := range []struct {
+		status  string
+		seq     int64
+		changed bool
+		want    positions
+	}{
+		{chat.StatusDelivered, 2, true, positions{5, 2, 0}},
+		{chat.StatusDelivered, 1, false, positions{5, 2, 0}},
+		{chat.StatusDelivered, 2, false, positions{5, 2, 0}},
+		{chat.StatusRead, 0, false, positions{5, 2, 0}},
+		{chat.StatusRead, 1, true, positions{5, 2, 1}},
+		{chat.StatusRead, 3, true, positions{5, 3, 3}}, // read moves delivered too
+		{chat.StatusDelivered, 3, false, positions{5, 3, 3}},
+		{chat.StatusRead, 2, false, positions{5, 3, 3}},
+		{chat.StatusDelivered, 5, true, positions{5, 5, 3}},
+		{chat.StatusRead, 4, true, positions{5, 5, 4}},
+		{chat.StatusRead, 5, true, positions{5, 5, 5}},
+		{chat.StatusRead, 5, false, positions{5, 5, 5}},
+	} {
+		st, changed, err := f.s.AdvanceReceipt(f.ctx, bob.ID, g.ID, step.status, step.seq)
+		if err != nil {
+			t.Fatalf("AdvanceReceipt(%s %d): %v", step.status, step.seq, err)
+		}
+		if changed != step.changed || posOf(st) != step.want {
+			t.Errorf("AdvanceReceipt(%s %d) = %+v, changed %v; want %+v, changed %v", step.status, step.seq, posOf(st), changed, step.want, step.changed)
+		}
+		if st.Conversation != g {
+			t.Errorf("AdvanceReceipt(%s %d).Conversation = %+v; want %+v", step.status, step.seq, st.Conversation, g)
+		}
+		if got := posOf(f.state(t, g.ID, bob)); got != step.want {
+			t.Errorf("ConversationState after %s %d = %+v; want %+v", step.status, step.seq, got, step.want)
+		}
+	}
+	if got, want := posOf(f.state(t, g.ID, alice)), (positions{5, 5, 5}); got != want {
+		t.Errorf("other member = %+v; want %+v, untouched", got, want)
+	}
+	d := f.direct(t, alice, bob)
+	f.sendN(t, d.ID, alice, 2)
+	st, changed, err := f.s.AdvanceReceipt(f.ctx, bob.ID, d.ID, chat.StatusRead, 2)
+	if err != nil || !changed || st.Peer != "alice" || posOf(st) != (positions{2, 2, 2}) {
+		t.Errorf("AdvanceReceipt(direct) = %+v, %v, %v; want peer alice, positions {2 2 2}, changed", st, changed, err)
+	}
+}
+
+func testAdvanceReceiptErrors(t *testing.T, f *fixture) {
+	alice, bob, carol := f.user(t, "alice"), f.user(t, "bob"), f.user(t, "carol")
+	g := f.group(t, "gophers", alice, bob)
+	f.sendN(t, g.ID, alice, 3)
+	for _, tc := range []struct {
+		name   string
+		user   string
+		conv   string
+		status string
+		seq    int64
+		code   string
+	}{
+		{"beyond last seq", bob.ID, g.ID, chat.StatusDelivered, 4, chat.EBadRequest},
+		{"read beyond last seq", bob.ID, g.ID, chat.StatusRead, 100, chat.EBadRequest},
+		{"unknown status", bob.ID, g.ID, "seen", 1, chat.EBadRequest},
+		{"non-member", carol.ID, g.ID, chat.StatusRead, 1, chat.EForbidden},
+		{"unknown conversation", bob.ID, "no-such-conversation", chat.StatusRead, 1, chat.ENotFound},
+	} {
+		_, changed, err := f.s.AdvanceReceipt(f.ctx, tc.user, tc.conv, tc.status, tc.seq)
+		wantCode(t, "AdvanceReceipt "+tc.name, err, tc.code)
+		if changed {
+			t.Errorf("AdvanceReceipt %s: changed = true; want false", tc.name)
+		}
+	}
+	if got, want := posOf(f.state(t, g.ID, bob)), (positions{3, 0, 0}); got != want {
+		t.Errorf("positions after refused receipts = %+v; want %+v", got, want)
+	}
+}
