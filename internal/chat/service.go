@@ -49,7 +49,7 @@ type Service struct {
 	queue    chan *pending
 	dispatch chan []*pending
 	stopOnce sync.Once
-	wg       sync.WaitGroup
+	writers  sync.WaitGroup // the write path, which Stop drains
 
 	mu       sync.Mutex
 	members  map[string]memberEntry // convID -> cached members
@@ -126,11 +126,12 @@ func (s *Service) NodeID() string { return s.cfg.NodeID }
 // until ctx ends or Stop is called.
 func (s *Service) Start(ctx context.Context, d Deliverer) {
 	s.deliverer = d
-	s.wg.Add(3)
-	go func() { defer s.wg.Done(); s.writeLoop() }()
-	go func() { defer s.wg.Done(); s.dispatchLoop() }()
+	s.writers.Add(2)
+	go func() { defer s.writers.Done(); s.writeLoop() }()
+	go func() { defer s.writers.Done(); s.dispatchLoop() }()
+	// The bus consumer runs until ctx ends, after Stop, so that events for
+	// the writes Stop finishes still reach other nodes.
 	go func() {
-		defer s.wg.Done()
 		for ctx.Err() == nil {
 			err := s.cfg.Bus.Run(ctx, s.onBusEvent)
 			if ctx.Err() != nil {
@@ -149,7 +150,7 @@ func (s *Service) Start(ctx context.Context, d Deliverer) {
 // Call it after the gateway stopped submitting.
 func (s *Service) Stop() {
 	s.stopOnce.Do(func() { close(s.queue) })
-	s.wg.Wait()
+	s.writers.Wait()
 }
 
 func (s *Service) now() int64 { return s.cfg.Now().UnixMilli() }

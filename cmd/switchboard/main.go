@@ -1,0 +1,61 @@
+// Command switchboard is the Switchboard chat server and its tools.
+//
+//	switchboard serve            run a node (embedded SQLite by default)
+//	switchboard bench SCENARIO   run the load generator against nodes
+//	switchboard version          print the version
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "switchboard:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `Switchboard is a distributed chat server.
+
+Usage:
+  switchboard serve [flags]            run a node; with no flags, one node on an
+                                       embedded SQLite store in ./data
+  switchboard bench SCENARIO [flags]   run the load generator (see: switchboard bench -h)
+  switchboard version                  print the version
+
+Run "switchboard COMMAND -h" for a command's flags.
+`
+
+// run is the whole program: main only supplies the process's context,
+// arguments, environment and output streams, so tests can call it too.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("no command given")
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], getenv, stdout, stderr)
+	case "bench":
+		return bench(ctx, args[1:], getenv, stdout, stderr)
+	case "version", "-version", "--version":
+		fmt.Fprintln(stdout, "switchboard", version)
+		return nil
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}

@@ -1,0 +1,234 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+
+	"github.com/switchboard-chat/switchboard/internal/chat"
+	"github.com/switchboard-chat/switchboard/internal/gateway"
+	"github.com/switchboard-chat/switchboard/internal/httpapi"
+	"github.com/switchboard-chat/switchboard/internal/inmem"
+	"github.com/switchboard-chat/switchboard/internal/metrics"
+	"github.com/switchboard-chat/switchboard/internal/password"
+	"github.com/switchboard-chat/switchboard/internal/sqlite"
+)
+
+// serveConfig is everything `switchboard serve` can be told.
+type serveConfig struct {
+	addr          string
+	data          string
+	postgres      string
+	redis         string
+	nodeID        string
+	publicURL     string
+	sendRate      float64
+	sendBurst     int
+	heartbeat     time.Duration
+	presenceGrace time.Duration
+	drainTimeout  time.Duration
+	maxText       int
+	argonMemory   uint
+	argonTime     uint
+	logLevel      string
+}
+
+// flagSet binds the serve flags; each takes its default from its env twin.
+func (c *serveConfig) flagSet(getenv func(string) string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	str := func(p *string, name, envName, def, help string) {
+		fs.StringVar(p, name, env(envName, def), help+" (env "+envName+")")
+	}
+	str(&c.addr, "addr", "SWITCHBOARD_ADDR", "127.0.0.1:8080", "address to listen on")
+	str(&c.data, "data", "SWITCHBOARD_DATA", "./data", "data directory of the embedded SQLite store")
+	str(&c.postgres, "postgres", "SWITCHBOARD_POSTGRES", "", "PostgreSQL URL; empty means the embedded SQLite store")
+	str(&c.redis, "redis", "SWITCHBOARD_REDIS", "", "Redis URL; empty means the in-process bus and presence (a single node)")
+	str(&c.nodeID, "node-id", "SWITCHBOARD_NODE_ID", "", "this node's id (default: derived from host name and address)")
+	str(&c.publicURL, "public-url", "SWITCHBOARD_PUBLIC_URL", "", "this node's public base URL, which discovery hands out (default: http://ADDR)")
+	str(&c.logLevel, "log-level", "SWITCHBOARD_LOG_LEVEL", "info", "debug, info, warn or error")
+	fs.Float64Var(&c.sendRate, "send-rate", envFloat(getenv, "SWITCHBOARD_SEND_RATE", 20), "per-user sends per second; 0 turns the limit off (env SWITCHBOARD_SEND_RATE)")
+	fs.IntVar(&c.sendBurst, "send-burst", int(envFloat(getenv, "SWITCHBOARD_SEND_BURST", 50)), "per-user send burst (env SWITCHBOARD_SEND_BURST)")
+	fs.DurationVar(&c.heartbeat, "heartbeat", envDuration(getenv, "SWITCHBOARD_HEARTBEAT", 25*time.Second), "WebSocket ping interval; a connection that misses two pongs is closed (env SWITCHBOARD_HEARTBEAT)")
+	fs.DurationVar(&c.presenceGrace, "presence-grace", envDuration(getenv, "SWITCHBOARD_PRESENCE_GRACE", 5*time.Second), "how long a user stays online after the last connection closes (env SWITCHBOARD_PRESENCE_GRACE)")
+	fs.DurationVar(&c.drainTimeout, "drain-timeout", envDuration(getenv, "SWITCHBOARD_DRAIN_TIMEOUT", 10*time.Second), "on SIGTERM, how long to wait for clients to reconnect elsewhere (env SWITCHBOARD_DRAIN_TIMEOUT)")
+	fs.IntVar(&c.maxText, "max-text", int(envFloat(getenv, "SWITCHBOARD_MAX_TEXT", chat.DefaultMaxText)), "largest message text in bytes (env SWITCHBOARD_MAX_TEXT)")
+	fs.UintVar(&c.argonMemory, "argon2-memory", uint(envFloat(getenv, "SWITCHBOARD_ARGON2_MEMORY", float64(password.Default.MemoryKiB))), "argon2id memory per password hash in KiB; lower only for load tests (env SWITCHBOARD_ARGON2_MEMORY)")
+	fs.UintVar(&c.argonTime, "argon2-time", uint(envFloat(getenv, "SWITCHBOARD_ARGON2_TIME", float64(password.Default.Time))), "argon2id passes per password hash (env SWITCHBOARD_ARGON2_TIME)")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "Usage: switchboard serve [flags]\n\nRuns one Switchboard node. With no --postgres and --redis it is a complete\nsingle-node server on an embedded SQLite store.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func envFloat(getenv func(string) string, name string, def float64) float64 {
+	if v, err := strconv.ParseFloat(getenv(name), 64); err == nil {
+		return v
+	}
+	return def
+}
+
+func envDuration(getenv func(string) string, name string, def time.Duration) time.Duration {
+	if v, err := time.ParseDuration(getenv(name)); err == nil {
+		return v
+	}
+	return def
+}
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var cfg serveConfig
+	fs := cfg.flagSet(getenv, stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("serve takes no arguments, got %q", fs.Args())
+	}
+	if cfg.sendRate < 0 || cfg.sendBurst < 0 || cfg.maxText < 1 || cfg.heartbeat <= 0 {
+		return fmt.Errorf("--send-rate and --send-burst must not be negative, --max-text and --heartbeat must be positive")
+	}
+	if cfg.sendRate > 0 && cfg.sendBurst < 1 {
+		return fmt.Errorf("--send-burst must be at least 1 while --send-rate is on")
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	defer ln.Close()
+	addr := ln.Addr().String()
+	if cfg.nodeID == "" {
+		host, _ := os.Hostname()
+		cfg.nodeID = host + "-" + strings.ReplaceAll(addr, ":", "-")
+	}
+	if cfg.publicURL == "" {
+		cfg.publicURL = "http://" + addr
+	}
+
+	store, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	presence := inmem.NewPresence(cfg.nodeID)
+	bus := inmem.NewBus(cfg.nodeID)
+	if cfg.redis != "" {
+		return fmt.Errorf("--redis: cluster mode is not built yet")
+	}
+
+	m := metrics.New(cfg.nodeID)
+	svc := chat.NewService(chat.Config{
+		Store:         store,
+		Presence:      presence,
+		Bus:           bus,
+		Hasher:        password.Argon2id{MemoryKiB: uint32(cfg.argonMemory), Time: uint32(cfg.argonTime)},
+		NodeID:        cfg.nodeID,
+		NewID:         newIDs(),
+		Logger:        log,
+		PresenceGrace: cfg.presenceGrace,
+		SendRate:      cfg.sendRate,
+		SendBurst:     cfg.sendBurst,
+		MaxText:       cfg.maxText,
+		Metrics:       m.Core(),
+	})
+	gw := gateway.New(svc, gateway.Config{Heartbeat: cfg.heartbeat, Logger: log, Metrics: m.Gateway()})
+	wsURL := strings.Replace(strings.Replace(cfg.publicURL, "https://", "wss://", 1), "http://", "ws://", 1) + "/v1/ws"
+	handler := httpapi.NewServer(httpapi.Deps{
+		Service:   svc,
+		WebSocket: gw,
+		Metrics:   m.Handler(),
+		Discover: func(*http.Request) (string, string, error) {
+			return wsURL, cfg.nodeID, nil
+		},
+		Ready:  store.Ping,
+		Logger: log,
+	})
+
+	runCtx, stopRun := context.WithCancel(context.Background())
+	defer stopRun()
+	svc.Start(runCtx, gw)
+	go gw.Run(runCtx)
+
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	fmt.Fprintf(stdout, "switchboard %s: node %s listening on http://%s\n", version, cfg.nodeID, addr)
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+
+	// Drain: stop accepting, ask clients to reconnect elsewhere, finish the
+	// accepted writes, then close the store.
+	log.Info("draining", "timeout", cfg.drainTimeout)
+	shutCtx, cancel := context.WithTimeout(context.Background(), cfg.drainTimeout)
+	defer cancel()
+	go func() { _ = srv.Shutdown(shutCtx) }()
+	gw.Drain(shutCtx, "node shutting down")
+	svc.Stop()
+	flushCtx, cancelFlush := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancelFlush()
+	svc.FlushPresence(flushCtx)
+	stopRun()
+	log.Info("stopped")
+	return nil
+}
+
+func openStore(ctx context.Context, cfg serveConfig) (chat.Store, error) {
+	if cfg.postgres != "" {
+		return nil, fmt.Errorf("--postgres: cluster mode is not built yet")
+	}
+	if err := os.MkdirAll(cfg.data, 0o750); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	s, err := sqlite.Open(ctx, filepath.Join(cfg.data, "switchboard.db"))
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	return s, nil
+}
+
+// newIDs returns a generator of ULIDs: 48 bits of milliseconds and 80 random
+// bits, monotonic within this process, so ids sort by time and never clash
+// across nodes.
+func newIDs() func() string {
+	var mu sync.Mutex
+	entropy := ulid.Monotonic(rand.Reader, 0)
+	return func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.ToLower(ulid.MustNew(ulid.Timestamp(time.Now()), entropy).String())
+	}
+}

@@ -1,0 +1,396 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+	"unicode/utf8"
+
+	"sync"
+	"sync/atomic"
+
+	"github.com/lxzan/gws"
+
+	"github.com/switchboard-chat/switchboard/internal/chat"
+	"github.com/switchboard-chat/switchboard/internal/encode"
+	"github.com/switchboard-chat/switchboard/wire"
+)
+
+// conn is one WebSocket connection. An idle conn has no goroutine of its
+// own besides gws's read loop: a writer goroutine runs only while frames
+// are waiting.
+type conn struct {
+	g      *Gateway
+	socket *gws.Conn
+	id     string
+	slot   uint64 // heartbeat slice
+	info   chat.ConnInfo
+	authed atomic.Bool
+
+	// watching is only touched under g.mu.
+	watching []string
+
+	mu      sync.Mutex
+	queue   []outFrame
+	writing bool
+	closed  bool // no more frames are taken
+	// closeCode and closeReason are sent once the queue before them is written.
+	closeCode   uint16
+	closeReason string
+	// While a sync runs, pushed messages wait in held so that they reach the
+	// client after the sync's own pushes, without duplicates.
+	syncing bool
+	held    []outFrame
+	wake    chan struct{} // signalled when the queue drains, for blocking enqueues
+}
+
+// outFrame is a frame waiting to be written; conv and seq are set for
+// message pushes so a sync can order them.
+type outFrame struct {
+	op   gws.Opcode
+	data []byte
+	conv string
+	seq  int64
+}
+
+// enqueue queues f for writing. With wait false a full queue closes the
+// connection (fan-out never waits for a slow client); with wait true the
+// caller (a sync, on this connection's own read loop) waits for room.
+func (c *conn) enqueue(f outFrame, wait bool) bool {
+	c.mu.Lock()
+	for {
+		if c.closed {
+			c.mu.Unlock()
+			return false
+		}
+		if f.seq > 0 && c.syncing {
+			if len(c.held) >= c.g.cfg.QueueSize {
+				c.mu.Unlock()
+				c.slow()
+				return false
+			}
+			c.held = append(c.held, f)
+			c.mu.Unlock()
+			return true
+		}
+		if len(c.queue) < c.g.cfg.QueueSize {
+			break
+		}
+		if !wait {
+			c.mu.Unlock()
+			c.slow()
+			return false
+		}
+		if c.wake == nil {
+			c.wake = make(chan struct{})
+		}
+		wake := c.wake
+		c.mu.Unlock()
+		select {
+		case <-wake:
+		case <-time.After(c.g.cfg.WriteWait):
+			c.slow()
+			return false
+		}
+		c.mu.Lock()
+	}
+	c.queue = append(c.queue, f)
+	start := !c.writing
+	c.writing = true
+	c.mu.Unlock()
+	if start {
+		go c.writeLoop()
+	}
+	return true
+}
+
+func (c *conn) slow() {
+	if f := c.g.cfg.Metrics.SlowClosed; f != nil {
+		f()
+	}
+	c.close(CloseSlowClient, "outbound queue full: client too slow", false)
+}
+
+// writeLoop writes queued frames until the queue is empty, then exits; if
+// the connection is closing it ends with the close frame.
+func (c *conn) writeLoop() {
+	for {
+		c.mu.Lock()
+		batch := c.queue
+		c.queue = nil
+		if c.wake != nil {
+			close(c.wake)
+			c.wake = nil
+		}
+		if len(batch) == 0 {
+			c.writing = false
+			code, reason := c.closeCode, c.closeReason
+			c.closeCode = 0
+			c.mu.Unlock()
+			if code != 0 {
+				_ = c.socket.SetWriteDeadline(time.Now().Add(time.Second))
+				_ = c.socket.WriteClose(code, []byte(reason))
+			}
+			return
+		}
+		c.mu.Unlock()
+		_ = c.socket.SetWriteDeadline(time.Now().Add(c.g.cfg.WriteWait))
+		for _, f := range batch {
+			if err := c.socket.WriteMessage(f.op, f.data); err != nil {
+				c.mu.Lock()
+				c.closed = true
+				c.queue = nil
+				c.mu.Unlock()
+				_ = c.socket.NetConn().Close()
+				break
+			}
+		}
+	}
+}
+
+// close stops taking frames and closes the connection with a close frame
+// after the frames already queued, or at once if flush is false.
+func (c *conn) close(code uint16, reason string, flush bool) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	c.held = nil
+	if !flush {
+		c.queue = nil
+	}
+	c.closeCode, c.closeReason = code, reason
+	start := !c.writing
+	c.writing = true
+	c.mu.Unlock()
+	if start {
+		go c.writeLoop()
+	}
+}
+
+func (c *conn) send(f wire.ServerFrame) {
+	c.enqueue(outFrame{op: gws.OpcodeText, data: mustEncode(f)}, false)
+}
+
+func (c *conn) sendError(id string, err error) {
+	c.send(wire.ServerFrame{Type: wire.TypeError, ID: id, Code: chat.ErrorCode(err), Message: chat.ErrorMessage(err)})
+}
+
+// ---- gws.Event
+
+// OnOpen is called by gws when the read loop starts.
+func (g *Gateway) OnOpen(*gws.Conn) {}
+
+// OnClose unregisters the connection and tells the core.
+func (g *Gateway) OnClose(socket *gws.Conn, _ error) {
+	c := connOf(socket)
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	c.closed = true
+	c.queue, c.held, c.closeCode = nil, nil, 0
+	c.mu.Unlock()
+	g.unregister(c)
+	g.count.Add(-1)
+	if f := g.cfg.Metrics.Connections; f != nil {
+		f(-1)
+	}
+	if c.authed.Load() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		g.svc.Disconnected(ctx, c.info)
+		cancel()
+	}
+}
+
+// OnPing answers a client's ping.
+func (g *Gateway) OnPing(socket *gws.Conn, payload []byte) {
+	_ = socket.WritePong(payload)
+}
+
+// OnPong keeps the connection alive.
+func (g *Gateway) OnPong(socket *gws.Conn, _ []byte) {
+	if c := connOf(socket); c != nil {
+		c.alive()
+	}
+}
+
+func (c *conn) alive() {
+	_ = c.socket.SetReadDeadline(time.Now().Add(2*c.g.cfg.Heartbeat + c.g.cfg.Heartbeat/2))
+}
+
+func connOf(socket *gws.Conn) *conn {
+	v, _ := socket.Session().Load("")
+	c, _ := v.(*conn)
+	return c
+}
+
+// OnMessage handles one client frame. Frames are handled one at a time in
+// the order they arrive, so one client's sends are stored in order.
+func (g *Gateway) OnMessage(socket *gws.Conn, msg *gws.Message) {
+	defer msg.Close()
+	c := connOf(socket)
+	if c == nil {
+		return
+	}
+	data := msg.Bytes()
+	if c.authed.Load() {
+		c.alive()
+	}
+	var f wire.ClientFrame
+	switch {
+	case msg.Opcode != gws.OpcodeText:
+		c.sendError("", chat.Errorf(chat.EBadRequest, "binary frames are not supported; send JSON text frames"))
+		return
+	case len(data) > g.cfg.MaxFrame:
+		c.sendError("", chat.Errorf(chat.ETooLarge, "frame is %d bytes; the limit is %d", len(data), g.cfg.MaxFrame))
+		return
+	case !utf8.Valid(data):
+		c.sendError("", chat.Errorf(chat.EBadRequest, "frame is not valid UTF-8"))
+		return
+	}
+	if err := json.Unmarshal(data, &f); err != nil {
+		c.sendError("", chat.Errorf(chat.EBadRequest, "malformed JSON frame: %v", err))
+		if !c.authed.Load() {
+			c.close(CloseAuthFailed, "expected an auth frame", true)
+		}
+		return
+	}
+	if count := g.cfg.Metrics.FrameIn; count != nil {
+		count(f.Type)
+	}
+	if !c.authed.Load() {
+		c.auth(f)
+		return
+	}
+	c.handle(f)
+}
+
+// auth handles the first frame, which must be auth.
+func (c *conn) auth(f wire.ClientFrame) {
+	g := c.g
+	if f.Type != wire.TypeAuth {
+		c.sendError(f.ID, chat.Errorf(chat.EUnauthorized, "the first frame must be auth"))
+		c.close(CloseAuthFailed, "not authenticated", true)
+		return
+	}
+	if len(f.Device) > 64 {
+		c.sendError(f.ID, chat.Errorf(chat.EBadRequest, "device is at most 64 bytes"))
+		c.close(CloseAuthFailed, "bad auth frame", true)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sess, err := g.svc.Authenticate(ctx, f.Token)
+	if err != nil {
+		c.sendError(f.ID, err)
+		c.close(CloseAuthFailed, "authentication failed", true)
+		return
+	}
+	c.info = chat.ConnInfo{UserID: sess.UserID, Username: sess.Username, ConnID: c.id, Session: sess.ID}
+	c.authed.Store(true)
+	g.register(c)
+	if err := g.svc.Connected(ctx, c.info); err != nil {
+		g.log.Warn("presence connect", "err", err)
+	}
+	c.alive()
+	c.send(wire.ServerFrame{Type: wire.TypeReady, ID: f.ID, User: &wire.User{ID: sess.UserID, Username: sess.Username, DisplayName: sess.Username}, Node: g.svc.NodeID()})
+}
+
+// handle dispatches an authenticated client's frame.
+func (c *conn) handle(f wire.ClientFrame) {
+	g := c.g
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	switch f.Type {
+	case wire.TypeSend:
+		id := f.ID
+		g.svc.Send(ctx, c.info, chat.SendRequest{
+			ClientMsgID: f.ClientMsgID, ToUser: f.ToUser, Conversation: f.Conversation, Text: f.Text, MediaID: f.MediaID,
+		}, func(m chat.Message, err error) {
+			if err != nil {
+				c.sendError(id, err)
+				return
+			}
+			wm := encode.Message(m)
+			c.send(wire.ServerFrame{Type: wire.TypeAck, ID: id, Msg: &wm})
+		})
+	case wire.TypeSync:
+		c.sync(ctx, f)
+	case wire.TypeReceipt:
+		if err := g.svc.Receipt(ctx, c.info, f.Conversation, f.Status, f.Seq); err != nil {
+			c.sendError(f.ID, err)
+			return
+		}
+		c.send(wire.ServerFrame{Type: wire.TypeAck, ID: f.ID})
+	case wire.TypeTyping:
+		if err := g.svc.Typing(ctx, c.info, f.Conversation); err != nil {
+			c.sendError(f.ID, err)
+		}
+	case wire.TypePresenceSubscribe:
+		if len(c.watching)+len(f.Users) > 1000 {
+			c.sendError(f.ID, chat.Errorf(chat.ETooLarge, "a connection may watch at most 1000 users"))
+			return
+		}
+		ps, err := g.svc.Presence(ctx, f.Users)
+		if err != nil {
+			c.sendError(f.ID, err)
+			return
+		}
+		ids := make([]string, len(ps))
+		list := make([]wire.Presence, len(ps))
+		for i, p := range ps {
+			ids[i] = p.UserID
+			list[i] = encode.Presence(p)
+		}
+		g.watch(c, ids)
+		c.send(wire.ServerFrame{Type: wire.TypeAck, ID: f.ID, PresenceList: list})
+	case wire.TypePing:
+		c.send(wire.ServerFrame{Type: wire.TypePong, ID: f.ID})
+	case wire.TypeAuth:
+		c.sendError(f.ID, chat.Errorf(chat.EBadRequest, "already authenticated"))
+	case "":
+		c.sendError(f.ID, chat.Errorf(chat.EBadRequest, "frame has no type"))
+	default:
+		c.sendError(f.ID, chat.Errorf(chat.EBadRequest, "unknown frame type %q", f.Type))
+	}
+}
+
+// sync pushes missed messages, then the ack. Live pushes that arrive
+// meanwhile are held and released after, minus those the sync sent.
+func (c *conn) sync(ctx context.Context, f wire.ClientFrame) {
+	c.mu.Lock()
+	c.syncing = true
+	c.mu.Unlock()
+	sent := make(map[string]int64)
+	convs, err := c.g.svc.Sync(ctx, c.info, f.Cursors, func(m chat.Message) error {
+		wm := encode.Message(m)
+		if !c.enqueue(outFrame{op: gws.OpcodeText, data: mustEncode(wire.ServerFrame{Type: wire.TypeMessage, Msg: &wm})}, true) {
+			return errClosed
+		}
+		sent[m.ConversationID] = m.Seq
+		return nil
+	})
+	c.mu.Lock()
+	c.syncing = false
+	held := c.held
+	c.held = nil
+	c.mu.Unlock()
+	if err != nil {
+		if !errors.Is(err, errClosed) {
+			c.sendError(f.ID, err)
+		}
+		return
+	}
+	for _, h := range held {
+		if h.seq > sent[h.conv] {
+			c.enqueue(h, false)
+		}
+	}
+	c.send(wire.ServerFrame{Type: wire.TypeAck, ID: f.ID, Conversations: encode.Conversations(convs)})
+}
+
+var errClosed = errors.New("connection closed")

@@ -1,0 +1,339 @@
+// Package gateway owns WebSocket connections: the auth handshake, the read
+// loop, one bounded outbound queue per connection, heartbeats, and the map
+// of this node's users to their connections. It implements chat.Deliverer.
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lxzan/gws"
+
+	"github.com/switchboard-chat/switchboard/internal/chat"
+	"github.com/switchboard-chat/switchboard/internal/encode"
+	"github.com/switchboard-chat/switchboard/wire"
+)
+
+var _ chat.Deliverer = (*Gateway)(nil)
+
+// Close codes sent with a close frame (4000-4999 are for applications).
+const (
+	CloseNormal      = 1000
+	CloseGoingAway   = 1001
+	ClosePolicy      = 1008
+	CloseTooBig      = 1009
+	CloseAuthFailed  = 4001
+	CloseLoggedOut   = 4002
+	CloseSlowClient  = 4008
+	CloseAuthTimeout = 4003
+)
+
+// Config tunes a Gateway. Zero values take the defaults in brackets.
+type Config struct {
+	MaxFrame    int           // largest frame handled [64 KiB]; up to 16x more is read and refused with too_large, beyond that the connection closes
+	QueueSize   int           // outbound frames a connection may have waiting [1024]
+	AuthTimeout time.Duration // time to send the auth frame [10s]
+	Heartbeat   time.Duration // ping interval; two missed pongs close [25s]
+	WriteWait   time.Duration // longest a write may block [10s]
+	Logger      *slog.Logger
+	Metrics     *Metrics
+}
+
+// Metrics are the gateway's counters; any field may be nil.
+type Metrics struct {
+	Connections func(delta int)
+	FrameIn     func(typ string)
+	FramesOut   func(n int)
+	SlowClosed  func()
+}
+
+// Gateway serves /v1/ws and pushes events to this node's connections.
+type Gateway struct {
+	cfg      Config
+	svc      *chat.Service
+	log      *slog.Logger
+	upgrader *gws.Upgrader
+
+	mu        sync.RWMutex
+	conns     map[*conn]struct{}
+	byUser    map[string]map[*conn]struct{}
+	bySession map[string]map[*conn]struct{}
+	watchers  map[string]map[*conn]struct{} // presence subscriptions by user id
+
+	nextID   atomic.Uint64
+	draining atomic.Bool
+	count    atomic.Int64
+}
+
+// New returns a Gateway in front of svc.
+func New(svc *chat.Service, cfg Config) *Gateway {
+	if cfg.MaxFrame == 0 {
+		cfg.MaxFrame = 64 << 10
+	}
+	if cfg.QueueSize == 0 {
+		cfg.QueueSize = 1024
+	}
+	if cfg.AuthTimeout == 0 {
+		cfg.AuthTimeout = 10 * time.Second
+	}
+	if cfg.Heartbeat == 0 {
+		cfg.Heartbeat = 25 * time.Second
+	}
+	if cfg.WriteWait == 0 {
+		cfg.WriteWait = 10 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = &Metrics{}
+	}
+	g := &Gateway{
+		cfg:       cfg,
+		svc:       svc,
+		log:       cfg.Logger,
+		conns:     make(map[*conn]struct{}),
+		byUser:    make(map[string]map[*conn]struct{}),
+		bySession: make(map[string]map[*conn]struct{}),
+		watchers:  make(map[string]map[*conn]struct{}),
+	}
+	g.upgrader = gws.NewUpgrader(g, &gws.ServerOption{
+		// Read up to 16x the frame limit so an oversized frame costs one
+		// error frame, not the connection; beyond that gws closes with 1009.
+		ReadMaxPayloadSize: cfg.MaxFrame * 16,
+		// A small read buffer keeps idle connections cheap.
+		ReadBufferSize:   1024,
+		HandshakeTimeout: 5 * time.Second,
+		NewSession:       func() gws.SessionStorage { return &session{} },
+		Logger:           slogAdapter{cfg.Logger},
+	})
+	return g
+}
+
+// Count returns the number of open WebSocket connections.
+func (g *Gateway) Count() int { return int(g.count.Load()) }
+
+// ServeHTTP upgrades a request to a WebSocket connection.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if g.draining.Load() {
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, `{"error":{"code":"unavailable","message":"node is draining; reconnect elsewhere"}}`, http.StatusServiceUnavailable)
+		return
+	}
+	socket, err := g.upgrader.Upgrade(w, r)
+	if err != nil {
+		return // gws has answered the bad handshake
+	}
+	n := g.nextID.Add(1)
+	c := &conn{g: g, socket: socket, id: strconv.FormatUint(n, 36), slot: n}
+	socket.Session().Store("", c)
+	_ = socket.SetReadDeadline(time.Now().Add(g.cfg.AuthTimeout))
+	g.mu.Lock()
+	g.conns[c] = struct{}{}
+	g.mu.Unlock()
+	g.count.Add(1)
+	if f := g.cfg.Metrics.Connections; f != nil {
+		f(1)
+	}
+	go socket.ReadLoop()
+}
+
+// Run pings every connection each heartbeat interval until ctx ends. The
+// connections are split in ten slices pinged a tenth of an interval apart so
+// pings do not come in one burst.
+func (g *Gateway) Run(ctx context.Context) {
+	const slices = 10
+	t := time.NewTicker(g.cfg.Heartbeat / slices)
+	defer t.Stop()
+	for tick := uint64(0); ; tick++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		g.mu.RLock()
+		var batch []*conn
+		for c := range g.conns {
+			if c.slot%slices == tick%slices {
+				batch = append(batch, c)
+			}
+		}
+		g.mu.RUnlock()
+		for _, c := range batch {
+			if c.authed.Load() {
+				c.enqueue(outFrame{op: gws.OpcodePing}, false)
+			}
+		}
+	}
+}
+
+// Drain stops taking connections, asks every client to reconnect elsewhere,
+// and waits until they have gone or ctx ends; then it closes the rest.
+func (g *Gateway) Drain(ctx context.Context, reason string) {
+	g.draining.Store(true)
+	frame := mustEncode(wire.ServerFrame{Type: wire.TypeReconnect, Reason: reason})
+	for _, c := range g.snapshot() {
+		c.enqueue(outFrame{op: gws.OpcodeText, data: frame}, false)
+	}
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for g.Count() > 0 {
+		select {
+		case <-ctx.Done():
+			for _, c := range g.snapshot() {
+				c.close(CloseGoingAway, "node shutting down", false)
+			}
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (g *Gateway) snapshot() []*conn {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	out := make([]*conn, 0, len(g.conns))
+	for c := range g.conns {
+		out = append(out, c)
+	}
+	return out
+}
+
+// Deliver pushes ev to this node's connections of its recipients. The frame
+// is encoded once and shared by every connection. It never blocks: a
+// connection whose queue is full is closed.
+func (g *Gateway) Deliver(ev *chat.Event) {
+	switch ev.Kind {
+	case chat.EventRevoke:
+		g.mu.RLock()
+		cs := collect(g.bySession[ev.SessionID])
+		g.mu.RUnlock()
+		for _, c := range cs {
+			c.close(CloseLoggedOut, "session ended", true)
+		}
+		return
+	case chat.EventResync:
+		frame := mustEncode(wire.ServerFrame{Type: wire.TypeResync})
+		for _, c := range g.snapshot() {
+			if c.authed.Load() {
+				c.enqueue(outFrame{op: gws.OpcodeText, data: frame}, false)
+			}
+		}
+		return
+	}
+	f, ok := encode.Event(ev)
+	if !ok {
+		return
+	}
+	out := outFrame{op: gws.OpcodeText, data: mustEncode(f)}
+	if ev.Kind == chat.EventMessage {
+		out.conv, out.seq = ev.Message.ConversationID, ev.Message.Seq
+	}
+	var targets []*conn
+	g.mu.RLock()
+	if ev.Kind == chat.EventPresence {
+		targets = collect(g.watchers[ev.Presence.UserID])
+	} else {
+		for _, u := range ev.Recipients {
+			for c := range g.byUser[u] {
+				if c.id != ev.ExceptConn {
+					targets = append(targets, c)
+				}
+			}
+		}
+	}
+	g.mu.RUnlock()
+	for _, c := range targets {
+		c.enqueue(out, false)
+	}
+	if f := g.cfg.Metrics.FramesOut; f != nil {
+		f(len(targets))
+	}
+}
+
+func collect(set map[*conn]struct{}) []*conn {
+	out := make([]*conn, 0, len(set))
+	for c := range set {
+		out = append(out, c)
+	}
+	return out
+}
+
+func mustEncode(f wire.ServerFrame) []byte {
+	b, err := json.Marshal(f)
+	if err != nil {
+		// Only our own types are encoded here; failing is a programming error.
+		panic("gateway: encode frame: " + err.Error())
+	}
+	return b
+}
+
+// register adds an authenticated connection to the local maps.
+func (g *Gateway) register(c *conn) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	add(g.byUser, c.info.UserID, c)
+	add(g.bySession, c.info.Session, c)
+}
+
+// unregister removes a closed connection from every map.
+func (g *Gateway) unregister(c *conn) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	delete(g.conns, c)
+	if c.authed.Load() {
+		remove(g.byUser, c.info.UserID, c)
+		remove(g.bySession, c.info.Session, c)
+	}
+	for _, u := range c.watching {
+		remove(g.watchers, u, c)
+	}
+}
+
+func (g *Gateway) watch(c *conn, userIDs []string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, u := range userIDs {
+		if _, ok := g.watchers[u][c]; ok {
+			continue
+		}
+		add(g.watchers, u, c)
+		c.watching = append(c.watching, u)
+	}
+}
+
+func add(m map[string]map[*conn]struct{}, k string, c *conn) {
+	set := m[k]
+	if set == nil {
+		set = make(map[*conn]struct{}, 1)
+		m[k] = set
+	}
+	set[c] = struct{}{}
+}
+
+func remove(m map[string]map[*conn]struct{}, k string, c *conn) {
+	set := m[k]
+	delete(set, c)
+	if len(set) == 0 {
+		delete(m, k)
+	}
+}
+
+// session is gws's per-connection storage cut down to the one value we keep.
+type session struct{ c *conn }
+
+func (s *session) Len() int                       { return 1 }
+func (s *session) Load(string) (any, bool)        { return s.c, s.c != nil }
+func (s *session) Delete(string)                  { s.c = nil }
+func (s *session) Store(_ string, v any)          { s.c, _ = v.(*conn) }
+func (s *session) Range(f func(string, any) bool) { f("", s.c) }
+
+type slogAdapter struct{ l *slog.Logger }
+
+func (a slogAdapter) Error(v ...any) { a.l.Error("websocket", "detail", v) }

@@ -1,0 +1,70 @@
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/switchboard-chat/switchboard/internal/chat"
+	"github.com/switchboard-chat/switchboard/internal/encode"
+	"github.com/switchboard-chat/switchboard/wire"
+)
+
+func handleCreateGroup(svc *chat.Service, log *slog.Logger) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req wire.GroupRequest
+		if err := decode(w, r, &req); err != nil {
+			Error(w, r, log, err)
+			return
+		}
+		c, err := svc.CreateGroup(r.Context(), SessionFrom(r.Context()), req.Name, req.Title)
+		if err != nil {
+			Error(w, r, log, err)
+			return
+		}
+		WriteJSON(w, http.StatusCreated, wire.ConversationResponse{Conversation: encode.Conversation(c)})
+	}
+}
+
+func handleJoinGroup(svc *chat.Service, log *slog.Logger) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		// The body is {} (join yourself); an empty body is accepted too.
+		if r.ContentLength != 0 {
+			var req struct{}
+			if err := decode(w, r, &req); err != nil {
+				Error(w, r, log, err)
+				return
+			}
+		}
+		c, err := svc.JoinGroup(r.Context(), SessionFrom(r.Context()), r.PathValue("name"))
+		if err != nil {
+			Error(w, r, log, err)
+			return
+		}
+		WriteJSON(w, http.StatusOK, wire.ConversationResponse{Conversation: encode.Conversation(c)})
+	}
+}
+
+func handleLeaveGroup(svc *chat.Service, log *slog.Logger) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := svc.LeaveGroup(r.Context(), SessionFrom(r.Context()), r.PathValue("name")); err != nil {
+			Error(w, r, log, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+func handleMembers(svc *chat.Service, log *slog.Logger) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ms, err := svc.GroupMembers(r.Context(), SessionFrom(r.Context()), r.PathValue("name"))
+		if err != nil {
+			Error(w, r, log, err)
+			return
+		}
+		out := make([]wire.Member, len(ms))
+		for i, m := range ms {
+			out[i] = wire.Member{Username: m.Username, Online: m.Online}
+		}
+		WriteJSON(w, http.StatusOK, wire.MembersResponse{Members: out})
+	}
+}

@@ -1,0 +1,41 @@
+package httpapi
+
+import "net/http"
+
+// addRoutes lists every route of the API in one place.
+func addRoutes(mux *http.ServeMux, d Deps) {
+	svc, log := d.Service, d.Logger
+	auth := func(h http.HandlerFunc) http.Handler { return requireAuth(svc, log, h) }
+
+	mux.Handle("POST /v1/users", handleSignup(svc, log))
+	mux.Handle("POST /v1/sessions", handleLogin(svc, log))
+	mux.Handle("DELETE /v1/sessions/current", auth(handleLogout(svc, log)))
+	mux.Handle("GET /v1/users/{username}", auth(handleProfile(svc, log)))
+
+	mux.Handle("POST /v1/groups", auth(handleCreateGroup(svc, log)))
+	mux.Handle("POST /v1/groups/{name}/members", auth(handleJoinGroup(svc, log)))
+	mux.Handle("DELETE /v1/groups/{name}/members/me", auth(handleLeaveGroup(svc, log)))
+	mux.Handle("GET /v1/groups/{name}/members", auth(handleMembers(svc, log)))
+
+	mux.Handle("GET /v1/conversations", auth(handleConversations(svc, log)))
+	mux.Handle("GET /v1/conversations/{id}/messages", auth(handleHistory(svc, log)))
+
+	mux.Handle("GET /v1/discover", handleDiscover(d.Discover, log))
+	mux.Handle("GET /healthz", handleHealth())
+	mux.Handle("GET /readyz", handleReady(d.Ready, log))
+
+	if d.WebSocket != nil {
+		mux.Handle("GET /v1/ws", d.WebSocket)
+	}
+	if d.Metrics != nil {
+		mux.Handle("GET /metrics", d.Metrics)
+	}
+	if d.Media != nil {
+		mux.Handle("/v1/media", d.Media)
+		mux.Handle("/v1/media/", d.Media)
+	}
+	mux.Handle("/v1/", handleNotFound(log))
+	if d.Web != nil {
+		mux.Handle("GET /", d.Web)
+	}
+}
