@@ -87,6 +87,32 @@ func TestPresenceExpiresDeadNode(t *testing.T) {
 	}
 }
 
+// Refreshing a node with many users is a handful of script calls in one
+// round trip, not one per user.
+func TestRefreshCost(t *testing.T) {
+	e := newEnv(t)
+	ctx := testContext(t)
+	p := redis.NewPresence(e.client(t), e.prefix(t), "n1", time.Minute)
+	const users = 3000
+	for i := range users {
+		mustNil(t, p.Connect(ctx, fmt.Sprintf("u%d", i), "c1"))
+	}
+	mustNil(t, p.Connect(ctx, "u0", "c2"))
+	mustNil(t, p.Refresh(ctx)) // loads the script
+	before := p.Stats()
+	mustNil(t, p.Refresh(ctx))
+	after := p.Stats()
+	if got := after.RoundTrips - before.RoundTrips; got != 1 {
+		t.Errorf("Refresh of %d users took %d round trips, want 1", users, got)
+	}
+	if got := after.Commands - before.Commands; got > users/100 {
+		t.Errorf("Refresh of %d users took %d commands, want a few", users, got)
+	}
+	if p.Conns() != users+1 {
+		t.Errorf("Conns = %d, want %d", p.Conns(), users+1)
+	}
+}
+
 // Entries Redis lost (a restart without persistence) come back with the
 // next refresh, and only for connections still open.
 func TestPresenceRestoresLostEntries(t *testing.T) {
