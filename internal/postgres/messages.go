@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -15,9 +16,9 @@ import (
 	"github.com/switchboard-chat/switchboard/internal/chat"
 )
 
-// appendAttempts bounds how often AppendMessages runs a batch again after a
-// conflict another transaction caused (deadlock, or a duplicate
-// client_msg_id committed meanwhile in another conversation).
+// appendAttempts bounds how often AppendMessages runs a batch: a first,
+// optimistic attempt, then again after a conflict (a deadlock, or a
+// client_msg_id stored before).
 const appendAttempts = 5
 
 // rollbackTimeout bounds the rollback of a failed transaction before its
@@ -34,18 +35,19 @@ const (
 	// leaves foreign-key checks (new members) unblocked.
 	sqlLockConversations = `SELECT id, last_seq FROM conversations
 		WHERE id = ANY($1::text[]) ORDER BY id FOR NO KEY UPDATE`
-	sqlSenders = `SELECT m.conversation_id, m.user_id, u.username
+	sqlMemberships = `SELECT m.conversation_id, m.user_id
 		FROM unnest($1::text[], $2::text[]) AS k(conversation_id, user_id)
-		JOIN members m ON m.conversation_id = k.conversation_id AND m.user_id = k.user_id
-		JOIN users u ON u.id = m.user_id`
-	sqlOriginals = `SELECT ` + messageColumns + `
+		JOIN members m ON m.conversation_id = k.conversation_id AND m.user_id = k.user_id`
+	sqlUsernames = `SELECT id, username FROM users WHERE id = ANY($1::text[])`
+	// No join with users here: it tempts the planner into scanning all of
+	// a sender's messages instead of probing the index per key.
+	sqlOriginals = `SELECT m.id, m.conversation_id, m.seq, m.sender_id, '', m.ts, m.text, m.client_msg_id, m.media
 		FROM unnest($1::text[], $2::text[]) AS k(sender_id, client_msg_id)
 		JOIN messages m ON m.sender_id = k.sender_id AND m.client_msg_id = k.client_msg_id
-		JOIN users u ON u.id = m.sender_id
 		WHERE m.client_msg_id <> ''`
 	sqlInsertMessages = `INSERT INTO messages (conversation_id, seq, id, sender_id, ts, text, client_msg_id, media)
 		SELECT c, s, i, u, t, x, k, nullif(md, '')::jsonb
-		FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[])
+		FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::bytea[], $7::text[], $8::text[])
 			AS v(c, s, i, u, t, x, k, md)`
 	sqlAdvanceConversations = `UPDATE conversations c SET last_seq = v.seq, last_ts = greatest(c.last_ts, v.ts)
 		FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS v(id, seq, ts)
@@ -61,12 +63,13 @@ const messageColumns = "m.id, m.conversation_id, m.seq, m.sender_id, u.username,
 
 func scanMessage(row pgx.Row) (chat.Message, error) {
 	var (
-		m     chat.Message
-		media []byte
+		m           chat.Message
+		text, media []byte
 	)
-	if err := row.Scan(&m.ID, &m.ConversationID, &m.Seq, &m.SenderID, &m.Sender, &m.TS, &m.Text, &m.ClientMsgID, &media); err != nil {
+	if err := row.Scan(&m.ID, &m.ConversationID, &m.Seq, &m.SenderID, &m.Sender, &m.TS, &text, &m.ClientMsgID, &media); err != nil {
 		return chat.Message{}, err
 	}
+	m.Text = string(text)
 	if media != nil {
 		var md mediaJSON
 		if err := json.Unmarshal(media, &md); err != nil {
@@ -123,15 +126,24 @@ func (s *Store) AppendMessages(ctx context.Context, batch []*chat.Append) error 
 		return nil
 	}
 	var err error
+	// Retries are rare, so the first attempt does not look for originals of
+	// the batch's client_msg_ids: if one exists, the insert hits the unique
+	// index, the transaction rolls back, and the next attempt looks.
+	lookup := false
 	for attempt := 1; attempt <= appendAttempts; attempt++ {
 		for _, a := range batch {
 			a.Result, a.Duplicate, a.Err = chat.Message{}, false, nil
 		}
-		err = s.appendOnce(ctx, batch)
+		err = s.appendOnce(ctx, batch, lookup)
 		if err == nil {
 			return nil
 		}
-		if !retryable(err) && !clientMsgConflict(err) || ctx.Err() != nil {
+		if clientMsgConflict(err) {
+			lookup = true
+		} else if !retryable(err) {
+			break
+		}
+		if ctx.Err() != nil {
 			break
 		}
 	}
@@ -141,9 +153,9 @@ func (s *Store) AppendMessages(ctx context.Context, batch []*chat.Append) error 
 	return dbErr(err)
 }
 
-// clientMsgConflict reports a duplicate (sender, client_msg_id) that another
-// transaction committed after this one looked: running the batch again finds
-// it and returns it as the original.
+// clientMsgConflict reports a duplicate (sender, client_msg_id) that was
+// stored before, or by another transaction after this one looked: running
+// the batch again with lookup finds it and returns it as the original.
 func clientMsgConflict(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == codeUniqueViolation &&
@@ -151,21 +163,26 @@ func clientMsgConflict(err error) bool {
 }
 
 // appendOnce runs the append transaction in two round trips: the first
-// begins it, locks the conversations and reads the senders' memberships and
-// any originals of the batch's client_msg_ids; the second stores the new
-// messages, moves the conversations and the senders' positions, and
-// commits.
-func (s *Store) appendOnce(ctx context.Context, batch []*chat.Append) (err error) {
+// begins it, locks the conversations and reads the senders' memberships
+// (and, with lookup, any originals of the batch's client_msg_ids); the
+// second stores the new messages, moves the conversations and the senders'
+// positions, and commits.
+func (s *Store) appendOnce(ctx context.Context, batch []*chat.Append, lookup bool) (err error) {
 	var (
 		convIDs              []string
 		senderConv, senderID []string
 		keySender, keyClient []string
+		nameIDs              []string // senders whose username must be read
 		seenConv             = make(map[string]bool)
 		seenSender           = make(map[pair]bool)
 		seenKey              = make(map[pair]bool)
+		seenName             = make(map[string]bool)
 	)
 	for _, a := range batch {
 		m := &a.Message
+		if !storable(m) {
+			continue
+		}
 		if !seenConv[m.ConversationID] {
 			seenConv[m.ConversationID] = true
 			convIDs = append(convIDs, m.ConversationID)
@@ -174,11 +191,17 @@ func (s *Store) appendOnce(ctx context.Context, batch []*chat.Append) (err error
 			seenSender[p] = true
 			senderConv, senderID = append(senderConv, p.a), append(senderID, p.b)
 		}
-		if m.ClientMsgID != "" {
+		if lookup && m.ClientMsgID != "" {
 			if p := (pair{m.SenderID, m.ClientMsgID}); !seenKey[p] {
 				seenKey[p] = true
 				keySender, keyClient = append(keySender, p.a), append(keyClient, p.b)
 			}
+		}
+		// The core names the sender; an original found by lookup needs
+		// its name too.
+		if (m.Sender == "" || lookup && m.ClientMsgID != "") && !seenName[m.SenderID] {
+			seenName[m.SenderID] = true
+			nameIDs = append(nameIDs, m.SenderID)
 		}
 	}
 	slices.Sort(convIDs)
@@ -192,12 +215,16 @@ func (s *Store) appendOnce(ctx context.Context, batch []*chat.Append) (err error
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	b.Queue(sqlLockConversations, convIDs)
-	b.Queue(sqlSenders, senderConv, senderID)
+	b.Queue(sqlMemberships, senderConv, senderID)
+	if len(nameIDs) > 0 {
+		b.Queue(sqlUsernames, nameIDs)
+	}
 	if len(keySender) > 0 {
 		b.Queue(sqlOriginals, keySender, keyClient)
 	}
 	lastSeq := make(map[string]int64, len(convIDs))
-	senders := make(map[pair]string, len(senderConv))
+	member := make(map[pair]bool, len(senderConv))
+	names := make(map[string]string, len(nameIDs))
 	originals := make(map[pair]chat.Message)
 	err = readBatch(ctx, conn, b, func(br pgx.BatchResults) error {
 		if _, err := br.Exec(); err != nil {
@@ -215,12 +242,22 @@ func (s *Store) appendOnce(ctx context.Context, batch []*chat.Append) (err error
 			return err
 		}
 		rows, _ = br.Query()
-		var conv, user, username string
-		if _, err := pgx.ForEachRow(rows, []any{&conv, &user, &username}, func() error {
-			senders[pair{conv, user}] = username
+		var conv, user string
+		if _, err := pgx.ForEachRow(rows, []any{&conv, &user}, func() error {
+			member[pair{conv, user}] = true
 			return nil
 		}); err != nil {
 			return err
+		}
+		if len(nameIDs) > 0 {
+			rows, _ = br.Query()
+			var name string
+			if _, err := pgx.ForEachRow(rows, []any{&user, &name}, func() error {
+				names[user] = name
+				return nil
+			}); err != nil {
+				return err
+			}
 		}
 		if len(keySender) == 0 {
 			return nil
@@ -228,6 +265,7 @@ func (s *Store) appendOnce(ctx context.Context, batch []*chat.Append) (err error
 		rows, _ = br.Query()
 		ms, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (chat.Message, error) { return scanMessage(row) })
 		for _, m := range ms {
+			m.Sender = names[m.SenderID]
 			originals[pair{m.SenderID, m.ClientMsgID}] = m
 		}
 		return err
@@ -245,6 +283,10 @@ func (s *Store) appendOnce(ctx context.Context, batch []*chat.Append) (err error
 	)
 	for _, a := range batch {
 		m := a.Message
+		if !storable(&m) {
+			a.Err = chat.Errorf(chat.EBadRequest, "message ids and media fields may not contain NUL")
+			continue
+		}
 		key := pair{m.SenderID, m.ClientMsgID}
 		if m.ClientMsgID != "" {
 			if orig, ok := originals[key]; ok {
@@ -261,8 +303,7 @@ func (s *Store) appendOnce(ctx context.Context, batch []*chat.Append) (err error
 			a.Err = chat.Errorf(chat.ENotFound, "no conversation %q", m.ConversationID)
 			continue
 		}
-		username, ok := senders[pair{m.ConversationID, m.SenderID}]
-		if !ok {
+		if !member[pair{m.ConversationID, m.SenderID}] {
 			a.Err = chat.Errorf(chat.EForbidden, "not a member of conversation %q", m.ConversationID)
 			continue
 		}
@@ -273,7 +314,7 @@ func (s *Store) appendOnce(ctx context.Context, batch []*chat.Append) (err error
 		m.Seq = last + 1
 		lastSeq[m.ConversationID] = m.Seq
 		if m.Sender == "" {
-			m.Sender = username
+			m.Sender = names[m.SenderID]
 		}
 		a.Result = m
 		if m.ClientMsgID != "" {
@@ -321,10 +362,27 @@ func (s *Store) appendOnce(ctx context.Context, batch []*chat.Append) (err error
 	})
 }
 
+// storable reports whether the text columns of m can hold its fields: a
+// PostgreSQL text or jsonb value cannot contain NUL. (The message text is
+// bytea and may.)
+func storable(m *chat.Message) bool {
+	fields := []string{m.ID, m.ConversationID, m.SenderID, m.ClientMsgID}
+	if md := m.Media; md != nil {
+		fields = append(fields, md.ID, md.ContentType, md.SHA256, md.UploaderID)
+	}
+	for _, f := range fields {
+		if strings.IndexByte(f, 0) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // insertArrays holds the new messages of a batch column by column.
 type insertArrays struct {
-	conv, id, sender, text, client, media []string
-	seq, ts                               []int64
+	conv, id, sender, client, media []string
+	text                            [][]byte
+	seq, ts                         []int64
 }
 
 func (ia *insertArrays) add(m chat.Message, media string) {
@@ -333,7 +391,7 @@ func (ia *insertArrays) add(m chat.Message, media string) {
 	ia.id = append(ia.id, m.ID)
 	ia.sender = append(ia.sender, m.SenderID)
 	ia.ts = append(ia.ts, m.TS)
-	ia.text = append(ia.text, m.Text)
+	ia.text = append(ia.text, []byte(m.Text))
 	ia.client = append(ia.client, m.ClientMsgID)
 	ia.media = append(ia.media, media)
 }

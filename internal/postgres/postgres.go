@@ -156,6 +156,8 @@ const (
 	codeForeignKeyViolation = "23503"
 	codeSerialization       = "40001"
 	codeDeadlock            = "40P01"
+	codeBadCharacter        = "22021" // e.g. a NUL in a text value
+	codeBadEscape           = "22P05" // e.g. \u0000 in a jsonb value
 )
 
 // dbErr translates a driver error into the store's error contract: no rows
@@ -179,6 +181,8 @@ func dbErr(err error) error {
 			return chat.Errorf(chat.EConflict, "already exists")
 		case pgErr.Code == codeForeignKeyViolation:
 			return chat.Errorf(chat.ENotFound, "a referenced row does not exist")
+		case pgErr.Code == codeBadCharacter, pgErr.Code == codeBadEscape:
+			return chat.Errorf(chat.EBadRequest, "text may not contain NUL characters")
 		case strings.HasPrefix(pgErr.Code, "08"), // connection exception
 			strings.HasPrefix(pgErr.Code, "53"), // insufficient resources
 			pgErr.Code == "57P01",               // admin shutdown

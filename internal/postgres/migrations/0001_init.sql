@@ -47,14 +47,15 @@ CREATE INDEX members_user_id ON members (user_id);
 
 -- messages has no foreign keys on purpose: AppendMessages checks membership
 -- under the conversation's row lock, and per-row referential triggers would
--- cost the hot path for nothing.
+-- cost the hot path for nothing. text is bytea because a message may hold any
+-- valid UTF-8, NUL included, which a PostgreSQL text value cannot.
 CREATE TABLE messages (
     conversation_id text NOT NULL,
     seq             bigint NOT NULL,
     id              text NOT NULL UNIQUE,
     sender_id       text NOT NULL,
     ts              bigint NOT NULL,
-    text            text NOT NULL,
+    text            bytea NOT NULL,
     client_msg_id   text NOT NULL DEFAULT '',
     media           jsonb,
     PRIMARY KEY (conversation_id, seq)

@@ -1,0 +1,26 @@
+package postgres_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/switchboard-chat/switchboard/internal/chat"
+	"github.com/switchboard-chat/switchboard/internal/postgres"
+	"github.com/switchboard-chat/switchboard/internal/storetest"
+)
+
+// openStore opens a store on a database of its own.
+func openStore(tb testing.TB) chat.Store {
+	tb.Helper()
+	s, err := postgres.Open(context.Background(), NewDatabase(tb))
+	if err != nil {
+		tb.Fatalf("Open: %v", err)
+	}
+	return s
+}
+
+// TestStore runs the conformance suite, each subtest on a new database.
+func TestStore(t *testing.T) { storetest.Run(t, openStore) }
+
+// BenchmarkAppend measures the append path against a local PostgreSQL.
+func BenchmarkAppend(b *testing.B) { storetest.BenchmarkAppend(b, openStore) }
