@@ -34,7 +34,7 @@ func (s *Store) DirectConversation(ctx context.Context, id, a, b string, ts int6
 	if !errors.Is(err, sql.ErrNoRows) {
 		return c, translate(err)
 	}
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		// Looked up again under the write lock: another call may have just
 		// created it.
 		c, err = scanConversation(tx.QueryRowContext(ctx, `SELECT `+conversationCols+` FROM conversations
@@ -69,7 +69,7 @@ func (s *Store) DirectConversation(ctx context.Context, id, a, b string, ts int6
 // EConflict if the name (or id) is taken, ENotFound if the creator does not
 // exist.
 func (s *Store) CreateGroup(ctx context.Context, c chat.Conversation, creatorID string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO conversations (id, kind, name, title, created_at, last_ts)
 			VALUES (?, 'group', ?, ?, ?, ?)`, c.ID, c.Name, c.Title, c.CreatedAt, c.CreatedAt)
 		if isConstraint(err) {
@@ -110,7 +110,7 @@ func (s *Store) Conversation(ctx context.Context, id string) (chat.Conversation,
 // seq. ENotFound if the conversation or user does not exist, EBadRequest for
 // a direct conversation, whose parties are fixed.
 func (s *Store) AddMember(ctx context.Context, convID, userID string, ts int64) (added bool, err error) {
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var kind string
 		var lastSeq int64
 		err := tx.QueryRowContext(ctx, `SELECT kind, last_seq FROM conversations WHERE id = ?`, convID).Scan(&kind, &lastSeq)
@@ -138,7 +138,7 @@ func (s *Store) AddMember(ctx context.Context, convID, userID string, ts int64) 
 
 // RemoveMember removes userID; removed is false if it was not a member.
 func (s *Store) RemoveMember(ctx context.Context, convID, userID string) (removed bool, err error) {
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM members WHERE conversation_id = ? AND user_id = ?`, convID, userID)
 		if err != nil {
 			return err

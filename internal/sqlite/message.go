@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 
@@ -58,14 +59,15 @@ type clientKey struct{ sender, clientMsgID string }
 // conversation's next seq; a message whose (SenderID, ClientMsgID) was
 // stored before, in an earlier call or earlier in this batch, is not stored
 // again and gets the original. A sender who is not a member gets EForbidden
-// (ENotFound for a conversation that does not exist) on that message only.
+// (ENotFound for a conversation that does not exist) on that message only,
+// checked before the retry check: one who left cannot send, not even again.
 // The sender's read and delivered positions move up to its new message.
 // Result.Sender is the sender's username as stored.
 func (s *Store) AppendMessages(ctx context.Context, batch []*chat.Append) error {
 	for _, a := range batch {
 		a.Result, a.Duplicate, a.Err = chat.Message{}, false, nil
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		t := &appendTx{
 			ctx:          ctx,
 			s:            s,
@@ -99,20 +101,10 @@ func (s *Store) AppendMessages(ctx context.Context, batch []*chat.Append) error 
 func (t *appendTx) append(a *chat.Append) error {
 	m := a.Message
 	ck := clientKey{m.SenderID, m.ClientMsgID}
-	if m.ClientMsgID != "" {
-		if first, ok := t.stored[ck]; ok {
-			a.Result, a.Duplicate = first.Result, true
-			return nil
-		}
-		orig, err := scanMessage(t.byClient.QueryRowContext(t.ctx, m.SenderID, m.ClientMsgID))
-		if err == nil {
-			a.Result, a.Duplicate = orig, true
-			return nil
-		} else if !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
+	if first, ok := t.stored[ck]; ok && m.ClientMsgID != "" {
+		a.Result, a.Duplicate = first.Result, true
+		return nil
 	}
-
 	conv, err := t.cursor(m.ConversationID)
 	if err != nil {
 		return err
@@ -130,20 +122,33 @@ func (t *appendTx) append(a *chat.Append) error {
 		return nil
 	}
 
+	// The insert does nothing if (sender, client id) is taken: then the
+	// message is a retry, and the original is looked up. Inserting first
+	// saves a lookup on every message that is not a retry, nearly all.
 	seq := conv.lastSeq + 1
 	var md chat.Media
 	if m.Media != nil {
 		md = *m.Media
 	}
-	_, err = t.insert.ExecContext(t.ctx, m.ConversationID, seq, m.ID, m.SenderID, m.TS, m.Text, m.ClientMsgID,
+	res, err := t.insert.ExecContext(t.ctx, m.ConversationID, seq, m.ID, m.SenderID, m.TS, m.Text, m.ClientMsgID,
 		md.ID, md.ContentType, md.Size, md.Width, md.Height, md.SHA256)
 	if isConstraint(err) {
 		// SQLite undid this statement only; the rest of the batch goes on.
-		// The client id was checked above, so it is the message id.
+		// A taken client id does not fail, so it is the message id.
 		a.Err = chat.Errorf(chat.EConflict, "message id %q is taken", m.ID)
 		return nil
 	} else if err != nil {
 		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		orig, err := scanMessage(t.byClient.QueryRowContext(t.ctx, m.SenderID, m.ClientMsgID))
+		if err != nil {
+			return fmt.Errorf("message of a taken client id: %w", err)
+		}
+		a.Result, a.Duplicate = orig, true
+		return nil
 	}
 	conv.lastSeq, conv.lastTS, conv.dirty = seq, max(conv.lastTS, m.TS), true
 	sender.seq = seq
@@ -272,7 +277,7 @@ func (s *Store) AdvanceReceipt(ctx context.Context, userID, convID, status strin
 		return st, false, nil
 	}
 	var changed bool
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var res sql.Result
 		var err error
 		if status == chat.StatusRead {

@@ -33,6 +33,10 @@ type Store struct {
 
 	stmts statements
 
+	jobs     chan *job     // writes for writeLoop; unbuffered
+	quit     chan struct{} // closed by Close
+	loopDone chan struct{} // closed when writeLoop returns
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -62,11 +66,13 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 
-	s := &Store{w: w}
+	s := &Store{w: w, jobs: make(chan *job), quit: make(chan struct{}), loopDone: make(chan struct{})}
 	if err := s.init(ctx, path); err != nil {
+		close(s.loopDone) // the loop never started
 		s.Close()
 		return nil, err
 	}
+	go s.writeLoop()
 	return s, nil
 }
 
@@ -120,6 +126,10 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes the database. It is safe to call more than once.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		// Writes already handed to the writer finish; later ones get
+		// EUnavailable.
+		close(s.quit)
+		<-s.loopDone
 		s.stmts.close()
 		var errs []error
 		if s.r != nil {
@@ -134,23 +144,6 @@ func (s *Store) Close() error {
 		s.closeErr = errors.Join(errs...)
 	})
 	return s.closeErr
-}
-
-// write runs fn in a transaction on the writer connection and commits it
-// unless fn fails.
-func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return translate(err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return translate(err)
-	}
-	if err := tx.Commit(); err != nil {
-		return translate(err)
-	}
-	return nil
 }
 
 // translate turns driver errors into *chat.Error where they have a meaning

@@ -70,7 +70,8 @@ func (st *statements) prepare(ctx context.Context, w, r *sql.DB) error {
 			WHERE mb.conversation_id = ? AND mb.user_id = ?`},
 		{w, &st.wInsertMessage, `INSERT INTO messages (conversation_id, seq, id, sender_id, ts, text, client_msg_id,
 			media_id, media_type, media_size, media_width, media_height, media_sha256)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (sender_id, client_msg_id) WHERE client_msg_id <> '' DO NOTHING`},
 		{w, &st.wSetLastSeq, `UPDATE conversations SET last_seq = ?, last_ts = max(last_ts, ?) WHERE id = ?`},
 		{w, &st.wMoveSender, `UPDATE members SET read_seq = max(read_seq, ?), delivered_seq = max(delivered_seq, ?)
 			WHERE conversation_id = ? AND user_id = ?`},

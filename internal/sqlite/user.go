@@ -19,7 +19,7 @@ func scanUser(row scanner) (chat.User, string, error) {
 
 // CreateUser stores u. EConflict if the username (or id) is taken.
 func (s *Store) CreateUser(ctx context.Context, u chat.User, passwordHash string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, username, display_name, password_hash, created_at, last_seen)
 			VALUES (?, ?, ?, ?, ?, ?)`, u.ID, u.Username, u.DisplayName, passwordHash, u.CreatedAt, u.LastSeen)
 		if isConstraint(err) {
@@ -50,7 +50,7 @@ func (s *Store) UserByID(ctx context.Context, id string) (chat.User, error) {
 
 // SetLastSeen records when the user was last online. ENotFound.
 func (s *Store) SetLastSeen(ctx context.Context, userID string, ts int64) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE users SET last_seen = ? WHERE id = ?`, ts, userID)
 		if err != nil {
 			return err
@@ -68,7 +68,7 @@ func (s *Store) SetLastSeen(ctx context.Context, userID string, ts int64) error 
 // user. ENotFound if the user does not exist, EConflict if the id or token
 // hash is taken.
 func (s *Store) CreateSession(ctx context.Context, sess chat.Session) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (id, token_hash, user_id, created_at, expires_at)
 			VALUES (?, ?, ?, ?, ?)`, sess.ID, sess.TokenHash, sess.UserID, sess.CreatedAt, sess.ExpiresAt)
 		return err
@@ -88,7 +88,7 @@ func (s *Store) SessionByTokenHash(ctx context.Context, tokenHash string) (chat.
 
 // DeleteSession removes a session; removing a missing one is no error.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, id)
 		return err
 	})

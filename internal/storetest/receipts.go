@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/switchboard-chat/switchboard/internal/chat"
@@ -82,5 +84,59 @@ func testAdvanceReceiptErrors(t *testing.T, f *fixture) {
 	}
 	if got, want := posOf(f.state(t, g.ID, bob)), (positions{3, 0, 0}); got != want {
 		t.Errorf("positions after refused receipts = %+v; want %+v", got, want)
+	}
+}
+
+func testAdvanceReceiptConcurrent(t *testing.T, f *fixture) {
+	const readers = 6
+	alice := f.user(t, "alice")
+	g := f.group(t, "gophers", alice)
+	users := make([]chat.User, readers)
+	for i := range users {
+		users[i] = f.user(t, fmt.Sprintf("reader%d", i))
+		f.join(t, g.ID, users[i])
+	}
+	f.sendN(t, g.ID, alice, 50)
+	// Each reader's receipts arrive out of order from several goroutines;
+	// the positions must end at the highest, whatever the order.
+	var wg sync.WaitGroup
+	for i, u := range users {
+		for w := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for k := range 25 {
+					seq := int64((k*7+w*13+i)%50 + 1)
+					status := chat.StatusDelivered
+					if k%3 == 0 {
+						status = chat.StatusRead
+					}
+					st, _, err := f.s.AdvanceReceipt(f.ctx, u.ID, g.ID, status, seq)
+					if err != nil {
+						t.Errorf("AdvanceReceipt: %v", err)
+						return
+					}
+					if st.DeliveredSeq < seq || st.ReadSeq > st.DeliveredSeq {
+						t.Errorf("after %s %d: %+v; want delivered >= %d and read <= delivered", status, seq, posOf(st), seq)
+					}
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	for i, u := range users {
+		var read, delivered int64
+		for w := range 4 {
+			for k := range 25 {
+				seq := int64((k*7+w*13+i)%50 + 1)
+				delivered = max(delivered, seq)
+				if k%3 == 0 {
+					read = max(read, seq)
+				}
+			}
+		}
+		if got, want := posOf(f.state(t, g.ID, u)), (positions{50, delivered, read}); got != want {
+			t.Errorf("%s: %+v; want %+v", u.Username, got, want)
+		}
 	}
 }

@@ -69,6 +69,7 @@ func Run(t *testing.T, open Opener) {
 		{"MessagesLarge", testMessagesLarge},
 		{"AdvanceReceipt", testAdvanceReceipt},
 		{"AdvanceReceiptErrors", testAdvanceReceiptErrors},
+		{"AdvanceReceiptConcurrent", testAdvanceReceiptConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,121 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/switchboard-chat/switchboard/internal/chat"
+)
+
+// maxJobs caps how many writes share one transaction.
+const maxJobs = 256
+
+// job is a write waiting for the writer connection.
+type job struct {
+	ctx  context.Context
+	fn   func(ctx context.Context, tx *sql.Tx) error
+	done chan error
+}
+
+// write runs fn in a transaction on the writer connection and returns once
+// that transaction has committed (or fn failed and was undone).
+//
+// Writes that arrive while the writer is busy are run together in the next
+// transaction, each inside its own savepoint, so they share one commit and
+// one fsync (group commit): under load, receipts, logins and the core's
+// message batches do not each pay for a disk sync. A write that fails is
+// rolled back to its savepoint and does not affect the others.
+//
+// fn gets a context that is never cancelled: interrupting a statement would
+// make SQLite roll back the whole shared transaction. A write whose ctx ends
+// while it waits is dropped with ctx's error.
+func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	j := &job{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case s.jobs <- j:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.quit:
+		return chat.Errorf(chat.EUnavailable, "the database is closed")
+	}
+	// Once handed over, the job runs or is dropped by the writer; wait for
+	// which, so a caller never takes "cancelled" for "not stored".
+	return <-j.done
+}
+
+// writeLoop runs the queued writes until Close.
+func (s *Store) writeLoop() {
+	defer close(s.loopDone)
+	batch := make([]*job, 0, maxJobs)
+	errs := make([]error, maxJobs)
+	for {
+		batch = batch[:0]
+		select {
+		case j := <-s.jobs:
+			batch = append(batch, j)
+		case <-s.quit:
+			return
+		}
+	fill:
+		for len(batch) < maxJobs {
+			select {
+			case j := <-s.jobs:
+				batch = append(batch, j)
+			default:
+				break fill
+			}
+		}
+		clear(errs)
+		err := s.runJobs(batch, errs[:len(batch)])
+		for i, j := range batch {
+			if errs[i] == nil {
+				errs[i] = err
+			}
+			j.done <- translate(errs[i])
+		}
+	}
+}
+
+// runJobs runs a batch of jobs in one transaction, setting errs[i] for a
+// job that failed on its own. The returned error is for the jobs that did
+// not: the transaction as a whole failed and nothing was stored.
+func (s *Store) runJobs(batch []*job, errs []error) error {
+	ctx := context.Background()
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	wrote := 0
+	for i, j := range batch {
+		if err := j.ctx.Err(); err != nil {
+			errs[i] = err
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, "SAVEPOINT job"); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := j.fn(context.WithoutCancel(j.ctx), tx); err != nil {
+			errs[i] = err
+			// If SQLite already rolled back the whole transaction (it does
+			// on some I/O errors), the savepoint is gone and this fails:
+			// then every job fails.
+			if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO job"); rerr != nil {
+				tx.Rollback()
+				return errors.Join(err, rerr)
+			}
+		} else {
+			wrote++
+		}
+		if _, err := tx.ExecContext(ctx, "RELEASE job"); err != nil {
+			tx.Rollback()
+			return err
+		}
+	}
+	if wrote == 0 {
+		// Nothing to make durable: skip the commit's fsync.
+		return tx.Rollback()
+	}
+	return tx.Commit()
+}
