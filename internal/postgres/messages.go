@@ -120,7 +120,10 @@ type pair struct{ a, b string }
 // original and Duplicate is true. A sender who is not a member gets
 // EForbidden and a missing conversation ENotFound, without failing the
 // rest. The returned error is for a batch that failed as a whole; then
-// nothing was stored and no Append has a Result.
+// nothing was stored and no Append has a Result. (If the connection breaks
+// after the commit was sent, the outcome is unknown and the error is
+// EUnavailable; a retry with the same client_msg_id then finds the
+// original.)
 func (s *Store) AppendMessages(ctx context.Context, batch []*chat.Append) error {
 	if len(batch) == 0 {
 		return nil

@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"net"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -39,10 +40,17 @@ var _ chat.Store = (*Store)(nil)
 // Open connects to the database at url (a postgres:// URL or a key=value
 // connection string), applies the pending migrations and returns the store.
 // A database that cannot be reached is an *chat.Error with EUnavailable.
+// The pool holds at most 4 connections per CPU (at least 8) unless url sets
+// pool_max_conns.
 func Open(ctx context.Context, url string) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: parse connection string: %w", err)
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		// pgxpool's default (the number of CPUs, at least 4) starves a node
+		// whose requests wait on the network more than on the CPU.
+		cfg.MaxConns = int32(max(8, 4*runtime.NumCPU()))
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

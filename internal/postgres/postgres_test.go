@@ -5,10 +5,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
+	"net"
 	"net/url"
 	"os"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -408,6 +411,107 @@ func TestUnavailable(t *testing.T) {
 	for _, tt := range tests {
 		if got := chat.ErrorCode(tt.err); got != chat.EUnavailable {
 			t.Errorf("%s after Close = %v (code %q); want %q", tt.name, tt.err, got, chat.EUnavailable)
+		}
+	}
+}
+
+// proxy forwards TCP connections to a PostgreSQL server until Close, which
+// also cuts the connections it carries: a database that goes away.
+type proxy struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	conns  []net.Conn
+	wg     sync.WaitGroup
+}
+
+func startProxy(tb testing.TB, target string) *proxy {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p := &proxy{ln: ln, target: target}
+	p.wg.Go(p.serve)
+	tb.Cleanup(p.Close)
+	return p
+}
+
+func (p *proxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		up, err := net.Dial("tcp", p.target)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		p.mu.Lock()
+		p.conns = append(p.conns, c, up)
+		p.mu.Unlock()
+		p.wg.Go(func() { io.Copy(up, c); up.Close() })
+		p.wg.Go(func() { io.Copy(c, up); c.Close() })
+	}
+}
+
+// Close stops accepting and cuts every connection.
+func (p *proxy) Close() {
+	p.ln.Close()
+	p.mu.Lock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+	p.mu.Unlock()
+	p.wg.Wait()
+}
+
+// TestDatabaseGoesAway cuts the store's connections under it: every call
+// then fails with EUnavailable rather than hanging or reporting a fault.
+func TestDatabaseGoesAway(t *testing.T) {
+	dbURL := NewDatabase(t)
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := startProxy(t, u.Host)
+	u.Host = p.ln.Addr().String()
+	s := MustOpen(t, u.String())
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	alice := chat.User{ID: "u1", Username: "alice", CreatedAt: 1}
+	if err := s.CreateUser(ctx, alice, "h"); err != nil {
+		t.Fatal(err)
+	}
+	g := chat.Conversation{ID: "g1", Kind: chat.KindGroup, Name: "gophers", CreatedAt: 1}
+	if err := s.CreateGroup(ctx, g, alice.ID); err != nil {
+		t.Fatal(err)
+	}
+	msg := func(id string) []*chat.Append {
+		return []*chat.Append{{Message: chat.Message{ID: id, ConversationID: g.ID, SenderID: alice.ID, TS: 2, Text: id, ClientMsgID: id}}}
+	}
+	if err := s.AppendMessages(ctx, msg("m1")); err != nil {
+		t.Fatalf("AppendMessages before the cut: %v", err)
+	}
+	p.Close()
+	calls := []struct {
+		name string
+		call func() error
+	}{
+		{"Ping", func() error { return s.Ping(ctx) }},
+		{"AppendMessages", func() error { return s.AppendMessages(ctx, msg("m2")) }},
+		{"UserByName", func() error { _, _, err := s.UserByName(ctx, "alice"); return err }},
+		{"Messages", func() error { _, err := s.Messages(ctx, g.ID, chat.HistoryQuery{}); return err }},
+		{"AdvanceReceipt", func() error {
+			_, _, err := s.AdvanceReceipt(ctx, alice.ID, g.ID, chat.StatusRead, 1)
+			return err
+		}},
+	}
+	for _, c := range calls {
+		if err := c.call(); chat.ErrorCode(err) != chat.EUnavailable {
+			t.Errorf("%s with the database gone = %v (code %q); want %q", c.name, err, chat.ErrorCode(err), chat.EUnavailable)
 		}
 	}
 }
