@@ -515,3 +515,95 @@ func TestDatabaseGoesAway(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendAmidReceiptsAndChurn appends on two stores while members move
+// their receipts and one user keeps leaving and joining: no call may fail
+// as a whole (a deadlock would), and numbering stays gapless.
+func TestAppendAmidReceiptsAndChurn(t *testing.T) {
+	w := newWorld(t, 4, 2)
+	ctx := context.Background()
+	churner := w.users[3]
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		stored  = make(map[string]int)
+		stopped = make(chan struct{})
+	)
+	for n, s := range []*postgres.Store{w.a, w.b} {
+		for g := range 3 {
+			wg.Go(func() {
+				for i := range 30 {
+					batch := make([]*chat.Append, 8)
+					for j := range batch {
+						u := w.users[(g+j)%len(w.users)]
+						id := fmt.Sprintf("m-%d-%d-%d-%d", n, g, i, j)
+						batch[j] = &chat.Append{Message: chat.Message{ID: id, ConversationID: w.convs[(i+j)%2],
+							SenderID: u.ID, Sender: u.Username, TS: int64(i), Text: id, ClientMsgID: id}}
+					}
+					if err := s.AppendMessages(ctx, batch); err != nil {
+						t.Errorf("AppendMessages: %v", err)
+						return
+					}
+					mu.Lock()
+					for _, a := range batch {
+						switch {
+						case a.Err == nil && !a.Duplicate:
+							stored[a.Result.ConversationID]++
+						case chat.ErrorCode(a.Err) == chat.EForbidden && a.Message.SenderID == churner.ID:
+						default:
+							t.Errorf("append from %s: err %v, duplicate %v", a.Message.SenderID, a.Err, a.Duplicate)
+						}
+					}
+					mu.Unlock()
+				}
+			})
+		}
+	}
+	var side sync.WaitGroup
+	for n, s := range []*postgres.Store{w.a, w.b} {
+		side.Go(func() { // receipts
+			for i := 0; ; i++ {
+				select {
+				case <-stopped:
+					return
+				default:
+				}
+				u, conv := w.users[i%3], w.convs[(i+n)%2]
+				st, err := s.ConversationState(ctx, conv, u.ID)
+				if err != nil {
+					t.Errorf("ConversationState: %v", err)
+					return
+				}
+				status := []string{chat.StatusDelivered, chat.StatusRead}[i%2]
+				if _, _, err := s.AdvanceReceipt(ctx, u.ID, conv, status, st.LastSeq); err != nil {
+					t.Errorf("AdvanceReceipt: %v", err)
+					return
+				}
+			}
+		})
+	}
+	side.Go(func() { // churn
+		for i := 0; ; i++ {
+			select {
+			case <-stopped:
+				return
+			default:
+			}
+			conv := w.convs[i%2]
+			if _, err := w.a.RemoveMember(ctx, conv, churner.ID); err != nil {
+				t.Errorf("RemoveMember: %v", err)
+				return
+			}
+			if _, err := w.b.AddMember(ctx, conv, churner.ID, int64(i)); err != nil {
+				t.Errorf("AddMember: %v", err)
+				return
+			}
+		}
+	})
+	wg.Wait()
+	close(stopped)
+	side.Wait()
+	for _, c := range w.convs {
+		checkGapless(t, w.a, c, stored[c])
+	}
+}
