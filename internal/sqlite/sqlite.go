@@ -4,8 +4,10 @@
 // SQLite lets one connection write at a time, so the Store keeps exactly one
 // writer connection, through which every write runs, and a pool of read-only
 // connections that WAL mode lets run alongside it. The core already gathers
-// concurrent sends into one AppendMessages call, which is one transaction
-// and one fsync (group commit).
+// concurrent sends into one AppendMessages call; the Store goes one step
+// further and runs all writes that queue up for the writer (message batches,
+// receipts, logins, ...) in one transaction with one fsync (group commit),
+// each in a savepoint of its own. See write.
 package sqlite
 
 import (
@@ -55,7 +57,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// fails halfway on upgrading a read lock (another process may hold the
 	// file too, e.g. a backup tool).
 	w, err := sql.Open("sqlite", dsn(path, url.Values{
-		"_pragma": {"busy_timeout(10000)", "foreign_keys(1)", "journal_mode(WAL)", "synchronous(FULL)", "cache_size(-32000)"},
+		"_pragma": {"busy_timeout(10000)", "foreign_keys(1)", "journal_mode(WAL)", "synchronous(FULL)",
+			"cache_size(-32000)", "temp_store(MEMORY)", "journal_size_limit(67108864)"},
 		"_txlock": {"immediate"},
 	}))
 	if err != nil {
@@ -93,7 +96,7 @@ func (s *Store) init(ctx context.Context, path string) error {
 	// Readers only read: query_only makes any write through them an error
 	// instead of a second writer fighting the first for the lock.
 	r, err := sql.Open("sqlite", dsn(path, url.Values{
-		"_pragma": {"busy_timeout(10000)", "foreign_keys(1)", "query_only(1)", "cache_size(-16000)"},
+		"_pragma": {"busy_timeout(10000)", "foreign_keys(1)", "query_only(1)", "cache_size(-16000)", "temp_store(MEMORY)"},
 	}))
 	if err != nil {
 		return fmt.Errorf("sqlite: open readers %s: %w", path, err)
