@@ -5,8 +5,10 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	_ "modernc.org/sqlite"
@@ -142,4 +144,55 @@ func TestBadPath(t *testing.T) {
 			t.Errorf("Open(%q) succeeded; want an error", path)
 		}
 	}
+}
+
+// BenchmarkReceipts measures read receipts from many concurrent clients,
+// which share commits through the writer's group commit.
+func BenchmarkReceipts(b *testing.B) {
+	ctx := context.Background()
+	s := mustOpen(b, filepath.Join(b.TempDir(), "switchboard.db"))
+	defer s.Close()
+	const readers = 64
+	owner := chat.User{ID: "owner", Username: "owner"}
+	if err := s.CreateUser(ctx, owner, "h"); err != nil {
+		b.Fatal(err)
+	}
+	g := chat.Conversation{ID: "g", Kind: chat.KindGroup, Name: "g", CreatedAt: 1}
+	if err := s.CreateGroup(ctx, g, owner.ID); err != nil {
+		b.Fatal(err)
+	}
+	for i := range readers {
+		u := chat.User{ID: fmt.Sprintf("r%d", i), Username: fmt.Sprintf("reader%d", i)}
+		if err := s.CreateUser(ctx, u, "h"); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.AddMember(ctx, g.ID, u.ID, 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+	const msgs = 20_000
+	for sent := 0; sent < msgs; sent += 500 {
+		batch := make([]*chat.Append, 500)
+		for i := range batch {
+			batch[i] = &chat.Append{Message: chat.Message{ID: fmt.Sprintf("m%d", sent+i), ConversationID: g.ID, SenderID: owner.ID, Text: "x"}}
+		}
+		if err := s.AppendMessages(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var next atomic.Int64
+	b.SetParallelism(readers / runtime.GOMAXPROCS(0))
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		user := fmt.Sprintf("r%d", next.Add(1)%readers)
+		seq := int64(0)
+		for pb.Next() {
+			seq = min(seq+1, msgs)
+			if _, _, err := s.AdvanceReceipt(ctx, user, g.ID, chat.StatusRead, seq); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "receipts/s")
 }
