@@ -1,0 +1,243 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/switchboard-chat/switchboard/client"
+)
+
+const pw = "correct horse battery"
+
+// Two users chat, each in their own browser context: messages arrive, the
+// sender's ticks move to read, typing and presence show.
+func TestBrowserDirectChat(t *testing.T) {
+	b := newBrowser(t)
+	alice, bob := b.page(t, "alice"), b.page(t, "bob")
+	alice.signup(suite.front, pw)
+	bob.signup(suite.front, pw)
+
+	alice.startDirect("bob")
+	alice.waitJS("bob shown online", `document.getElementById('conv-status').textContent === 'online'`)
+	alice.send("hi bob")
+	alice.waitStatus("hi bob", "sent")
+
+	// Bob has not opened the chat: it is listed with one unread message.
+	bob.waitJS("unread badge", `(() => { const u = document.querySelector('#conv-list li[data-kind="direct"] .unread'); return u && u.textContent === '1'; })()`)
+	alice.waitStatus("hi bob", "delivered")
+	bob.openConv("alice")
+	bob.waitMessage("hi bob")
+	alice.waitStatus("hi bob", "read")
+	bob.waitJS("badge gone", `!document.querySelector('#conv-list .unread')`)
+
+	// Typing shows on the other side.
+	bob.typeText("I am typ")
+	alice.waitJS("typing shown", `document.getElementById('typing').textContent === 'bob is typing\u2026'`)
+	bob.typeText("ing a reply\r")
+	alice.waitMessage("I am typing a reply")
+	bob.waitStatus("I am typing a reply", "read")
+	alice.waitJS("typing cleared", `document.getElementById('typing').textContent === ''`)
+
+	// A multi-line message: Shift+Enter makes a new line.
+	alice.send("line one")
+	bob.waitMessage("line one")
+	alice.waitJS("bob online dot", `document.querySelector('#conv-list li[data-kind="direct"] .dot.online')`)
+	png := alice.screenshot("chat")
+	if os.Getenv("SWITCHBOARD_UPDATE_SCREENSHOT") == "1" && png != nil {
+		dst := filepath.Join(suite.root, "docs", "screenshot.png")
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("updated %s", dst)
+	}
+	bob.screenshot("chat")
+}
+
+// A group of three: create, join, talk; ticks reach read once both others
+// have read; a member who leaves is shown leaving.
+func TestBrowserGroupOfThree(t *testing.T) {
+	b := newBrowser(t)
+	cara, dan, eve := b.page(t, "cara"), b.page(t, "dan"), b.page(t, "eve")
+	for _, p := range []*page{cara, dan, eve} {
+		p.signup(suite.front, pw)
+	}
+	cara.do("create group",
+		chromedp.SendKeys(chromedp.ID("group-name"), "crew"),
+		chromedp.Click(chromedp.ID("group-create")))
+	cara.waitJS("group open", `document.getElementById('conv-title').textContent === 'crew'`)
+	for _, p := range []*page{dan, eve} {
+		p.do("join group", chromedp.SendKeys(chromedp.ID("group-name"), "crew"), chromedp.Click(chromedp.ID("group-join")))
+		p.waitJS("group open", `document.getElementById('conv-title').textContent === 'crew'`)
+	}
+	cara.waitJS("three members", `document.getElementById('conv-status').textContent.startsWith('3 members')`)
+
+	cara.send("welcome, crew")
+	dan.waitMessage("welcome, crew")
+	eve.waitMessage("welcome, crew")
+	cara.waitStatus("welcome, crew", "read")
+	dan.waitJS("sender named", msgsWith("welcome, crew")+`[0].querySelector('.from').textContent === 'cara'`)
+
+	eve.send("hello from eve")
+	cara.waitMessage("hello from eve")
+	dan.waitMessage("hello from eve")
+	eve.waitStatus("hello from eve", "read")
+
+	dan.do("leave", chromedp.Click(chromedp.ID("leave")))
+	dan.waitJS("group gone", `!document.querySelector('#conv-list li[data-kind="group"]')`)
+	cara.waitJS("dan left", `[...document.querySelectorAll('#messages .notice')].some(n => n.textContent === 'dan left')`)
+	cara.waitJS("two members", `document.getElementById('conv-status').textContent.startsWith('2 members')`)
+	cara.screenshot("group")
+}
+
+// History survives a reload, and scrolling up loads older pages.
+func TestBrowserReloadAndScrollBack(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	// Seed 120 messages through the Go client: more than two pages.
+	gus := client.New("http://" + suite.shared.addr)
+	if _, err := gus.Signup(ctx, "gus", pw, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gus.Login(ctx, "gus", pw); err != nil {
+		t.Fatal(err)
+	}
+
+	b := newBrowser(t)
+	fay := b.page(t, "fay")
+	fay.signup(suite.front, pw)
+
+	conn, err := gus.Dial(ctx, "seed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for i := 1; i <= 120; i++ {
+		if _, err := conn.Send(ctx, client.SendRequest{ToUser: "fay", Text: fmt.Sprintf("old %d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fay.waitJS("120 unread", `(() => { const u = document.querySelector('#conv-list .unread'); return u && u.textContent === '120'; })()`)
+	fay.openConv("gus")
+	fay.waitMessage("old 120")
+	fay.send("reply after reading")
+	fay.waitStatus("reply after reading", "sent")
+
+	fay.do("reload", chromedp.Reload())
+	fay.waitOnline()
+	fay.openConv("gus")
+	fay.waitMessage("reply after reading")
+	fay.waitMessage("old 120")
+	// Scroll to the top until the first message is loaded.
+	for i := 0; i < 10 && fay.countMessages("old 1") == 0; i++ {
+		fay.do("scroll up", discard(chromedp.Evaluate[bool](`(document.getElementById('scroller').scrollTop = 0) === 0`)))
+		fay.waitJS("page loaded", `document.getElementById('history-note').textContent !== 'Loading\u2026'`)
+	}
+	fay.waitMessage("old 1")
+	got := evalJS[int](fay, `document.querySelectorAll('#messages li.msg').length`)
+	if got != 121 {
+		t.Errorf("messages shown after scrolling back: got %d, want 121", got)
+	}
+	if dup := evalJS[int](fay, `(() => { const s = [...document.querySelectorAll('#messages li.msg')].map(li => li.dataset.seq); return s.length - new Set(s).size; })()`); dup != 0 {
+		t.Errorf("%d duplicate messages", dup)
+	}
+	fay.waitJS("in order", `(() => { const s = [...document.querySelectorAll('#messages li.msg')].map(li => +li.dataset.seq); return s.every((v, i) => i === 0 || s[i-1] < v); })()`)
+	fay.screenshot("history")
+}
+
+// The node restarts mid-conversation: both clients show the offline banner,
+// a message written meanwhile waits in the outbox, and after the restart
+// (same port, same data) it is delivered once and both catch up.
+func TestBrowserServerRestart(t *testing.T) {
+	data := t.TempDir()
+	n, err := startNode(suite.bin, "127.0.0.1:0", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.stop() })
+	front, closeFront := frontOf(n.addr)
+	t.Cleanup(closeFront)
+
+	b := newBrowser(t)
+	hal, ivy := b.page(t, "hal"), b.page(t, "ivy")
+	hal.signup(front, pw)
+	ivy.signup(front, pw)
+	hal.startDirect("ivy")
+	hal.send("before the restart")
+	ivy.openConv("hal")
+	ivy.waitMessage("before the restart")
+	hal.waitStatus("before the restart", "read")
+
+	n.stop()
+	hal.waitJS("offline banner", `!document.getElementById('banner').hidden && document.getElementById('banner').textContent.includes('Offline')`)
+	ivy.waitJS("offline banner", `!document.getElementById('banner').hidden`)
+	hal.send("written while offline")
+	hal.waitStatus("written while offline", "pending")
+	hal.screenshot("offline")
+
+	n2, err := startNode(suite.bin, n.addr, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n2.stop() })
+	_ = evalJS[bool](hal, `(() => { const b = document.querySelector('#banner button'); if (b) b.click(); return true; })()`)
+	hal.waitOnline()
+	ivy.waitOnline()
+	ivy.waitMessage("written while offline")
+	hal.waitStatus("written while offline", "read")
+
+	// A message sent by ivy after the restart reaches hal too.
+	ivy.send("after the restart")
+	hal.waitMessage("after the restart")
+	for _, c := range []struct {
+		p    *page
+		text string
+	}{
+		{hal, "before the restart"}, {hal, "written while offline"}, {hal, "after the restart"},
+		{ivy, "before the restart"}, {ivy, "written while offline"}, {ivy, "after the restart"},
+	} {
+		if got := c.p.countMessages(c.text); got != 1 {
+			t.Errorf("%s sees %q %d times, want once", c.p.name, c.text, got)
+		}
+	}
+	if got := evalJS[int](hal, `JSON.parse(localStorage.getItem('sb.outbox.hal') || '[]').length`); got != 0 {
+		t.Errorf("hal's outbox holds %d messages after the ack, want 0", got)
+	}
+	hal.screenshot("reconnected")
+}
+
+// Markup in a message is shown as text and never runs.
+func TestBrowserMarkupIsText(t *testing.T) {
+	const evil = `<script>window.pwned=1</script><b>x</b><img src=x onerror="window.pwned=2">`
+	b := newBrowser(t)
+	jon, kim := b.page(t, "jon"), b.page(t, "kim")
+	jon.signup(suite.front, pw)
+	kim.do("phone width", chromedp.EmulateViewport(390, 760))
+	kim.signup(suite.front, pw)
+	jon.startDirect("kim")
+	jon.send(evil)
+	kim.openConv("jon")
+	kim.waitMessage(evil)
+	jon.waitMessage(evil)
+	for _, p := range []*page{jon, kim} {
+		if got := evalJS[bool](p, `typeof window.pwned === 'undefined'`); !got {
+			t.Errorf("%s: window.pwned is set: markup ran", p.name)
+		}
+		if n := evalJS[int](p, `document.querySelectorAll('#messages .text b, #messages .text script, #messages .text img').length`); n != 0 {
+			t.Errorf("%s: %d elements were made from message text", p.name, n)
+		}
+	}
+	// At phone width the conversation fills the screen; Back shows the list.
+	kim.waitJS("list hidden", `getComputedStyle(document.querySelector('.sidebar')).display === 'none'`)
+	kim.screenshot("phone")
+	kim.do("back", chromedp.Click(chromedp.ID("back")))
+	kim.waitJS("list shown", `getComputedStyle(document.querySelector('.sidebar')).display !== 'none'`)
+}

@@ -1,0 +1,74 @@
+// HTTP calls of the wire contract (DESIGN.md section 4).
+
+/** ApiError is a failed call: an HTTP status (0 for a WebSocket error frame or a
+ * network failure) and the contract's error code. */
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message || code);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/** call sends one JSON request and returns the decoded answer (null for 204). */
+export async function call(method, path, { token, body } = {}) {
+  const headers = { Accept: 'application/json' };
+  if (token) headers.Authorization = 'Bearer ' + token;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  let res;
+  try {
+    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (e) {
+    throw new ApiError(0, 'unavailable', 'the server cannot be reached');
+  }
+  if (res.status === 204) return null;
+  let data = null;
+  try {
+    data = await res.json();
+  } catch (e) {
+    if (res.ok) throw new ApiError(res.status, 'internal', 'the server sent a malformed answer');
+  }
+  if (!res.ok) {
+    const err = (data && data.error) || {};
+    throw new ApiError(res.status, err.code || 'internal', err.message || res.statusText);
+  }
+  return data;
+}
+
+const enc = encodeURIComponent;
+
+/** Api wraps the calls one signed-in user makes. */
+export class Api {
+  constructor(token) { this.token = token; }
+  get(path) { return call('GET', path, { token: this.token }); }
+  post(path, body) { return call('POST', path, { token: this.token, body }); }
+  del(path) { return call('DELETE', path, { token: this.token }); }
+
+  logout() { return this.del('/v1/sessions/current'); }
+  user(name) { return this.get('/v1/users/' + enc(name)).then(r => r.user); }
+  conversations() { return this.get('/v1/conversations').then(r => r.conversations || []); }
+  history(id, { before, limit }) {
+    const q = new URLSearchParams();
+    if (before) q.set('before', String(before));
+    if (limit) q.set('limit', String(limit));
+    return this.get('/v1/conversations/' + enc(id) + '/messages?' + q).then(r => r.messages || []);
+  }
+  createGroup(name, title) {
+    return this.post('/v1/groups', title ? { name, title } : { name }).then(r => r.conversation);
+  }
+  joinGroup(name) { return this.post('/v1/groups/' + enc(name) + '/members', {}).then(r => r.conversation); }
+  leaveGroup(name) { return this.del('/v1/groups/' + enc(name) + '/members/me'); }
+  members(name) { return this.get('/v1/groups/' + enc(name) + '/members').then(r => r.members || []); }
+}
+
+/** signup creates an account. */
+export function signup(username, password, displayName) {
+  const body = { username, password };
+  if (displayName) body.display_name = displayName;
+  return call('POST', '/v1/users', { body });
+}
+
+/** login opens a session and returns {token, user, expires_at}. */
+export function login(username, password) {
+  return call('POST', '/v1/sessions', { body: { username, password } });
+}
