@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/switchboard-chat/switchboard/client"
 )
@@ -44,9 +45,14 @@ func TestBrowserDirectChat(t *testing.T) {
 	bob.waitStatus("I am typing a reply", "read")
 	alice.waitJS("typing cleared", `document.getElementById('typing').textContent === ''`)
 
-	// A multi-line message: Shift+Enter makes a new line.
-	alice.send("line one")
-	bob.waitMessage("line one")
+	// Shift+Enter makes a new line; Enter sends.
+	alice.do("two lines",
+		chromedp.Focus(chromedp.ID("compose")),
+		chromedp.SendKeys(chromedp.ID("compose"), "line one"),
+		chromedp.KeyEvent(kb.Enter, chromedp.KeyModifiers(chromedp.ModifierShift)),
+		chromedp.SendKeys(chromedp.ID("compose"), "line two"+kb.Enter),
+	)
+	bob.waitMessage("line one\nline two")
 	alice.waitJS("bob online dot", `document.querySelector('#conv-list li[data-kind="direct"] .dot.online')`)
 	png := alice.screenshot("chat")
 	if os.Getenv("SWITCHBOARD_UPDATE_SCREENSHOT") == "1" && png != nil {

@@ -176,7 +176,11 @@ func frontOf(addr string) (string, func()) {
 		return base, func() {}
 	}
 	target, _ := url.Parse(base)
-	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(target) }}
+	proxy := &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(target) },
+		// A node that is down (restart tests) is a 502, not a log line.
+		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, _ error) { w.WriteHeader(http.StatusBadGateway) },
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/", web.Handler())
 	mux.Handle("/v1/", proxy)
@@ -299,7 +303,8 @@ func (p *page) fail(what string, err error) {
 	ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
 	defer cancel()
 	body, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
-	p.t.Fatalf("%s: %s: %v\n--- page text:\n%s", p.name, what, err, body)
+	msgs, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify([...document.querySelectorAll('#messages li')].map(li => [li.dataset.seq, li.dataset.status, li.textContent]))`))
+	p.t.Fatalf("%s: %s: %v\n--- messages: %s\n--- page text:\n%s", p.name, what, err, msgs, body)
 }
 
 // waitJS waits until the JavaScript expression is truthy.

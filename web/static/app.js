@@ -60,7 +60,7 @@ function lastSeenText(ts) {
 }
 
 const TICKS = {
-  pending: ['\u{1F553}', 'Sending'],
+  pending: ['\u2026', 'Sending'],
   sent: ['\u2713', 'Sent'],
   delivered: ['\u2713\u2713', 'Delivered'],
   read: ['\u2713\u2713', 'Read'],
@@ -269,6 +269,8 @@ class Chat {
   onLinkState(s) {
     $('me-dot').classList.toggle('online', s === 'online');
     this.renderBanner();
+    this.renderList();
+    this.renderHead();
     clearInterval(this.bannerTimer);
     if (s === 'offline') this.bannerTimer = setInterval(() => this.renderBanner(), 1000);
     $('composer').dataset.link = s;
@@ -407,7 +409,7 @@ class Chat {
     if (this.current() === c) {
       this.renderHead();
       this.refreshTicks();
-      this.insertNotice(f.user + (f.event === 'joined' ? ' joined' : ' left'));
+      this.insertNotice(c, f.user + (f.event === 'joined' ? ' joined' : ' left'));
     }
   }
 
@@ -673,6 +675,7 @@ class Chat {
     const ul = $('conv-list');
     const focused = document.activeElement && document.activeElement.closest('#conv-list li');
     const focusedId = focused ? focused.dataset.convId : null;
+    const live = this.link.state === 'online';
     const cs = [...this.convs.values()].filter(c => c.kind)
       .sort((a, b) => (b.bump - a.bump) || (a.order - b.order));
     const items = cs.map(c => {
@@ -684,7 +687,8 @@ class Chat {
       const dot = el('span', 'dot');
       dot.setAttribute('aria-hidden', 'true');
       let online = false;
-      if (c.kind === 'direct') online = !!(this.presence.get(c.peer) || {}).online;
+      if (!live) online = false;
+      else if (c.kind === 'direct') online = !!(this.presence.get(c.peer) || {}).online;
       else online = this.others(c).some(u => (this.presence.get(u) || {}).online);
       dot.classList.toggle('online', online);
       const name = el('span', 'conv-name', this.displayName(c));
@@ -729,13 +733,15 @@ class Chat {
     if (peer) {
       title.textContent = peer;
       const p = this.presence.get(peer);
-      status.textContent = !p ? '' : p.online ? 'online' : lastSeenText(p.last_seen);
+      // While disconnected, presence is unknown rather than stale.
+      status.textContent = !p || this.link.state !== 'online' ? '' : p.online ? 'online' : lastSeenText(p.last_seen);
       return;
     }
     title.textContent = this.displayName(c);
     const ms = c.members || [];
     const on = ms.filter(u => u === this.me || (this.presence.get(u) || {}).online).length;
-    status.textContent = ms.length ? ms.length + ' members, ' + on + ' online' : 'group';
+    const live = this.link.state === 'online';
+    status.textContent = !ms.length ? 'group' : ms.length + ' members' + (live ? ', ' + on + ' online' : '');
   }
 
   renderTyping() {
@@ -841,7 +847,7 @@ class Chat {
     const stick = this.nearBottom() || m.from === this.me;
     const li = this.messageItem(c, m);
     let after = list.lastElementChild;
-    while (after && (after.classList.contains('pending') || after.classList.contains('notice') || Number(after.dataset.seq) > m.seq)) {
+    while (after && (after.classList.contains('pending') || Number(after.dataset.seq) > m.seq)) {
       after = after.previousElementSibling;
     }
     if (after) after.after(li);
@@ -856,9 +862,15 @@ class Chat {
     $('history-note').textContent = '';
   }
 
-  insertNotice(text) {
+  // insertNotice shows an event (a member joined or left) after the last
+  // message so far; later messages go below it.
+  insertNotice(c, text) {
     const li = el('li', 'notice muted center', text);
-    $('messages').append(li);
+    li.dataset.seq = String(c.last_seq + 0.5);
+    const list = $('messages');
+    const pending = list.querySelector('li.pending');
+    list.insertBefore(li, pending);
+    if (this.nearBottom()) this.scrollToBottom();
   }
 }
 
@@ -948,17 +960,26 @@ function wire() {
   $('composer').addEventListener('submit', ev => {
     ev.preventDefault();
     if (!chat) return;
-    const text = compose.value;
+    // Blank lines around a message are dropped; lines inside it are kept.
+    const text = compose.value.replace(/^\s*\n|\s+$/g, '');
     if (!text.trim()) return;
     chat.submit(text);
     compose.value = '';
     autosize();
   });
+  // Enter sends, Shift+Enter breaks the line. Some input paths deliver the
+  // Enter's line break after its keydown, so it is swallowed until keyup.
+  let sentOnEnter = false;
   compose.addEventListener('keydown', ev => {
     if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) {
       ev.preventDefault();
+      sentOnEnter = true;
       $('composer').requestSubmit();
     }
+  });
+  compose.addEventListener('keyup', ev => { if (ev.key === 'Enter') sentOnEnter = false; });
+  compose.addEventListener('beforeinput', ev => {
+    if (sentOnEnter && (ev.inputType === 'insertLineBreak' || ev.inputType === 'insertParagraph')) ev.preventDefault();
   });
   compose.addEventListener('input', () => { autosize(); if (chat) chat.typing(); });
 
