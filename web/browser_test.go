@@ -194,6 +194,22 @@ func TestBrowserServerRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { n2.stop() })
+	// Ivy's phone writes at once, while the browsers may still be
+	// reconnecting: they get it by push or by sync, once either way.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	phone := client.New("http://" + n2.addr)
+	if _, err := phone.Login(ctx, "ivy", pw); err != nil {
+		t.Fatal(err)
+	}
+	pc, err := phone.Dial(ctx, "phone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	if _, err := pc.Send(ctx, client.SendRequest{ToUser: "hal", Text: "from ivy's phone"}); err != nil {
+		t.Fatal(err)
+	}
 	_ = evalJS[bool](hal, `(() => { const b = document.querySelector('#banner button'); if (b) b.click(); return true; })()`)
 	hal.waitOnline()
 	ivy.waitOnline()
@@ -203,12 +219,15 @@ func TestBrowserServerRestart(t *testing.T) {
 	// A message sent by ivy after the restart reaches hal too.
 	ivy.send("after the restart")
 	hal.waitMessage("after the restart")
+	hal.waitMessage("from ivy's phone")
+	ivy.waitMessage("from ivy's phone")
 	for _, c := range []struct {
 		p    *page
 		text string
 	}{
 		{hal, "before the restart"}, {hal, "written while offline"}, {hal, "after the restart"},
 		{ivy, "before the restart"}, {ivy, "written while offline"}, {ivy, "after the restart"},
+		{hal, "from ivy's phone"}, {ivy, "from ivy's phone"},
 	} {
 		if got := c.p.countMessages(c.text); got != 1 {
 			t.Errorf("%s sees %q %d times, want once", c.p.name, c.text, got)
@@ -246,4 +265,48 @@ func TestBrowserMarkupIsText(t *testing.T) {
 	kim.screenshot("phone")
 	kim.do("back", chromedp.Click(chromedp.ID("back")))
 	kim.waitJS("list shown", `getComputedStyle(document.querySelector('.sidebar')).display !== 'none'`)
+}
+
+// One user's network drops while the others chat: the client shows the
+// banner, keeps what is typed in its outbox, and after the network is back
+// it syncs: every missed message once, in order, and its own sent once.
+func TestBrowserNetworkDrop(t *testing.T) {
+	b := newBrowser(t)
+	lea, mo := b.page(t, "lea"), b.page(t, "mo")
+	leaNet := newCutter(t, suite.front)
+	lea.signup(leaNet.URL(), pw)
+	mo.signup(suite.front, pw)
+	mo.startDirect("lea")
+	mo.send("are you there?")
+	lea.openConv("mo")
+	lea.waitMessage("are you there?")
+
+	leaNet.cut()
+	lea.waitJS("offline banner", `!document.getElementById('banner').hidden`)
+	// Mo goes on; lea cannot see it yet.
+	for i := 1; i <= 3; i++ {
+		mo.send(fmt.Sprintf("missed %d", i))
+		mo.waitStatus(fmt.Sprintf("missed %d", i), "sent")
+	}
+	lea.send("typed in a tunnel")
+	lea.waitStatus("typed in a tunnel", "pending")
+	if got := lea.countMessages("missed 1"); got != 0 {
+		t.Fatalf("lea sees a message sent while her network was cut")
+	}
+
+	leaNet.restore()
+	_ = evalJS[bool](lea, `(() => { const b = document.querySelector('#banner button'); if (b) b.click(); return true; })()`)
+	lea.waitOnline()
+	lea.waitMessage("missed 3")
+	mo.waitMessage("typed in a tunnel")
+	for _, text := range []string{"missed 1", "missed 2", "missed 3", "typed in a tunnel"} {
+		if got := lea.countMessages(text); got != 1 {
+			t.Errorf("lea sees %q %d times, want once", text, got)
+		}
+	}
+	if got := mo.countMessages("typed in a tunnel"); got != 1 {
+		t.Errorf("mo sees lea's offline message %d times, want once", got)
+	}
+	lea.waitJS("in order", `(() => { const s = [...document.querySelectorAll('#messages li.msg')].map(li => +li.dataset.seq); return s.every((v, i) => i === 0 || s[i-1] + 1 === v); })()`)
+	mo.waitStatus("missed 3", "read")
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -16,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -438,3 +440,58 @@ func discard[T any](a chromedp.Action[T]) chromedp.Action[chromedp.Void] {
 		return err
 	})
 }
+
+// cutter is a front for one user that can cut that user's network: while
+// cut it drops every connection through it and answers 502, as a dead
+// Wi-Fi would, while the node and the other users go on.
+type cutter struct {
+	srv   *httptest.Server
+	down  atomic.Bool
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+}
+
+// newCutter serves the client and passes the rest through to the front at base.
+func newCutter(t *testing.T, base string) *cutter {
+	t.Helper()
+	target, _ := url.Parse(base)
+	proxy := &httputil.ReverseProxy{
+		Rewrite:      func(r *httputil.ProxyRequest) { r.SetURL(target) },
+		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, _ error) { w.WriteHeader(http.StatusBadGateway) },
+	}
+	c := &cutter{conns: make(map[net.Conn]struct{})}
+	c.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c.down.Load() {
+			w.WriteHeader(http.StatusBadGateway)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	c.srv.Config.ConnState = func(conn net.Conn, st http.ConnState) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		switch st {
+		case http.StateNew:
+			c.conns[conn] = struct{}{}
+		case http.StateClosed:
+			delete(c.conns, conn)
+		}
+	}
+	c.srv.Start()
+	t.Cleanup(c.srv.Close)
+	return c
+}
+
+func (c *cutter) URL() string { return c.srv.URL }
+
+// cut drops every connection, upgraded ones included, and refuses new requests.
+func (c *cutter) cut() {
+	c.down.Store(true)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for conn := range c.conns {
+		_ = conn.Close()
+	}
+}
+
+func (c *cutter) restore() { c.down.Store(false) }
