@@ -272,13 +272,13 @@ func TestBrowserMarkupIsText(t *testing.T) {
 // it syncs: every missed message once, in order, and its own sent once.
 func TestBrowserNetworkDrop(t *testing.T) {
 	b := newBrowser(t)
-	lea, mo := b.page(t, "lea"), b.page(t, "mo")
+	lea, mo := b.page(t, "lea"), b.page(t, "moe")
 	leaNet := newCutter(t, suite.front)
 	lea.signup(leaNet.URL(), pw)
 	mo.signup(suite.front, pw)
 	mo.startDirect("lea")
 	mo.send("are you there?")
-	lea.openConv("mo")
+	lea.openConv("moe")
 	lea.waitMessage("are you there?")
 
 	leaNet.cut()
