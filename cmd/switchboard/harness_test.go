@@ -20,8 +20,9 @@ import (
 type testServer struct {
 	URL  string
 	Data string
-	stop context.CancelFunc
-	done chan error
+	stop     context.CancelFunc
+	done     chan error
+	stopOnce sync.Once
 }
 
 // addrWriter captures run's stdout and reports the listening address.
@@ -94,22 +95,20 @@ func startServer(t testing.TB, args ...string) *testServer {
 	return s
 }
 
-// Stop shuts the server down as SIGTERM would and waits for it.
+// Stop shuts the server down as SIGTERM would and waits for it. It is safe
+// to call more than once, from any goroutine.
 func (s *testServer) Stop(t testing.TB) {
-	t.Helper()
-	if s.stop == nil {
-		return
-	}
-	s.stop()
-	s.stop = nil
-	select {
-	case err := <-s.done:
-		if err != nil {
-			t.Errorf("server stopped with %v", err)
+	s.stopOnce.Do(func() {
+		s.stop()
+		select {
+		case err := <-s.done:
+			if err != nil {
+				t.Errorf("server stopped with %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Errorf("server did not stop")
 		}
-	case <-time.After(30 * time.Second):
-		t.Errorf("server did not stop")
-	}
+	})
 }
 
 func waitHealthy(t testing.TB, url string) {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -41,6 +42,8 @@ type serveConfig struct {
 	heartbeat     time.Duration
 	presenceGrace time.Duration
 	drainTimeout  time.Duration
+	authTimeout   time.Duration
+	debugAddr     string
 	maxText       int
 	argonMemory   uint
 	argonTime     uint
@@ -72,6 +75,8 @@ func (c *serveConfig) flagSet(getenv func(string) string, stderr io.Writer) *fla
 	fs.DurationVar(&c.heartbeat, "heartbeat", envDuration(getenv, "SWITCHBOARD_HEARTBEAT", 25*time.Second), "WebSocket ping interval; a connection that misses two pongs is closed (env SWITCHBOARD_HEARTBEAT)")
 	fs.DurationVar(&c.presenceGrace, "presence-grace", envDuration(getenv, "SWITCHBOARD_PRESENCE_GRACE", 5*time.Second), "how long a user stays online after the last connection closes (env SWITCHBOARD_PRESENCE_GRACE)")
 	fs.DurationVar(&c.drainTimeout, "drain-timeout", envDuration(getenv, "SWITCHBOARD_DRAIN_TIMEOUT", 10*time.Second), "on SIGTERM, how long to wait for clients to reconnect elsewhere (env SWITCHBOARD_DRAIN_TIMEOUT)")
+	fs.DurationVar(&c.authTimeout, "auth-timeout", envDuration(getenv, "SWITCHBOARD_AUTH_TIMEOUT", 10*time.Second), "a WebSocket that sends no auth frame within this is closed (env SWITCHBOARD_AUTH_TIMEOUT)")
+	str(&c.debugAddr, "debug-addr", "SWITCHBOARD_DEBUG_ADDR", "", "if set, serve Go's pprof profiles on this address (keep it on loopback)")
 	fs.IntVar(&c.maxText, "max-text", int(envFloat(getenv, "SWITCHBOARD_MAX_TEXT", chat.DefaultMaxText)), "largest message text in bytes (env SWITCHBOARD_MAX_TEXT)")
 	fs.UintVar(&c.argonMemory, "argon2-memory", uint(envFloat(getenv, "SWITCHBOARD_ARGON2_MEMORY", float64(password.Default.MemoryKiB))), "argon2id memory per password hash in KiB; lower only for load tests (env SWITCHBOARD_ARGON2_MEMORY)")
 	fs.UintVar(&c.argonTime, "argon2-time", uint(envFloat(getenv, "SWITCHBOARD_ARGON2_TIME", float64(password.Default.Time))), "argon2id passes per password hash (env SWITCHBOARD_ARGON2_TIME)")
@@ -161,7 +166,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		MaxText:       cfg.maxText,
 		Metrics:       m.Core(),
 	})
-	gw := gateway.New(svc, gateway.Config{Heartbeat: cfg.heartbeat, Logger: log, Metrics: m.Gateway()})
+	gw := gateway.New(svc, gateway.Config{Heartbeat: cfg.heartbeat, AuthTimeout: cfg.authTimeout, Logger: log, Metrics: m.Gateway()})
 	wsURL := strings.Replace(strings.Replace(cfg.publicURL, "https://", "wss://", 1), "http://", "ws://", 1) + "/v1/ws"
 	handler := httpapi.NewServer(httpapi.Deps{
 		Service:   svc,
@@ -178,6 +183,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	defer stopRun()
 	svc.Start(runCtx, gw)
 	go gw.Run(runCtx)
+
+	if cfg.debugAddr != "" {
+		dln, err := net.Listen("tcp", cfg.debugAddr)
+		if err != nil {
+			return fmt.Errorf("--debug-addr: %w", err)
+		}
+		defer dln.Close()
+		dmux := http.NewServeMux()
+		dmux.HandleFunc("/debug/pprof/", pprof.Index)
+		dmux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		dmux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		go func() { _ = http.Serve(dln, dmux) }()
+		fmt.Fprintf(stdout, "pprof on http://%s/debug/pprof/\n", dln.Addr())
+	}
 
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	served := make(chan error, 1)

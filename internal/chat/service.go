@@ -175,7 +175,7 @@ func (s *Service) Signup(ctx context.Context, username, password, displayName st
 	if displayName == "" {
 		displayName = name
 	}
-	if err := checkText("display_name", displayName, MaxDisplayName); err != nil {
+	if err := checkText(EBadRequest, "display_name", displayName, MaxDisplayName); err != nil {
 		return User{}, err
 	}
 	hash, err := s.cfg.Hasher.Hash(password)
@@ -358,7 +358,7 @@ func (s *Service) CreateGroup(ctx context.Context, sess Session, name, title str
 	if title == "" {
 		title = n
 	}
-	if err := checkText("title", title, MaxGroupTitle); err != nil {
+	if err := checkText(EBadRequest, "title", title, MaxGroupTitle); err != nil {
 		return ConversationState{}, err
 	}
 	c := Conversation{ID: s.cfg.NewID(), Kind: KindGroup, Name: n, Title: title, CreatedAt: s.now()}
@@ -597,7 +597,7 @@ func (s *Service) prepare(ctx context.Context, c ConnInfo, req SendRequest) (Mes
 	if (req.ToUser == "") == (req.Conversation == "") {
 		return Message{}, Errorf(EBadRequest, "give exactly one of to_user and conversation")
 	}
-	if err := checkText("text", req.Text, s.cfg.MaxText); err != nil {
+	if err := checkText(ETooLarge, "text", req.Text, s.cfg.MaxText); err != nil {
 		return Message{}, err
 	}
 	if req.Text == "" && req.MediaID == "" {
@@ -801,20 +801,25 @@ func (s *Service) Sync(ctx context.Context, c ConnInfo, cursors map[string]int64
 		sent := 0
 		for after < cs.LastSeq && sent < MaxSyncPerConv {
 			limit := min(MaxHistoryLimit, MaxSyncPerConv-sent)
-			ms, err := s.cfg.Store.Messages(ctx, cs.ID, HistoryQuery{After: after, Limit: limit})
+			// The page right after the cursor, even when the cursor is 0
+			// (After: 0 alone would mean the newest page).
+			ms, err := s.cfg.Store.Messages(ctx, cs.ID, HistoryQuery{Before: after + int64(limit) + 1, Limit: limit})
 			if err != nil {
 				return nil, err
 			}
-			if len(ms) == 0 {
+			if len(ms) == 0 || ms[len(ms)-1].Seq <= after {
 				break
 			}
 			for _, m := range ms {
+				if m.Seq <= after {
+					continue // the page reaches below the cursor when few lie above it
+				}
 				if err := push(m); err != nil {
 					return nil, err
 				}
 				after = m.Seq
+				sent++
 			}
-			sent += len(ms)
 		}
 	}
 	return convs, nil

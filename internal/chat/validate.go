@@ -34,9 +34,11 @@ func NormalizeName(kind, s string) (string, error) {
 	return n, nil
 }
 
-func checkText(field, s string, max int) error {
+// checkText checks that s is valid UTF-8 of at most max bytes; over the
+// limit it fails with code.
+func checkText(code, field, s string, max int) error {
 	if len(s) > max {
-		return Errorf(ETooLarge, "%s is %d bytes; the limit is %d", field, len(s), max)
+		return Errorf(code, "%s is %d bytes; the limit is %d", field, len(s), max)
 	}
 	if !utf8.ValidString(s) {
 		return Errorf(EBadRequest, "%s is not valid UTF-8", field)

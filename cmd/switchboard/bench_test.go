@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	loadgen "github.com/switchboard-chat/switchboard/internal/bench"
+)
+
+// runBench runs `switchboard bench ARGS --json` and decodes the report.
+func runBench(t *testing.T, args ...string) (*loadgen.Report, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	err := run(ctx, append(append([]string{"bench"}, args...), "--json"), func(string) string { return "" }, &out, &errOut)
+	var rep loadgen.Report
+	if jerr := json.Unmarshal(out.Bytes(), &rep); jerr != nil {
+		t.Fatalf("bench %v: %v; output %q; stderr %q; decode: %v", args, err, out.String(), errOut.String(), jerr)
+	}
+	return &rep, err
+}
+
+// wantClean asserts a run with no failure, no error and every acked message
+// delivered once to each recipient.
+func wantClean(t *testing.T, rep *loadgen.Report, err error, sent, deliveriesPerMsg int64) {
+	t.Helper()
+	if err != nil || rep.Failed {
+		t.Fatalf("run failed: %v %+v", err, rep.Verdict)
+	}
+	if rep.Sent != sent || rep.Acked != sent {
+		t.Errorf("sent %d, acked %d; want %d of each", rep.Sent, rep.Acked, sent)
+	}
+	if rep.ErrorCount != 0 || rep.Unacked != 0 {
+		t.Errorf("errors %v, unacked %d; want none", rep.Errors, rep.Unacked)
+	}
+	v := rep.Verdict
+	if v.Lost != 0 || v.Duplicates != 0 || v.OutOfOrder != 0 || v.Dropped != 0 || v.Unexpected != 0 {
+		t.Errorf("verdict %+v; want all zero", v)
+	}
+	if rep.MeasuredDelivered != sent*deliveriesPerMsg {
+		t.Errorf("deliveries %d, want %d", rep.MeasuredDelivered, sent*deliveriesPerMsg)
+	}
+	if rep.AckLatency.Count != sent || rep.RecvLatency.Count != sent*deliveriesPerMsg {
+		t.Errorf("latency counts %d/%d, want %d/%d", rep.AckLatency.Count, rep.RecvLatency.Count, sent, sent*deliveriesPerMsg)
+	}
+	if len(rep.Nodes) != 1 || rep.Nodes[0].Messages != float64(sent) || rep.Nodes[0].FramesOut < float64(sent*deliveriesPerMsg) {
+		t.Errorf("node stats %+v; want %d messages and at least %d frames out", rep.Nodes, sent, sent*deliveriesPerMsg)
+	}
+}
+
+func TestBenchDM(t *testing.T) {
+	s := startServer(t)
+	rep, err := runBench(t, "dm", "--target", s.URL, "--pairs", "3", "--rate", "0", "--messages", "120", "--inflight", "8")
+	wantClean(t, rep, err, 120, 1)
+	if rep.Receivers != 6 || rep.Connections != 6 {
+		t.Errorf("receivers %d, connections %d; want 6", rep.Receivers, rep.Connections)
+	}
+}
+
+func TestBenchDMRateAndPlot(t *testing.T) {
+	s := startServer(t)
+	plot := filepath.Join(t.TempDir(), "lat.svg")
+	rep, err := runBench(t, "dm", "--target", s.URL, "--pairs", "2", "--rate", "200", "--messages", "40", "--plot", plot)
+	wantClean(t, rep, err, 40, 1)
+	b, err := os.ReadFile(plot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(b), "<svg") || !strings.Contains(string(b), "<polyline") {
+		t.Errorf("plot is not an SVG with curves: %.200s", b)
+	}
+}
+
+func TestBenchGroup(t *testing.T) {
+	s := startServer(t)
+	rep, err := runBench(t, "group", "--target", s.URL, "--members", "12", "--senders", "3", "--rate", "0",
+		"--messages", "60", "--inflight", "4")
+	// Each message reaches every member but its sender.
+	wantClean(t, rep, err, 60, 11)
+}
+
+func TestBenchGroupWorkers(t *testing.T) {
+	// Two workers (goroutines here; processes with --procs), members split
+	// between them, so deliveries are checked against the other worker's acks.
+	s := startServer(t)
+	rep, err := loadgen.Run(context.Background(), loadgen.Config{Scenario: loadgen.Group, Targets: []string{s.URL},
+		Members: 9, Senders: 2, Messages: 40, InFlight: 4, Procs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantClean(t, rep, nil, 40, 8)
+	if rep.Procs != 2 || rep.Connections != 9 {
+		t.Errorf("procs %d, connections %d; want 2 and 9", rep.Procs, rep.Connections)
+	}
+}
+
+func TestBenchConnections(t *testing.T) {
+	s := startServer(t)
+	rep, err := runBench(t, "connections", "--target", s.URL, "--conns", "40")
+	if err != nil || rep.Failed {
+		t.Fatalf("run failed: %v %+v", err, rep.Verdict)
+	}
+	if rep.Connections != 40 || rep.DialErrors != 0 {
+		t.Errorf("connections %d, dial errors %d; want 40 and 0", rep.Connections, rep.DialErrors)
+	}
+	if len(rep.Nodes) != 1 || rep.Nodes[0].Conns != 40 || rep.Nodes[0].ServerConns < 40 {
+		t.Errorf("node stats %+v; want 40 connections", rep.Nodes)
+	}
+}
+
+func TestBenchBadArgs(t *testing.T) {
+	tests := [][]string{
+		{"bench"},
+		{"bench", "nosuch", "--target", "http://127.0.0.1:1"},
+		{"bench", "dm"},
+		{"bench", "group", "--target", "http://127.0.0.1:1", "--members", "2", "--senders", "3"},
+	}
+	for _, args := range tests {
+		var out, errOut bytes.Buffer
+		if err := run(context.Background(), args, func(string) string { return "" }, &out, &errOut); err == nil {
+			t.Errorf("run %q: no error", args)
+		}
+	}
+}
