@@ -53,6 +53,7 @@ func TestBrowserDirectChat(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("compose"), "line two"+kb.Enter),
 	)
 	bob.waitMessage("line one\nline two")
+	alice.waitStatus("line one\nline two", "read")
 	alice.waitJS("bob online dot", `document.querySelector('#conv-list li[data-kind="direct"] .dot.online')`)
 	png := alice.screenshot("chat")
 	if os.Getenv("SWITCHBOARD_UPDATE_SCREENSHOT") == "1" && png != nil {
@@ -66,6 +67,11 @@ func TestBrowserDirectChat(t *testing.T) {
 		t.Logf("updated %s", dst)
 	}
 	bob.screenshot("chat")
+
+	// Bob closes his tab: alice sees him go offline, with a last-seen time.
+	bob.close()
+	alice.waitJS("bob last seen", `document.getElementById('conv-status').textContent.startsWith('last seen')`)
+	alice.waitJS("bob's dot off", `!document.querySelector('#conv-list li[data-kind="direct"] .dot.online')`)
 }
 
 // A group of three: create, join, talk; ticks reach read once both others
@@ -157,6 +163,19 @@ func TestBrowserReloadAndScrollBack(t *testing.T) {
 	}
 	fay.waitJS("in order", `(() => { const s = [...document.querySelectorAll('#messages li.msg')].map(li => +li.dataset.seq); return s.every((v, i) => i === 0 || s[i-1] < v); })()`)
 	fay.screenshot("history")
+
+	// Log out and back in: the session is new, the history the same.
+	fay.do("log out", chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("login-username")))
+	if got := evalJS[bool](fay, `localStorage.getItem('sb.session') === null`); !got {
+		t.Errorf("the session token is still stored after logging out")
+	}
+	fay.do("log in",
+		chromedp.SendKeys(chromedp.ID("login-username"), "fay"),
+		chromedp.SendKeys(chromedp.ID("login-password"), pw+kb.Enter),
+		chromedp.WaitVisible(chromedp.ID("app")))
+	fay.waitOnline()
+	fay.openConv("gus")
+	fay.waitMessage("reply after reading")
 }
 
 // The node restarts mid-conversation: both clients show the offline banner,

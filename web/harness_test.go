@@ -266,10 +266,11 @@ func newBrowser(t *testing.T) *browser {
 
 // page is one user's tab in its own browser context.
 type page struct {
-	t    *testing.T
-	b    *browser
-	ctx  context.Context
-	name string
+	t     *testing.T
+	b     *browser
+	ctx   context.Context
+	close context.CancelFunc // closes the tab, as a user closing it
+	name  string
 }
 
 func (b *browser) page(t *testing.T, name string) *page {
@@ -285,7 +286,7 @@ func (b *browser) page(t *testing.T, name string) *page {
 	if err != nil {
 		t.Fatalf("open tab for %s: %v", name, err)
 	}
-	return &page{t: t, b: b, ctx: ctx, name: name}
+	return &page{t: t, b: b, ctx: ctx, close: cancel, name: name}
 }
 
 // do runs actions with a deadline; on failure it saves a screenshot and

@@ -2,10 +2,178 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+
+	loadgen "github.com/switchboard-chat/switchboard/internal/bench"
 )
 
+// targetList is a repeatable --target flag.
+type targetList []string
+
+func (t *targetList) String() string { return strings.Join(*t, ",") }
+
+func (t *targetList) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*t = append(*t, s)
+		}
+	}
+	return nil
+}
+
+const benchUsage = `Usage: switchboard bench SCENARIO --target URL [--target URL ...] [flags]
+
+Scenarios:
+  connections   --conns N authenticated idle connections; connect rate and
+                server memory per connection
+  dm            --pairs P pairs of users messaging each other at --rate
+  group         one group of --members M online members, --senders K of
+                them sending at --rate; deliveries/s
+
+The run FAILS (exit status 1) if any acknowledged message is not received
+by an online recipient, or arrives twice or out of order.
+
+Flags:
+`
+
+// bench runs the load generator; see benchUsage.
 func bench(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	return fmt.Errorf("bench is not built yet")
+	_ = getenv
+	var (
+		cfg      loadgen.Config
+		targets  targetList
+		jsonOut  bool
+		plot     string
+		progress bool
+		worker   int
+		sources  string
+	)
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Var(&targets, "target", "node base URL, e.g. http://127.0.0.1:8080 (repeat or comma-separate for several nodes)")
+	fs.IntVar(&cfg.Conns, "conns", 1000, "connections: how many idle connections")
+	fs.IntVar(&cfg.Pairs, "pairs", 10, "dm: pairs of users")
+	fs.IntVar(&cfg.Members, "members", 100, "group: online members")
+	fs.IntVar(&cfg.Senders, "senders", 1, "group: members that send")
+	fs.Float64Var(&cfg.Rate, "rate", 1000, "messages per second over all senders; 0 sends as fast as --inflight allows")
+	fs.DurationVar(&cfg.Duration, "duration", 0, "how long to send after the warmup (default 10s unless --messages)")
+	fs.IntVar(&cfg.Messages, "messages", 0, "total messages to send, warmup included, instead of --duration")
+	fs.DurationVar(&cfg.Warmup, "warmup", 0, "time at the start whose messages are checked but not counted")
+	fs.IntVar(&cfg.Size, "size", 64, "message text size in bytes")
+	fs.StringVar(&cfg.Prefix, "prefix", "", "user and group name prefix (default random), so runs never collide")
+	fs.IntVar(&cfg.Procs, "procs", 1, "worker processes; each holds a share of the connections")
+	fs.IntVar(&cfg.InFlight, "inflight", 1000, "unacknowledged sends allowed per sending connection")
+	fs.IntVar(&cfg.DialConcurrency, "dial-concurrency", 64, "signups, logins and dials at once, per process")
+	fs.DurationVar(&cfg.Drain, "drain", 0, "after the last ack, how long to wait for deliveries (default 10s)")
+	fs.DurationVar(&cfg.Settle, "settle", 0, "connections: wait this long before measuring memory")
+	fs.BoolVar(&jsonOut, "json", false, "write the report as JSON")
+	fs.StringVar(&plot, "plot", "", "write a latency plot to this SVG file")
+	fs.BoolVar(&progress, "progress", false, "show a live progress line on stderr even when it is not a terminal")
+	fs.StringVar(&sources, "source-addrs", "", "comma-separated local addresses (127.0.0.x) to spread connections over")
+	fs.IntVar(&worker, "worker", -1, "internal: run as worker N of --procs, speaking JSON lines on stdin/stdout")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, benchUsage)
+		fs.PrintDefaults()
+	}
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+			fs.SetOutput(stdout)
+			fs.Usage()
+			return nil
+		}
+		fs.Usage()
+		return errors.New("bench: no scenario given")
+	}
+	cfg.Scenario = args[0]
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("bench: unexpected arguments %q", fs.Args())
+	}
+	if sources != "" {
+		return errors.New("bench: --source-addrs needs a client dial option for a custom net.Dialer, which the client package does not offer yet")
+	}
+	cfg.Targets = targets
+
+	if worker >= 0 {
+		cfg.Worker = worker
+		return loadgen.RunWorker(ctx, cfg, os.Stdin, stdout)
+	}
+	if progress || isTerminal(stderr) {
+		cfg.Progress = stderr
+	}
+	if cfg.Procs > 1 {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("bench: find own binary for --procs: %w", err)
+		}
+		cfg.StartWorker = func(c *loadgen.Config, i int) (loadgen.Worker, error) {
+			wargs := append([]string{"bench"}, args...)
+			wargs = append(wargs, "--prefix", c.Prefix, "--worker", strconv.Itoa(i), "--procs", strconv.Itoa(c.Procs))
+			cmd := exec.CommandContext(ctx, exe, wargs...)
+			cmd.Stderr = stderr
+			in, err := cmd.StdinPipe()
+			if err != nil {
+				return loadgen.Worker{}, err
+			}
+			out, err := cmd.StdoutPipe()
+			if err != nil {
+				return loadgen.Worker{}, err
+			}
+			if err := cmd.Start(); err != nil {
+				return loadgen.Worker{}, err
+			}
+			return loadgen.Worker{In: in, Out: out, Wait: cmd.Wait}, nil
+		}
+	}
+	rep, err := loadgen.Run(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	if jsonOut {
+		err = rep.WriteJSON(stdout)
+	} else {
+		err = rep.WriteText(stdout)
+	}
+	if err != nil {
+		return err
+	}
+	if plot != "" {
+		f, err := os.Create(plot)
+		if err != nil {
+			return fmt.Errorf("bench: plot: %w", err)
+		}
+		if err := rep.WriteSVG(f); err != nil {
+			f.Close()
+			return fmt.Errorf("bench: plot: %w", err)
+		}
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("bench: plot: %w", err)
+		}
+	}
+	if rep.Failed {
+		return fmt.Errorf("bench: run FAILED: %s", strings.Join(rep.Verdict.Failures, "; "))
+	}
+	return nil
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
