@@ -1,0 +1,192 @@
+// Package bench is Switchboard's load generator: it opens real WebSocket
+// connections to one or more nodes through package client, drives one of
+// a few scenarios (idle connections, direct messages, a group fan-out),
+// measures latency with HdrHistogram and the nodes' cost from their
+// /metrics, and checks that every acknowledged message reached every
+// online recipient once and in order, so a fast but lossy server fails.
+//
+// A run is split over workers (Config.Procs): goroutines of this process,
+// or processes started through Config.StartWorker, each holding a share
+// of the connections. Workers and the coordinator speak JSON lines (see
+// RunWorker), so the same path serves both.
+package bench
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Scenarios.
+const (
+	Connections = "connections" // N authenticated idle connections
+	DM          = "dm"          // pairs of users sending each other direct messages
+	Group       = "group"       // one group, some members sending, all online
+)
+
+// Config describes a run. The zero values of the optional fields take the
+// defaults that Defaults fills in.
+type Config struct {
+	Scenario string
+	Targets  []string // node base URLs, e.g. http://127.0.0.1:8080
+
+	Conns   int // connections: how many
+	Pairs   int // dm: how many pairs of users
+	Members int // group: online members
+	Senders int // group: how many of the members send
+
+	Rate     float64       // messages per second over all senders; 0 means as fast as InFlight allows
+	Duration time.Duration // how long to send after the warmup (unless Messages > 0)
+	Messages int           // total messages to send, warmup included; 0 means use Duration
+	Warmup   time.Duration // sent and checked but not counted in the figures
+	Size     int           // message text size in bytes
+
+	Prefix          string        // user and group name prefix; random when empty
+	Procs           int           // workers
+	InFlight        int           // unacknowledged sends allowed per sending connection
+	DialConcurrency int           // signups, logins and dials under way at once, per worker
+	Drain           time.Duration // after the last ack, how long to wait for deliveries
+	Settle          time.Duration // connections: wait before the second scrape
+
+	// Progress, when set, receives a live progress line (with \r) each second.
+	Progress io.Writer
+	// StartWorker starts worker i of Procs for cfg (Defaults applied: the
+	// workers must use its Prefix); nil runs workers as goroutines.
+	StartWorker func(cfg *Config, i int) (Worker, error)
+	// HTTPClient makes the API calls and scrapes; nil means a pooled default.
+	HTTPClient *http.Client
+
+	// Worker is this worker's index, set by the coordinator.
+	Worker int
+}
+
+// Worker is a running worker: the coordinator writes commands to In and
+// reads messages from Out, then calls Wait.
+type Worker struct {
+	In   io.WriteCloser
+	Out  io.Reader
+	Wait func() error
+}
+
+// Defaults fills in unset fields and checks the rest.
+func (c *Config) Defaults() error {
+	switch c.Scenario {
+	case Connections, DM, Group:
+	case "":
+		return errors.New("no scenario given (connections, dm or group)")
+	default:
+		return fmt.Errorf("unknown scenario %q (connections, dm or group)", c.Scenario)
+	}
+	if len(c.Targets) == 0 {
+		return errors.New("no --target given")
+	}
+	c.Targets = append([]string(nil), c.Targets...) // callers may share the slice
+	for i, t := range c.Targets {
+		c.Targets[i] = strings.TrimRight(t, "/")
+		if !strings.HasPrefix(t, "http://") && !strings.HasPrefix(t, "https://") {
+			return fmt.Errorf("target %q: want an http:// or https:// URL", t)
+		}
+	}
+	def := func(p *int, v int) {
+		if *p <= 0 {
+			*p = v
+		}
+	}
+	def(&c.Conns, 1000)
+	def(&c.Pairs, 10)
+	def(&c.Members, 100)
+	def(&c.Senders, 1)
+	def(&c.Size, 64)
+	def(&c.Procs, 1)
+	def(&c.InFlight, 1000)
+	def(&c.DialConcurrency, 64)
+	if c.Senders > c.Members {
+		return fmt.Errorf("--senders %d is more than --members %d", c.Senders, c.Members)
+	}
+	if c.Rate < 0 {
+		return errors.New("--rate must not be negative")
+	}
+	if c.Duration <= 0 && c.Messages <= 0 {
+		c.Duration = 10 * time.Second
+	}
+	if c.Drain <= 0 {
+		c.Drain = 10 * time.Second
+	}
+	if c.Size < 24 {
+		c.Size = 24 // room for the send time
+	}
+	if c.Prefix == "" {
+		c.Prefix = "b" + strings.ToLower(rand.Text()[:6])
+	}
+	if len(c.Prefix) > 16 {
+		return fmt.Errorf("--prefix %q: at most 16 characters", c.Prefix)
+	}
+	if c.HTTPClient == nil {
+		c.HTTPClient = &http.Client{Timeout: time.Minute, Transport: &http.Transport{
+			MaxIdleConns: 256, MaxIdleConnsPerHost: 256, IdleConnTimeout: 30 * time.Second}}
+	}
+	return nil
+}
+
+// share returns the half-open range [lo, hi) of n items that worker w of
+// procs handles.
+func share(n, w, procs int) (lo, hi int) {
+	return n * w / procs, n * (w + 1) / procs
+}
+
+// groupName is the run's group.
+func (c *Config) groupName() string { return c.Prefix + "-g" }
+
+// userName names the i-th user of a role.
+func (c *Config) userName(role string, i int) string {
+	return fmt.Sprintf("%s-%s%d", c.Prefix, role, i)
+}
+
+func (c *Config) password(user string) string { return "pw-" + user }
+
+// target picks the node for the i-th connection.
+func (c *Config) target(i int) string { return c.Targets[i%len(c.Targets)] }
+
+// senders returns how many connections send in the whole run.
+func (c *Config) senders() int {
+	switch c.Scenario {
+	case DM:
+		return 2 * c.Pairs
+	case Group:
+		return c.Senders
+	}
+	return 0
+}
+
+// perSender returns the message budget of the k-th sender (0: no budget).
+func (c *Config) perSender(k int) int {
+	if c.Messages <= 0 {
+		return 0
+	}
+	n := c.senders()
+	q := c.Messages / n
+	if k < c.Messages%n {
+		q++
+	}
+	return q
+}
+
+// sleepUntil waits for t or for done.
+func sleepUntil(t time.Time, done <-chan struct{}) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		return true
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-tm.C:
+		return true
+	case <-done:
+		return false
+	}
+}
