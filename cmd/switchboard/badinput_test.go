@@ -26,9 +26,9 @@ type rawConn struct {
 
 type rawEvents struct{ r *rawConn }
 
-func (rawEvents) OnOpen(*gws.Conn)                  {}
-func (rawEvents) OnPing(s *gws.Conn, p []byte)      { _ = s.WritePong(p) }
-func (rawEvents) OnPong(*gws.Conn, []byte)          {}
+func (rawEvents) OnOpen(*gws.Conn)             {}
+func (rawEvents) OnPing(s *gws.Conn, p []byte) { _ = s.WritePong(p) }
+func (rawEvents) OnPong(*gws.Conn, []byte)     {}
 func (e rawEvents) OnClose(_ *gws.Conn, err error) {
 	var ce *gws.CloseError
 	errors.As(err, &ce)
@@ -93,7 +93,7 @@ func TestBadInputBeforeAuth(t *testing.T) {
 	user(t, s, "olive")
 	for _, tc := range []struct {
 		name, frame, code string
-		closeCode    uint16
+		closeCode         uint16
 	}{
 		{"frame before auth", `{"type":"send","id":"1","to_user":"olive","text":"hi"}`, "unauthorized", 4001},
 		{"bad token", `{"type":"auth","id":"1","token":"sb_forged"}`, "unauthorized", 4001},

@@ -18,8 +18,8 @@ import (
 // testServer is a real node started through run, on a random loopback port
 // with its own data dir.
 type testServer struct {
-	URL  string
-	Data string
+	URL      string
+	Data     string
 	stop     context.CancelFunc
 	done     chan error
 	stopOnce sync.Once

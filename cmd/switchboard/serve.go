@@ -23,9 +23,10 @@ import (
 	"github.com/switchboard-chat/switchboard/internal/chat"
 	"github.com/switchboard-chat/switchboard/internal/gateway"
 	"github.com/switchboard-chat/switchboard/internal/httpapi"
-	"github.com/switchboard-chat/switchboard/internal/inmem"
 	"github.com/switchboard-chat/switchboard/internal/metrics"
 	"github.com/switchboard-chat/switchboard/internal/password"
+	"github.com/switchboard-chat/switchboard/internal/postgres"
+	"github.com/switchboard-chat/switchboard/internal/redis"
 	"github.com/switchboard-chat/switchboard/internal/sqlite"
 )
 
@@ -35,6 +36,7 @@ type serveConfig struct {
 	data          string
 	postgres      string
 	redis         string
+	redisPrefix   string
 	nodeID        string
 	publicURL     string
 	sendRate      float64
@@ -67,6 +69,7 @@ func (c *serveConfig) flagSet(getenv func(string) string, stderr io.Writer) *fla
 	str(&c.data, "data", "SWITCHBOARD_DATA", "./data", "data directory of the embedded SQLite store")
 	str(&c.postgres, "postgres", "SWITCHBOARD_POSTGRES", "", "PostgreSQL URL; empty means the embedded SQLite store")
 	str(&c.redis, "redis", "SWITCHBOARD_REDIS", "", "Redis URL; empty means the in-process bus and presence (a single node)")
+	str(&c.redisPrefix, "redis-prefix", "SWITCHBOARD_REDIS_PREFIX", "switchboard", "prefix of every Redis key, so clusters can share one Redis")
 	str(&c.nodeID, "node-id", "SWITCHBOARD_NODE_ID", "", "this node's id (default: derived from host name and address)")
 	str(&c.publicURL, "public-url", "SWITCHBOARD_PUBLIC_URL", "", "this node's public base URL, which discovery hands out (default: http://ADDR)")
 	str(&c.logLevel, "log-level", "SWITCHBOARD_LOG_LEVEL", "info", "debug, info, warn or error")
@@ -145,17 +148,23 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer store.Close()
 
-	presence := inmem.NewPresence(cfg.nodeID)
-	bus := inmem.NewBus(cfg.nodeID)
-	if cfg.redis != "" {
-		return fmt.Errorf("--redis: cluster mode is not built yet")
+	cl, err := openCluster(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer cl.close()
+	ready := func(ctx context.Context) error {
+		if err := store.Ping(ctx); err != nil {
+			return err
+		}
+		return cl.ping(ctx)
 	}
 
 	m := metrics.New(cfg.nodeID)
 	svc := chat.NewService(chat.Config{
 		Store:         store,
-		Presence:      presence,
-		Bus:           bus,
+		Presence:      cl.presence,
+		Bus:           cl.bus,
 		Hasher:        password.Argon2id{MemoryKiB: uint32(cfg.argonMemory), Time: uint32(cfg.argonTime)},
 		NodeID:        cfg.nodeID,
 		NewID:         newIDs(),
@@ -172,10 +181,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Service:   svc,
 		WebSocket: gw,
 		Metrics:   m.Handler(),
-		Discover: func(*http.Request) (string, string, error) {
-			return wsURL, cfg.nodeID, nil
+		Discover: func(r *http.Request) (string, string, error) {
+			return cl.discover(r.Context(), wsURL, cfg.nodeID)
 		},
-		Ready:  store.Ping,
+		Ready:  ready,
 		Logger: log,
 	})
 
@@ -183,6 +192,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	defer stopRun()
 	svc.Start(runCtx, gw)
 	go gw.Run(runCtx)
+	cl.start(runCtx, func() redis.NodeInfo { return redis.NodeInfo{ID: cfg.nodeID, URL: wsURL, Conns: gw.Count()} }, log)
 
 	if cfg.debugAddr != "" {
 		dln, err := net.Listen("tcp", cfg.debugAddr)
@@ -215,11 +225,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	shutCtx, cancel := context.WithTimeout(context.Background(), cfg.drainTimeout)
 	defer cancel()
 	go func() { _ = srv.Shutdown(shutCtx) }()
+	cl.leaveDiscovery(shutCtx, cfg.nodeID)
 	gw.Drain(shutCtx, "node shutting down")
 	svc.Stop()
 	flushCtx, cancelFlush := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancelFlush()
 	svc.FlushPresence(flushCtx)
+	cl.leave(flushCtx)
 	stopRun()
 	log.Info("stopped")
 	return nil
@@ -227,7 +239,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 func openStore(ctx context.Context, cfg serveConfig) (chat.Store, error) {
 	if cfg.postgres != "" {
-		return nil, fmt.Errorf("--postgres: cluster mode is not built yet")
+		s, err := postgres.Open(ctx, cfg.postgres)
+		if err != nil {
+			return nil, fmt.Errorf("open PostgreSQL store: %w", err)
+		}
+		return s, nil
 	}
 	if err := os.MkdirAll(cfg.data, 0o750); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)

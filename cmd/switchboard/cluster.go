@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-chat/switchboard/internal/chat"
+	"github.com/switchboard-chat/switchboard/internal/inmem"
+	"github.com/switchboard-chat/switchboard/internal/redis"
+)
+
+// cluster is how a node finds and reaches the others: Redis presence, bus
+// and registry with --redis, or in-process ones for a single node.
+type cluster struct {
+	presence chat.Presence
+	bus      chat.Bus
+
+	client   *goredis.Client // nil for a single node
+	rpres    *redis.Presence
+	registry *redis.Registry
+}
+
+func openCluster(ctx context.Context, cfg serveConfig) (*cluster, error) {
+	if cfg.redis == "" {
+		return &cluster{presence: inmem.NewPresence(cfg.nodeID), bus: inmem.NewBus(cfg.nodeID)}, nil
+	}
+	opt, err := goredis.ParseURL(cfg.redis)
+	if err != nil {
+		return nil, fmt.Errorf("--redis: %w", err)
+	}
+	client := goredis.NewClient(opt)
+	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := client.Ping(pingCtx).Err(); err != nil {
+		// Keep going: the node serves from the store and catches up when
+		// Redis is back; readiness reports the outage meanwhile.
+		slog.Warn("redis unreachable at start", "err", err)
+	}
+	p := redis.NewPresence(client, cfg.redisPrefix, cfg.nodeID, 30*time.Second)
+	return &cluster{
+		presence: p,
+		bus:      redis.NewBus(client, cfg.redisPrefix, cfg.nodeID, redis.BusOptions{}),
+		client:   client,
+		rpres:    p,
+		registry: redis.NewRegistry(client, cfg.redisPrefix, 15*time.Second),
+	}, nil
+}
+
+// start keeps this node's presence entries and registry entry alive.
+func (c *cluster) start(ctx context.Context, info func() redis.NodeInfo, log *slog.Logger) {
+	if c.client == nil {
+		return
+	}
+	go func() {
+		if err := c.rpres.Run(ctx); err != nil && ctx.Err() == nil {
+			log.Error("presence refresh stopped", "err", err)
+		}
+	}()
+	go func() {
+		if err := c.registry.Run(ctx, info); err != nil && ctx.Err() == nil {
+			log.Error("registry refresh stopped", "err", err)
+		}
+	}()
+}
+
+func (c *cluster) ping(ctx context.Context) error {
+	if c.client == nil {
+		return nil
+	}
+	if err := c.client.Ping(ctx).Err(); err != nil {
+		return chat.Errorf(chat.EUnavailable, "redis: %v", err)
+	}
+	return nil
+}
+
+// discover returns the least-loaded live node, or this one when alone.
+func (c *cluster) discover(ctx context.Context, selfURL, selfID string) (string, string, error) {
+	if c.registry == nil {
+		return selfURL, selfID, nil
+	}
+	nodes, err := c.registry.Nodes(ctx)
+	if err != nil || len(nodes) == 0 {
+		// Redis is out: this node is alive, so it is a fair answer.
+		return selfURL, selfID, nil
+	}
+	return nodes[0].URL, nodes[0].ID, nil
+}
+
+// leaveDiscovery stops discovery from handing out this node.
+func (c *cluster) leaveDiscovery(ctx context.Context, id string) {
+	if c.registry != nil {
+		_ = c.registry.Deregister(ctx, id)
+	}
+}
+
+// leave drops this node's presence entries at once rather than at their TTL.
+func (c *cluster) leave(ctx context.Context) {
+	if c.rpres != nil {
+		_ = c.rpres.Leave(ctx)
+	}
+}
+
+func (c *cluster) close() {
+	if c.client != nil {
+		_ = c.client.Close()
+	}
+}
