@@ -142,11 +142,18 @@ func TestBrowserReloadAndScrollBack(t *testing.T) {
 	fay.waitMessage("old 120")
 	fay.send("reply after reading")
 	fay.waitStatus("reply after reading", "sent")
+	// Gus reads it on his device: the tick turns, and stays after a reload.
+	convID := evalJS[string](fay, `document.querySelector('#conv-list button[aria-current="true"]').closest('li').dataset.convId`)
+	seq := evalJS[int64](fay, `+`+msgsWith("reply after reading")+`[0].dataset.seq`)
+	if err := conn.Receipt(ctx, convID, seq, "read"); err != nil {
+		t.Fatal(err)
+	}
+	fay.waitStatus("reply after reading", "read")
 
 	fay.do("reload", chromedp.Reload())
 	fay.waitOnline()
 	fay.openConv("gus")
-	fay.waitMessage("reply after reading")
+	fay.waitStatus("reply after reading", "read")
 	fay.waitMessage("old 120")
 	// Scroll to the top until the first message is loaded.
 	for i := 0; i < 10 && fay.countMessages("old 1") == 0; i++ {

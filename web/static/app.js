@@ -190,13 +190,17 @@ class Chat {
     return p;
   }
 
+  // The server tells receipts only as they happen, so the positions of the
+  // other members are kept here to show ticks after a reload.
   savePeers() {
-    this.later('savePeers', 500, () => {
-      const out = {};
-      for (const c of this.convs.values()) if (c.peers.size) out[c.id] = Object.fromEntries(c.peers);
-      this.savedPeers = out;
-      saveJSON(localStorage, this.peersKey, out);
-    });
+    this.later('savePeers', 500, () => this.savePeersNow());
+  }
+
+  savePeersNow() {
+    const out = {};
+    for (const c of this.convs.values()) if (c.peers.size) out[c.id] = Object.fromEntries(c.peers);
+    this.savedPeers = out;
+    saveJSON(localStorage, this.peersKey, out);
   }
 
   saveOutbox() { saveJSON(localStorage, this.outboxKey, this.outbox.map(({ sentOn, ...e }) => e)); }
@@ -378,7 +382,7 @@ class Chat {
     const p = this.peerPos(c, f.user);
     if (f.status === 'read') p[1] = Math.max(p[1], f.seq);
     p[0] = Math.max(p[0], f.seq);
-    this.savePeers();
+    this.savePeersNow();
     if (this.current() === c) this.refreshTicks();
   }
 
@@ -790,6 +794,7 @@ class Chat {
     const meta = el('div', 'meta');
     const t = el('time', '', timeOf(m.ts));
     t.dateTime = new Date(m.ts).toISOString();
+    t.title = new Date(m.ts).toLocaleString();
     meta.append(t);
     if (mine) {
       const tick = el('span', 'tick');
@@ -992,6 +997,7 @@ function wire() {
   document.addEventListener('visibilitychange', seen);
   window.addEventListener('focus', seen);
   window.addEventListener('online', () => chat && chat.link.retryNow());
+  window.addEventListener('pagehide', () => chat && chat.savePeersNow());
 
   const saved = loadJSON(localStorage, 'sb.session', null);
   if (saved && saved.token && saved.username) signIn(saved.token, saved.username);
