@@ -23,6 +23,9 @@ func TestHandler(t *testing.T) {
 		{"/app.js", http.StatusOK, "text/javascript; charset=utf-8", "textContent"},
 		{"/api.js", http.StatusOK, "text/javascript; charset=utf-8", "export class Api"},
 		{"/socket.js", http.StatusOK, "text/javascript; charset=utf-8", "export class Link"},
+		{"/chat.js", http.StatusOK, "text/javascript; charset=utf-8", "export class Chat"},
+		{"/view.js", http.StatusOK, "text/javascript; charset=utf-8", "export class ChatView"},
+		{"/util.js", http.StatusOK, "text/javascript; charset=utf-8", "textContent"},
 		{"/app.css", http.StatusOK, "text/css; charset=utf-8", ".msg"},
 		{"/missing.js", http.StatusNotFound, "", ""},
 	}
