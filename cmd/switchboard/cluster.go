@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/switchboard-chat/switchboard/internal/chat"
@@ -20,6 +21,7 @@ type cluster struct {
 	bus      chat.Bus
 
 	client   *goredis.Client // nil for a single node
+	rbus     *redis.Bus
 	rpres    *redis.Presence
 	registry *redis.Registry
 }
@@ -41,10 +43,12 @@ func openCluster(ctx context.Context, cfg serveConfig) (*cluster, error) {
 		slog.Warn("redis unreachable at start", "err", err)
 	}
 	p := redis.NewPresence(client, cfg.redisPrefix, cfg.nodeID, 30*time.Second)
+	b := redis.NewBus(client, cfg.redisPrefix, cfg.nodeID, redis.BusOptions{})
 	return &cluster{
 		presence: p,
-		bus:      redis.NewBus(client, cfg.redisPrefix, cfg.nodeID, redis.BusOptions{}),
+		bus:      b,
 		client:   client,
+		rbus:     b,
 		rpres:    p,
 		registry: redis.NewRegistry(client, cfg.redisPrefix, 15*time.Second),
 	}, nil
@@ -65,6 +69,26 @@ func (c *cluster) start(ctx context.Context, info func() redis.NodeInfo, log *sl
 			log.Error("registry refresh stopped", "err", err)
 		}
 	}()
+}
+
+// register exposes the Redis adapters' own counters as metrics, so an
+// operator (and a test) can see the Redis work per message.
+func (c *cluster) register(reg prometheus.Registerer) {
+	if c.rbus == nil {
+		return
+	}
+	counter := func(name, help string, f func(redis.BusStats) uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
+			func() float64 { return float64(f(c.rbus.Stats())) })
+	}
+	reg.MustRegister(
+		counter("switchboard_bus_commands_total", "Redis commands issued by the bus, reads included.", func(s redis.BusStats) uint64 { return s.Commands }),
+		counter("switchboard_bus_sends_total", "Envelopes sent to other nodes' inboxes.", func(s redis.BusStats) uint64 { return s.Sends }),
+		counter("switchboard_bus_broadcasts_total", "Events broadcast to every node.", func(s redis.BusStats) uint64 { return s.Broadcasts }),
+		counter("switchboard_bus_resyncs_total", "Times the bus link broke and clients were told to resync.", func(s redis.BusStats) uint64 { return s.Resyncs }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_presence_commands_total", Help: "Redis commands issued by presence."},
+			func() float64 { return float64(c.rpres.Stats().Commands) }),
+	)
 }
 
 func (c *cluster) ping(ctx context.Context) error {

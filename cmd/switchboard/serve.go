@@ -161,6 +161,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	m := metrics.New(cfg.nodeID)
+	cl.register(m.Registry())
 	svc := chat.NewService(chat.Config{
 		Store:         store,
 		Presence:      cl.presence,

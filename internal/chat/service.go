@@ -258,6 +258,11 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Session, erro
 	return sess, nil
 }
 
+// User returns the account of a user id.
+func (s *Service) User(ctx context.Context, id string) (User, error) {
+	return s.cfg.Store.UserByID(ctx, id)
+}
+
 // Logout ends a session on every node and closes its connections.
 func (s *Service) Logout(ctx context.Context, sess Session) error {
 	if err := s.cfg.Store.DeleteSession(ctx, sess.ID); err != nil {
@@ -760,6 +765,7 @@ func (s *Service) route(ctx context.Context, ev *Event, recipients []string) {
 		// Still reach this node's users; the others sync.
 		byNode = map[string][]string{s.cfg.NodeID: recipients}
 	}
+	s.log.Debug("route", "kind", ev.Kind, "recipients", len(recipients), "nodes", len(byNode))
 	for node, users := range byNode {
 		e := *ev
 		e.Recipients = users

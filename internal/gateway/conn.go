@@ -290,14 +290,22 @@ func (c *conn) auth(f wire.ClientFrame) {
 		c.close(CloseAuthFailed, "authentication failed", true)
 		return
 	}
+	u, err := g.svc.User(ctx, sess.UserID)
+	if err != nil {
+		c.sendError(f.ID, err)
+		c.close(CloseAuthFailed, "authentication failed", true)
+		return
+	}
 	c.info = chat.ConnInfo{UserID: sess.UserID, Username: sess.Username, ConnID: c.id, Session: sess.ID}
+	// ready is queued before the connection can receive events, so it is
+	// always the first frame after auth.
+	c.send(wire.ServerFrame{Type: wire.TypeReady, ID: f.ID, User: &wire.User{ID: sess.UserID, Username: sess.Username, DisplayName: u.DisplayName}, Node: g.svc.NodeID()})
 	c.authed.Store(true)
 	g.register(c)
 	if err := g.svc.Connected(ctx, c.info); err != nil {
 		g.log.Warn("presence connect", "err", err)
 	}
 	c.alive()
-	c.send(wire.ServerFrame{Type: wire.TypeReady, ID: f.ID, User: &wire.User{ID: sess.UserID, Username: sess.Username, DisplayName: sess.Username}, Node: g.svc.NodeID()})
 }
 
 // handle dispatches an authenticated client's frame.

@@ -131,7 +131,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // gws has answered the bad handshake
 	}
 	n := g.nextID.Add(1)
-	c := &conn{g: g, socket: socket, id: strconv.FormatUint(n, 36), slot: n}
+	// Connection ids are unique across the cluster: events name the
+	// connection that caused them (ExceptConn) on every node.
+	c := &conn{g: g, socket: socket, id: g.svc.NodeID() + "/" + strconv.FormatUint(n, 36), slot: n}
 	socket.Session().Store("", c)
 	_ = socket.SetReadDeadline(time.Now().Add(g.cfg.AuthTimeout))
 	g.mu.Lock()

@@ -1,0 +1,274 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-chat/switchboard/client"
+	"github.com/switchboard-chat/switchboard/wire"
+)
+
+// clusterEnv gives a test its own PostgreSQL database and Redis key prefix,
+// removed when it ends. A missing service fails the test in CI.
+func clusterEnv(t *testing.T) (pgURL, redisURL, prefix string) {
+	t.Helper()
+	admin := os.Getenv("SWITCHBOARD_TEST_POSTGRES")
+	if admin == "" {
+		admin = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	}
+	redisURL = os.Getenv("SWITCHBOARD_TEST_REDIS_URL")
+	if redisURL == "" {
+		redisURL = "redis://127.0.0.1:6379/0"
+	}
+	unavailable := func(what string, err error) {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is required in CI: %v", what, err)
+		}
+		t.Skipf("%s unavailable: %v", what, err)
+	}
+	ctx := ctxT(t)
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		unavailable("PostgreSQL", err)
+	}
+	db := "sb_cluster_" + strings.ToLower(rand.Text()[:10])
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+db); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close(ctx)
+	opt, _ := goredis.ParseURL(redisURL)
+	rc := goredis.NewClient(opt)
+	if err := rc.Ping(ctx).Err(); err != nil {
+		unavailable("Redis", err)
+	}
+	prefix = "sbtest-" + strings.ToLower(rand.Text()[:10])
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		iter := rc.Scan(ctx, 0, prefix+":*", 1000).Iterator()
+		for iter.Next(ctx) {
+			rc.Del(ctx, iter.Val())
+		}
+		rc.Close()
+		if conn, err := pgx.Connect(ctx, admin); err == nil {
+			_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)")
+			conn.Close(ctx)
+		}
+	})
+	u := strings.Replace(admin, "/postgres?", "/"+db+"?", 1)
+	return u, redisURL, prefix
+}
+
+// startCluster starts n in-process nodes on one database and Redis prefix.
+func startCluster(t *testing.T, n int, args ...string) []*testServer {
+	t.Helper()
+	pg, rd, prefix := clusterEnv(t)
+	nodes := make([]*testServer, n)
+	for i := range nodes {
+		nodes[i] = startServer(t, append([]string{"--postgres", pg, "--redis", rd, "--redis-prefix", prefix,
+			"--node-id", fmt.Sprintf("node%d", i+1)}, args...)...)
+	}
+	return nodes
+}
+
+// on returns c talking to node s (same token).
+func on(c *client.Client, s *testServer) *client.Client {
+	return client.New(s.URL, client.WithSessionToken(c.Token()))
+}
+
+// metric reads one unlabelled counter or gauge from a node's /metrics.
+func metric(t *testing.T, s *testServer, name string) float64 {
+	t.Helper()
+	resp, err := http.Get(s.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, name+" ") || strings.HasPrefix(line, name+"{") {
+			f := strings.Fields(line)
+			v, err := strconv.ParseFloat(f[len(f)-1], 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
+}
+
+func TestClusterDirectMessageAcrossNodes(t *testing.T) {
+	nodes := startCluster(t, 3)
+	alice, bob := user(t, nodes[0], "alice"), user(t, nodes[1], "bob")
+	ac := dial(t, alice, "web")
+	bc := dial(t, on(bob, nodes[2]), "phone") // bob's token works on any node
+	if ac.Node() == bc.Node() {
+		t.Fatalf("both on %s", ac.Node())
+	}
+	m, err := ac.Send(ctxT(t), client.SendRequest{ToUser: "bob", Text: "across nodes"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := nextMessage(t, bc); got.ID != m.ID {
+		t.Fatalf("bob got %+v", got)
+	}
+	r, err := bc.Send(ctxT(t), client.SendRequest{ToUser: "alice", Text: "and back"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := nextMessage(t, ac); got.ID != r.ID || got.Seq != 2 {
+		t.Fatalf("alice got %+v", got)
+	}
+	// Discovery hands out a live node's WebSocket URL.
+	d, err := alice.Discover(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(d.WSURL, "ws://127.0.0.1:") || !strings.HasPrefix(d.Node, "node") {
+		t.Fatalf("discover = %+v", d)
+	}
+}
+
+func TestClusterGroupFanOutPerNode(t *testing.T) {
+	const perNode = 100
+	nodes := startCluster(t, 3)
+	owner := user(t, nodes[0], "owner")
+	g, err := owner.CreateGroup(ctxT(t), "big-room", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []*client.Conn
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	errs := make(chan error, 3*perNode)
+	for i := 0; i < 3*perNode; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			s := nodes[i%3]
+			c := client.New(s.URL)
+			name := fmt.Sprintf("m%03d", i)
+			if _, err := c.Signup(ctxT(t), name, "password-"+name, ""); err != nil {
+				errs <- err
+				return
+			}
+			if _, err := c.Login(ctxT(t), name, "password-"+name); err != nil {
+				errs <- err
+				return
+			}
+			if _, err := c.JoinGroup(ctxT(t), "big-room"); err != nil {
+				errs <- err
+				return
+			}
+			conn, err := c.Dial(ctxT(t), "web")
+			if err != nil {
+				errs <- err
+				return
+			}
+			mu.Lock()
+			conns = append(conns, conn)
+			mu.Unlock()
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	// Drain the member-joined events so only messages remain to count.
+	oc := dial(t, owner, "web")
+	before := metric(t, nodes[0], "switchboard_bus_sends_total")
+	const messages = 5
+	for i := 0; i < messages; i++ {
+		if _, err := oc.Send(ctxT(t), client.SendRequest{Conversation: g.ID, Text: fmt.Sprint("hello all ", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range conns {
+		got := 0
+		for got < messages {
+			if m := nextMessage(t, c); m.Conversation == g.ID {
+				got++
+			}
+		}
+	}
+	sends := metric(t, nodes[0], "switchboard_bus_sends_total") - before
+	// One envelope per other node per message, however many members: 2 here, not 200.
+	if sends != 2*messages {
+		t.Fatalf("bus sends for %d messages to %d members on 3 nodes = %v; want %d (one per other node)", messages, 3*perNode, sends, 2*messages)
+	}
+}
+
+func TestClusterPresenceAcrossNodes(t *testing.T) {
+	nodes := startCluster(t, 2, "--presence-grace", "1s")
+	carol, dave := user(t, nodes[0], "carol"), user(t, nodes[1], "dave")
+	cc := dial(t, carol, "web")
+	if _, err := cc.PresenceSubscribe(ctxT(t), []string{"dave"}); err != nil {
+		t.Fatal(err)
+	}
+	dc := dial(t, dave, "web")
+	f := next(t, cc, wire.TypePresence)
+	if f.UserName != "dave" || f.Online == nil || !*f.Online {
+		t.Fatalf("presence = %+v", f)
+	}
+	u, err := carol.User(ctxT(t), "dave")
+	if err != nil || u.Online == nil || !*u.Online {
+		t.Fatalf("dave seen from node 1: %+v %v", u, err)
+	}
+	dc.Close()
+	f = next(t, cc, wire.TypePresence)
+	if f.Online == nil || *f.Online || f.LastSeen == nil || *f.LastSeen == 0 {
+		t.Fatalf("offline presence = %+v", f)
+	}
+	u, err = carol.User(ctxT(t), "dave")
+	if err != nil || u.Online == nil || *u.Online || u.LastSeen == nil || *u.LastSeen != *f.LastSeen {
+		t.Fatalf("dave after leaving, from node 1: %+v %v", u, err)
+	}
+}
+
+func TestClusterLogoutOnEveryNode(t *testing.T) {
+	nodes := startCluster(t, 3)
+	erin := user(t, nodes[0], "erin")
+	c2 := dial(t, on(erin, nodes[1]), "tab-1")
+	c3 := dial(t, on(erin, nodes[2]), "tab-2")
+	token := erin.Token()
+	if err := erin.Logout(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*client.Conn{c2, c3} {
+		select {
+		case <-c.Done():
+		case <-time.After(10 * time.Second):
+			t.Fatalf("connection on %s outlived its session", c.Node())
+		}
+		var ce *client.CloseError
+		if !errors.As(c.Err(), &ce) || ce.Code != 4002 {
+			t.Fatalf("close on %s = %v", c.Node(), c.Err())
+		}
+	}
+	for _, s := range nodes {
+		_, err := client.New(s.URL, client.WithSessionToken(token)).Conversations(ctxT(t))
+		wantCode(t, err, "unauthorized")
+	}
+}
