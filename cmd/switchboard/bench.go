@@ -72,6 +72,7 @@ func bench(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.IntVar(&cfg.InFlight, "inflight", 1000, "unacknowledged sends allowed per sending connection")
 	fs.IntVar(&cfg.DialConcurrency, "dial-concurrency", 64, "signups, logins and dials at once, per process")
 	fs.DurationVar(&cfg.Drain, "drain", 0, "after the last ack, how long to wait for deliveries (default 10s)")
+	fs.DurationVar(&cfg.AckTimeout, "ack-timeout", 0, "after the last send, how long to wait for acks (default 1m)")
 	fs.DurationVar(&cfg.Settle, "settle", 0, "connections: wait this long before measuring memory")
 	fs.BoolVar(&jsonOut, "json", false, "write the report as JSON")
 	fs.StringVar(&plot, "plot", "", "write a latency plot to this SVG file")

@@ -50,6 +50,7 @@ type Config struct {
 	InFlight        int           // unacknowledged sends allowed per sending connection
 	DialConcurrency int           // signups, logins and dials under way at once, per worker
 	Drain           time.Duration // after the last ack, how long to wait for deliveries
+	AckTimeout      time.Duration // after the last send, how long to wait for acks
 	Settle          time.Duration // connections: wait before the second scrape
 
 	// Progress, when set, receives a live progress line (with \r) each second.
@@ -115,6 +116,9 @@ func (c *Config) Defaults() error {
 	}
 	if c.Drain <= 0 {
 		c.Drain = 10 * time.Second
+	}
+	if c.AckTimeout <= 0 {
+		c.AckTimeout = time.Minute
 	}
 	if c.Size < 24 {
 		c.Size = 24 // room for the send time

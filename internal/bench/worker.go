@@ -409,9 +409,11 @@ func (w *worker) sendAll(ctx context.Context, start time.Time) {
 	wg.Wait()
 	done := make(chan struct{})
 	go func() { w.inflight.Wait(); close(done) }()
+	// Acks may lag far behind a saturated server; the acked counts are only
+	// final once every send is answered (or AckTimeout gives up on them).
 	select {
 	case <-done:
-	case <-time.After(cfg.Drain):
+	case <-time.After(cfg.AckTimeout):
 	case <-ctx.Done():
 	}
 }
