@@ -28,6 +28,7 @@ import (
 	"github.com/switchboard-chat/switchboard/internal/postgres"
 	"github.com/switchboard-chat/switchboard/internal/redis"
 	"github.com/switchboard-chat/switchboard/internal/sqlite"
+	"github.com/switchboard-chat/switchboard/web"
 )
 
 // serveConfig is everything `switchboard serve` can be told.
@@ -182,6 +183,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Service:   svc,
 		WebSocket: gw,
 		Metrics:   m.Handler(),
+		Web:       web.Handler(),
 		Discover: func(r *http.Request) (string, string, error) {
 			return cl.discover(r.Context(), wsURL, cfg.nodeID)
 		},
