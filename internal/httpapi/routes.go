@@ -36,6 +36,6 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	}
 	mux.Handle("/v1/", handleNotFound(log))
 	if d.Web != nil {
-		mux.Handle("GET /", d.Web)
+		mux.Handle("/", d.Web) // it answers GET and HEAD only
 	}
 }
