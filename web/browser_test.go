@@ -19,6 +19,7 @@ const pw = "correct horse battery"
 // Two users chat, each in their own browser context: messages arrive, the
 // sender's ticks move to read, typing and presence show.
 func TestBrowserDirectChat(t *testing.T) {
+	t.Parallel()
 	b := newBrowser(t)
 	alice, bob := b.page(t, "alice"), b.page(t, "bob")
 	alice.signup(suite.front, pw)
@@ -77,6 +78,7 @@ func TestBrowserDirectChat(t *testing.T) {
 // A group of three: create, join, talk; ticks reach read once both others
 // have read; a member who leaves is shown leaving.
 func TestBrowserGroupOfThree(t *testing.T) {
+	t.Parallel()
 	b := newBrowser(t)
 	cara, dan, eve := b.page(t, "cara"), b.page(t, "dan"), b.page(t, "eve")
 	for _, p := range []*page{cara, dan, eve} {
@@ -112,6 +114,7 @@ func TestBrowserGroupOfThree(t *testing.T) {
 
 // History survives a reload, and scrolling up loads older pages.
 func TestBrowserReloadAndScrollBack(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	// Seed 120 messages through the Go client: more than two pages.
@@ -189,6 +192,7 @@ func TestBrowserReloadAndScrollBack(t *testing.T) {
 // a message written meanwhile waits in the outbox, and after the restart
 // (same port, same data) it is delivered once and both catch up.
 func TestBrowserServerRestart(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	n, err := startNode(suite.bin, "127.0.0.1:0", data)
 	if err != nil {
@@ -267,6 +271,7 @@ func TestBrowserServerRestart(t *testing.T) {
 
 // Markup in a message is shown as text and never runs.
 func TestBrowserMarkupIsText(t *testing.T) {
+	t.Parallel()
 	const evil = `<script>window.pwned=1</script><b>x</b><img src=x onerror="window.pwned=2">`
 	b := newBrowser(t)
 	jon, kim := b.page(t, "jon"), b.page(t, "kim")
@@ -297,6 +302,7 @@ func TestBrowserMarkupIsText(t *testing.T) {
 // banner, keeps what is typed in its outbox, and after the network is back
 // it syncs: every missed message once, in order, and its own sent once.
 func TestBrowserNetworkDrop(t *testing.T) {
+	t.Parallel()
 	b := newBrowser(t)
 	lea, mo := b.page(t, "lea"), b.page(t, "moe")
 	leaNet := newCutter(t, suite.front)

@@ -56,6 +56,7 @@ export class Chat extends ChatView {
     this.link.stop();
     for (const t of Object.values(this.timers)) clearTimeout(t);
     clearInterval(this.bannerTimer);
+    clearTimeout(this.typingTimer);
   }
 
   // later runs fn once, after ms, however often it is asked meanwhile.
@@ -332,10 +333,7 @@ export class Chat extends ChatView {
     const c = this.convs.get(f.conversation);
     if (!c || f.user === this.me) return;
     c.typing.set(f.user, Date.now() + TYPING_SHOWN);
-    if (this.current() === c) {
-      this.renderTyping();
-      setTimeout(() => this.renderTyping(), TYPING_SHOWN + 50);
-    }
+    if (this.current() === c) this.renderTyping();
   }
 
   onMember(f) {
@@ -364,9 +362,14 @@ export class Chat extends ChatView {
   sendDelivered() {
     if (!this.link.ready) return;
     for (const c of this.convs.values()) {
-      if (c.cursor > c.delivered_seq) {
-        c.delivered_seq = c.cursor;
-        this.link.request({ type: 'receipt', conversation: c.id, seq: c.cursor, status: 'delivered' }).catch(() => {});
+      const seq = c.cursor;
+      const prev = c.delivered_seq;
+      if (seq > prev) {
+        c.delivered_seq = seq;
+        this.link.request({ type: 'receipt', conversation: c.id, seq, status: 'delivered' }).catch(() => {
+          // Not recorded: the next call (on the next message or sync) tries again.
+          if (c.delivered_seq === seq) c.delivered_seq = prev;
+        });
       }
     }
   }

@@ -107,15 +107,24 @@ export class ChatView {
     status.textContent = !ms.length ? 'group' : ms.length + ' members' + (live ? ', ' + on + ' online' : '');
   }
 
+  // renderTyping shows who types in the open conversation, and plans its
+  // own next run for when the soonest of them expires.
   renderTyping() {
     const c = this.current();
     const p = $('typing');
+    clearTimeout(this.typingTimer);
     if (!c) { p.textContent = ''; return; }
     const now = Date.now();
-    const who = [...c.typing].filter(([, until]) => until > now).map(([u]) => u);
+    const live = [...c.typing].filter(([, until]) => until > now);
+    const who = live.map(([u]) => u);
     const text = who.length === 0 ? '' : who.length === 1 ? who[0] + ' is typing\u2026' : who.join(', ') + ' are typing\u2026';
     if (p.textContent !== text) p.textContent = text;
+    if (live.length) {
+      const next = Math.min(...live.map(([, until]) => until)) - now + 50;
+      this.typingTimer = setTimeout(() => this.renderTyping(), next);
+    }
   }
+
 
   renderHistoryNote(c) {
     const note = $('history-note');
