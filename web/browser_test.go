@@ -322,6 +322,10 @@ func TestBrowserNetworkDrop(t *testing.T) {
 	}
 	lea.send("typed in a tunnel")
 	lea.waitStatus("typed in a tunnel", "pending")
+	// A reload while offline keeps the unsent message and the open chat.
+	lea.do("reload offline", chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("composer")))
+	lea.waitJS("offline banner after reload", `!document.getElementById('banner').hidden`)
+	lea.waitStatus("typed in a tunnel", "pending")
 	if got := lea.countMessages("missed 1"); got != 0 {
 		t.Fatalf("lea sees a message sent while her network was cut")
 	}

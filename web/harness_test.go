@@ -467,9 +467,10 @@ func discard[T any](a chromedp.Action[T]) chromedp.Action[chromedp.Void] {
 	})
 }
 
-// cutter is a front for one user that can cut that user's network: while
-// cut it drops every connection through it and answers 502, as a dead
-// Wi-Fi would, while the node and the other users go on.
+// cutter is a front for one user that can cut that user's link to the
+// node: while cut it drops every connection through it and answers API calls
+// with 502, while the page itself still loads (as from a cache) and the node
+// and the other users go on.
 type cutter struct {
 	srv   *httptest.Server
 	down  atomic.Bool
@@ -477,7 +478,7 @@ type cutter struct {
 	conns map[net.Conn]struct{}
 }
 
-// newCutter serves the client and passes the rest through to the front at base.
+// newCutter serves the client and passes /v1/ through to the front at base.
 func newCutter(t *testing.T, base string) *cutter {
 	t.Helper()
 	target, _ := url.Parse(base)
@@ -486,13 +487,16 @@ func newCutter(t *testing.T, base string) *cutter {
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, _ error) { w.WriteHeader(http.StatusBadGateway) },
 	}
 	c := &cutter{conns: make(map[net.Conn]struct{})}
-	c.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux := http.NewServeMux()
+	mux.Handle("/", web.Handler())
+	mux.Handle("/v1/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if c.down.Load() {
 			w.WriteHeader(http.StatusBadGateway)
 			return
 		}
 		proxy.ServeHTTP(w, r)
 	}))
+	c.srv = httptest.NewUnstartedServer(mux)
 	c.srv.Config.ConnState = func(conn net.Conn, st http.ConnState) {
 		c.mu.Lock()
 		defer c.mu.Unlock()

@@ -46,6 +46,15 @@ export class Chat extends ChatView {
     } catch (e) {
       if (e.status === 401) { this.link.onAuthFailed(); return; }
     }
+    // Reopen what this tab had open before a reload; if the server cannot
+    // be reached yet, the first sync fills it in.
+    const saved = loadJSON(sessionStorage, 'sb.view', null);
+    if (saved && (saved.conv || saved.peer)) {
+      this.view = saved;
+      $('app').classList.add('show-conv');
+      const c = this.current();
+      if (c) this.loadLatest(c);
+    }
     this.renderList();
     this.renderView();
     this.link.start();
@@ -102,13 +111,20 @@ export class Chat extends ChatView {
     // A started direct chat now has its conversation: move the view there.
     if (this.view && this.view.peer) {
       const c = this.directWith(this.view.peer);
-      if (c) this.view = { conv: c.id };
+      if (c) this.setView({ conv: c.id });
     }
+  }
+
+  // setView records what is open; the tab reopens it after a reload.
+  setView(view) {
+    this.view = view;
+    if (view) saveJSON(sessionStorage, 'sb.view', view);
+    else sessionStorage.removeItem('sb.view');
   }
 
   forget(id) {
     this.convs.delete(id);
-    if (this.view && this.view.conv === id) this.view = null;
+    if (this.view && this.view.conv === id) this.setView(null);
   }
 
   directWith(peer) {
@@ -240,6 +256,8 @@ export class Chat extends ChatView {
       const ack = await this.link.request({ type: 'sync', cursors });
       this.mergeConversations(ack.conversations || [], true);
       this.loadAllMembers();
+      const cur = this.current();
+      if (cur && !cur.loaded) this.loadLatest(cur);
       for (const c of this.convs.values()) {
         // At most 1000 a conversation come per sync: ask again for the rest.
         if (c.cursor < c.last_seq && c.cursor > (cursors[c.id] || 0)) this.syncAgain = true;
@@ -438,7 +456,7 @@ export class Chat extends ChatView {
     const wasPeer = e && e.to && this.view && this.view.peer === e.to;
     this.onMessage(m);
     if (wasPeer) {
-      this.view = { conv: m.conversation };
+      this.setView({ conv: m.conversation });
       this.refreshConversations();
       this.renderView();
     }
@@ -537,7 +555,7 @@ export class Chat extends ChatView {
   // ------------------------------------------------------------ actions
 
   open(view) {
-    this.view = view;
+    this.setView(view);
     this.renderView();
     $('app').classList.add('show-conv');
     const c = this.current();

@@ -77,7 +77,7 @@ export class ChatView {
 
   renderView() {
     const c = this.current();
-    const has = !!(c || (this.view && this.view.peer));
+    const has = !!this.view;
     $('composer').hidden = !has;
     $('empty').hidden = has;
     $('leave').hidden = !(c && c.kind === 'group');
@@ -92,6 +92,7 @@ export class ChatView {
     const title = $('conv-title');
     const status = $('conv-status');
     if (!this.view) { title.textContent = 'No conversation'; status.textContent = ''; return; }
+    if (!c && this.view.conv) { title.textContent = 'Connecting\u2026'; status.textContent = ''; return; }
     const peer = c ? (c.kind === 'direct' ? c.peer : '') : this.view.peer;
     if (peer) {
       title.textContent = peer;
