@@ -2,6 +2,18 @@
 // JavaScript modules embedded in the binary and served at "/" by every node.
 // The client speaks only the public wire contract (HTTP /v1/... and the
 // WebSocket /v1/ws), so it needs no server-side rendering and no build step.
+//
+// The modules in static/:
+//
+//	app.js     sign-in screen and page wiring
+//	chat.js    one user's state: conversations, cursors, outbox, receipts, presence
+//	view.js    rendering of that state (text goes in through textContent only)
+//	socket.js  the WebSocket link: auth, acks, heartbeats, reconnect with backoff
+//	api.js     the HTTP calls
+//	util.js    small shared helpers
+//
+// browser_test.go drives the client in headless Chromium against a real
+// switchboard process.
 package web
 
 import (
