@@ -1,0 +1,7 @@
+//go:build unix
+
+package blob
+
+import "syscall"
+
+const errNoSpace = syscall.ENOSPC

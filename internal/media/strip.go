@@ -1,0 +1,245 @@
+package media
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/switchboard-chat/switchboard/internal/chat"
+)
+
+// Uploaded photos carry metadata their senders rarely mean to share (GPS
+// position, camera serial, thumbnails of the uncropped picture). The
+// strippers below copy an image while dropping it, streaming: the image
+// data is copied byte for byte (no re-encoding, so no quality loss).
+
+// errMalformed marks a stream a stripper could not parse.
+var errMalformed = errors.New("malformed image")
+
+func malformed(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", errMalformed, fmt.Sprintf(format, args...))
+}
+
+// JPEG markers.
+const (
+	mSOI   = 0xD8
+	mEOI   = 0xD9
+	mSOS   = 0xDA
+	mAPP1  = 0xE1 // Exif, XMP
+	mAPP13 = 0xED // Photoshop / IPTC
+	mCOM   = 0xFE
+)
+
+// stripJPEG copies a JPEG from src to dst without its APP1 (Exif, XMP),
+// APP13 (IPTC) and comment segments. The one Exif field that changes how
+// the picture looks, its orientation, is kept in a minimal Exif segment of
+// its own. It returns that orientation (1 if none).
+func stripJPEG(dst io.Writer, src io.Reader) (orientation int, err error) {
+	r := bufio.NewReader(src)
+	w := bufio.NewWriter(dst)
+	orientation = 1
+	var soi [2]byte
+	if _, err := io.ReadFull(r, soi[:]); err != nil {
+		return 0, readErr(err)
+	}
+	if soi != [2]byte{0xFF, mSOI} {
+		return 0, malformed("not a JPEG")
+	}
+	w.Write(soi[:])
+	for {
+		b, err := r.ReadByte()
+		if err != nil {
+			return 0, readErr(err)
+		}
+		if b != 0xFF {
+			return 0, malformed("expected a marker, found 0x%02x", b)
+		}
+		m, err := r.ReadByte()
+		for err == nil && m == 0xFF { // fill bytes
+			m, err = r.ReadByte()
+		}
+		if err != nil {
+			return 0, readErr(err)
+		}
+		if m == mSOS || m == mEOI {
+			// From the scan on, the rest is image data: copy it as it is.
+			w.Write([]byte{0xFF, m})
+			if _, err := io.Copy(w, r); err != nil {
+				return 0, err
+			}
+			return orientation, w.Flush()
+		}
+		if m == 0x01 || (m >= 0xD0 && m <= 0xD7) { // standalone markers
+			w.Write([]byte{0xFF, m})
+			continue
+		}
+		var lb [2]byte
+		if _, err := io.ReadFull(r, lb[:]); err != nil {
+			return 0, readErr(err)
+		}
+		n := int(binary.BigEndian.Uint16(lb[:]))
+		if n < 2 {
+			return 0, malformed("segment length %d", n)
+		}
+		switch m {
+		case mAPP1:
+			payload := make([]byte, n-2) // at most 64 KiB
+			if _, err := io.ReadFull(r, payload); err != nil {
+				return 0, readErr(err)
+			}
+			if o := exifOrientation(payload); o > 1 && o <= 8 {
+				orientation = o
+				w.Write(minimalExif(o))
+			}
+		case mAPP13, mCOM:
+			if _, err := r.Discard(n - 2); err != nil {
+				return 0, readErr(err)
+			}
+		default:
+			w.Write([]byte{0xFF, m})
+			w.Write(lb[:])
+			if _, err := io.CopyN(w, r, int64(n-2)); err != nil {
+				return 0, readErr(err)
+			}
+		}
+	}
+}
+
+// readErr turns the end of input inside a structure into errMalformed and
+// passes other read errors (a broken or oversized upload) through.
+func readErr(err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return malformed("truncated")
+	}
+	return err
+}
+
+// exifOrientation returns the Orientation tag (0x0112) of IFD0 in an APP1
+// Exif payload, or 0.
+func exifOrientation(p []byte) int {
+	if !bytes.HasPrefix(p, []byte("Exif\x00\x00")) || len(p) < 14 {
+		return 0
+	}
+	t := p[6:] // the TIFF structure
+	var bo binary.ByteOrder
+	switch string(t[:2]) {
+	case "II":
+		bo = binary.LittleEndian
+	case "MM":
+		bo = binary.BigEndian
+	default:
+		return 0
+	}
+	off := int(bo.Uint32(t[4:8]))
+	if off < 8 || off+2 > len(t) {
+		return 0
+	}
+	count := int(bo.Uint16(t[off:]))
+	for i := range count {
+		e := off + 2 + 12*i
+		if e+12 > len(t) {
+			return 0
+		}
+		if bo.Uint16(t[e:]) == 0x0112 && bo.Uint16(t[e+2:]) == 3 {
+			return int(bo.Uint16(t[e+8:]))
+		}
+	}
+	return 0
+}
+
+// minimalExif returns an APP1 segment whose Exif holds only an orientation.
+func minimalExif(orientation int) []byte {
+	b := []byte{0xFF, mAPP1, 0, 34}
+	b = append(b, "Exif\x00\x00"...)
+	b = append(b, "MM\x00\x2a\x00\x00\x00\x08"...) // big-endian TIFF, IFD0 at 8
+	b = append(b, 0, 1)                            // one entry
+	b = append(b, 0x01, 0x12, 0, 3, 0, 0, 0, 1)    // Orientation, SHORT, count 1
+	b = append(b, 0, byte(orientation), 0, 0)
+	b = append(b, 0, 0, 0, 0) // no next IFD
+	return b
+}
+
+var pngSignature = []byte("\x89PNG\r\n\x1a\n")
+
+// pngDropped are the metadata chunks stripPNG leaves out.
+var pngDropped = map[string]bool{"eXIf": true, "tEXt": true, "zTXt": true, "iTXt": true, "tIME": true}
+
+// stripPNG copies a PNG from src to dst without its Exif and text chunks.
+func stripPNG(dst io.Writer, src io.Reader) error {
+	r := bufio.NewReader(src)
+	w := bufio.NewWriter(dst)
+	sig := make([]byte, len(pngSignature))
+	if _, err := io.ReadFull(r, sig); err != nil {
+		return readErr(err)
+	}
+	if !bytes.Equal(sig, pngSignature) {
+		return malformed("not a PNG")
+	}
+	w.Write(sig)
+	var h [8]byte
+	for {
+		if _, err := io.ReadFull(r, h[:]); err != nil {
+			return readErr(err)
+		}
+		n := int64(binary.BigEndian.Uint32(h[:4]))
+		if n > 1<<31-1 {
+			return malformed("chunk length %d", n)
+		}
+		typ := string(h[4:8])
+		if pngDropped[typ] {
+			if _, err := io.CopyN(io.Discard, r, n+4); err != nil {
+				return readErr(err)
+			}
+			continue
+		}
+		w.Write(h[:])
+		if _, err := io.CopyN(w, r, n+4); err != nil { // data and CRC
+			return readErr(err)
+		}
+		if typ == "IEND" {
+			// Anything after IEND is not part of the image: drop it.
+			if _, err := io.Copy(io.Discard, r); err != nil {
+				return err
+			}
+			return w.Flush()
+		}
+	}
+}
+
+// stripper returns the metadata filter for a content type, or nil.
+func stripper(contentType string) func(io.Writer, io.Reader) error {
+	switch contentType {
+	case "image/jpeg":
+		return func(w io.Writer, r io.Reader) error { _, err := stripJPEG(w, r); return err }
+	case "image/png":
+		return stripPNG
+	}
+	return nil
+}
+
+// filtered returns a reader of src passed through strip, run on its own
+// goroutine. Closing the returned reader stops it.
+func filtered(src io.Reader, strip func(io.Writer, io.Reader) error) io.ReadCloser {
+	pr, pw := io.Pipe()
+	go func() {
+		pw.CloseWithError(strip(pw, src))
+	}()
+	return pr
+}
+
+// uploadError says what went wrong with the bytes a client sent: too many,
+// cut off, or not the image they claim to be.
+func uploadError(err error, maxSize int64) error {
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return chat.Errorf(chat.ETooLarge, "media is at most %d bytes", maxSize)
+	case errors.Is(err, errMalformed):
+		return chat.Errorf(chat.EBadRequest, "not a valid image: %v", err)
+	}
+	return nil
+}

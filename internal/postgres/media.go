@@ -1,0 +1,48 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/switchboard-chat/switchboard/internal/chat"
+)
+
+// PutMedia records an upload. EConflict if the id is taken, ENotFound if
+// the uploader does not exist.
+func (s *Store) PutMedia(ctx context.Context, m chat.Media) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO media (id, uploader_id, content_type, size, width, height, sha256, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		m.ID, m.UploaderID, m.ContentType, m.Size, m.Width, m.Height, m.SHA256, m.CreatedAt)
+	if err := dbErr(err); chat.ErrorCode(err) == chat.EConflict {
+		return chat.Errorf(chat.EConflict, "media %q exists", m.ID)
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
+// Media returns an upload's record. ENotFound.
+func (s *Store) Media(ctx context.Context, id string) (chat.Media, error) {
+	var m chat.Media
+	err := s.pool.QueryRow(ctx, `SELECT id, uploader_id, content_type, size, width, height, sha256, created_at
+		FROM media WHERE id = $1`, id).
+		Scan(&m.ID, &m.UploaderID, &m.ContentType, &m.Size, &m.Width, &m.Height, &m.SHA256, &m.CreatedAt)
+	if err := dbErr(err); chat.ErrorCode(err) == chat.ENotFound {
+		return chat.Media{}, chat.Errorf(chat.ENotFound, "no media %q", id)
+	} else if err != nil {
+		return chat.Media{}, err
+	}
+	return m, nil
+}
+
+// CanAccessMedia reports whether userID may fetch mediaID: it is the
+// uploader, or a current member of a conversation holding a message that
+// carries the media. An unknown media id gives false.
+func (s *Store) CanAccessMedia(ctx context.Context, mediaID, userID string) (bool, error) {
+	var ok bool
+	err := s.pool.QueryRow(ctx, `SELECT
+		EXISTS (SELECT 1 FROM media WHERE id = $1 AND uploader_id = $2)
+		OR EXISTS (SELECT 1 FROM messages m
+			JOIN members mb ON mb.conversation_id = m.conversation_id AND mb.user_id = $2
+			WHERE m.media IS NOT NULL AND m.media ->> 'id' = $1)`, mediaID, userID).Scan(&ok)
+	return ok, dbErr(err)
+}

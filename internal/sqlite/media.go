@@ -1,0 +1,45 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/switchboard-chat/switchboard/internal/chat"
+)
+
+// PutMedia records an upload. EConflict if the id is taken, ENotFound if
+// the uploader does not exist.
+func (s *Store) PutMedia(ctx context.Context, m chat.Media) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO media (id, uploader_id, content_type, size, width, height, sha256, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			m.ID, m.UploaderID, m.ContentType, m.Size, m.Width, m.Height, m.SHA256, m.CreatedAt)
+		return err
+	})
+}
+
+// Media returns an upload's record. ENotFound.
+func (s *Store) Media(ctx context.Context, id string) (chat.Media, error) {
+	var m chat.Media
+	err := s.r.QueryRowContext(ctx, `SELECT id, uploader_id, content_type, size, width, height, sha256, created_at
+		FROM media WHERE id = ?`, id).
+		Scan(&m.ID, &m.UploaderID, &m.ContentType, &m.Size, &m.Width, &m.Height, &m.SHA256, &m.CreatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return chat.Media{}, chat.Errorf(chat.ENotFound, "no media %q", id)
+	}
+	return m, translate(err)
+}
+
+// CanAccessMedia reports whether userID may fetch mediaID: it is the
+// uploader, or a current member of a conversation holding a message that
+// carries the media. An unknown media id gives false.
+func (s *Store) CanAccessMedia(ctx context.Context, mediaID, userID string) (bool, error) {
+	var ok bool
+	err := s.r.QueryRowContext(ctx, `SELECT
+		EXISTS (SELECT 1 FROM media WHERE id = ?1 AND uploader_id = ?2)
+		OR EXISTS (SELECT 1 FROM messages m
+			JOIN members mb ON mb.conversation_id = m.conversation_id AND mb.user_id = ?2
+			WHERE m.media_id = ?1)`, mediaID, userID).Scan(&ok)
+	return ok, translate(err)
+}
