@@ -211,7 +211,7 @@ type browser struct {
 	artifacts string
 }
 
-const waitFor = 30 * time.Second
+const waitFor = 45 * time.Second
 
 func newBrowser(t *testing.T) *browser {
 	t.Helper()
