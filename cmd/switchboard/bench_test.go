@@ -115,6 +115,26 @@ func TestBenchConnections(t *testing.T) {
 	}
 }
 
+func TestBenchConnectionsTwoTargets(t *testing.T) {
+	a, b := startServer(t), startServer(t)
+	rep, err := runBench(t, "connections", "--target", a.URL, "--target", b.URL, "--conns", "30", "--procs", "1")
+	if err != nil || rep.Failed {
+		t.Fatalf("run failed: %v %+v", err, rep.Verdict)
+	}
+	// One row per node, then the total.
+	if len(rep.Nodes) != 3 {
+		t.Fatalf("nodes = %+v; want two nodes and a total", rep.Nodes)
+	}
+	for i, want := range []struct {
+		target string
+		conns  int
+	}{{a.URL, 15}, {b.URL, 15}, {"total", 30}} {
+		if n := rep.Nodes[i]; n.Target != want.target || n.Conns != want.conns {
+			t.Errorf("node %d = %s with %d connections; want %s with %d", i, n.Target, n.Conns, want.target, want.conns)
+		}
+	}
+}
+
 func TestBenchBadArgs(t *testing.T) {
 	tests := [][]string{
 		{"bench"},
