@@ -296,6 +296,7 @@ func TestBrowserMarkupIsText(t *testing.T) {
 	kim.screenshot("phone")
 	kim.do("back", chromedp.Click(chromedp.ID("back")))
 	kim.waitJS("list shown", `getComputedStyle(document.querySelector('.sidebar')).display !== 'none'`)
+	kim.screenshot("phone-list")
 }
 
 // One user's network drops while the others chat: the client shows the

@@ -54,9 +54,16 @@ export class ChatView {
       else if (c.kind === 'direct') online = !!(this.presence.get(c.peer) || {}).online;
       else online = this.others(c).some(u => (this.presence.get(u) || {}).online);
       dot.classList.toggle('online', online);
-      const name = el('span', 'conv-name', this.displayName(c));
+      const names = el('span', 'names');
+      names.append(el('span', 'conv-name', this.displayName(c)));
+      // The last message, when this tab holds it (the server lists no preview).
+      const last = c.msgs.get(c.last_seq);
+      if (last) {
+        const who = last.from === this.me ? 'You: ' : c.kind === 'group' ? last.from + ': ' : '';
+        names.append(el('span', 'preview', who + (last.text || '[attachment]')));
+      }
       const kind = el('span', 'kind', c.kind === 'group' ? 'group' : '');
-      btn.append(dot, name, kind);
+      btn.append(dot, names, kind);
       const n = this.unread(c);
       if (n > 0) btn.append(el('span', 'unread', String(n)));
       btn.setAttribute('aria-label', this.displayName(c) + (c.kind === 'group' ? ', group' : '') +
