@@ -151,6 +151,7 @@ func validID(id string) bool {
 // id's last characters (its random part).
 func originalKey(id string) string { return "o/" + shard(id) + "/" + id }
 func thumbKey(id string) string    { return "t/" + shard(id) + "/" + id }
+func stagingKey(id string) string  { return "u/" + shard(id) + "/" + id }
 
 func shard(id string) string {
 	if len(id) < 2 {

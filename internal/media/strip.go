@@ -112,6 +112,9 @@ func stripJPEG(dst io.Writer, src io.Reader) (orientation int, err error) {
 // readErr turns the end of input inside a structure into errMalformed and
 // passes other read errors (a broken or oversized upload) through.
 func readErr(err error) error {
+	if err == nil {
+		return nil
+	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return malformed("truncated")
 	}
@@ -242,4 +245,91 @@ func uploadError(err error, maxSize int64) error {
 		return chat.Errorf(chat.EBadRequest, "not a valid image: %v", err)
 	}
 	return nil
+}
+
+// WebP keeps its metadata in EXIF and "XMP " chunks that the VP8X chunk
+// (always first) announces with flag bits.
+const (
+	webpFlagEXIF = 0x08
+	webpFlagXMP  = 0x04
+)
+
+// webpHasMeta reports whether a WebP's first bytes announce metadata.
+func webpHasMeta(head []byte) bool {
+	return len(head) >= 21 && string(head[12:16]) == "VP8X" && head[20]&(webpFlagEXIF|webpFlagXMP) != 0
+}
+
+// stripWebP copies a WebP from src to dst without its EXIF and XMP chunks.
+// The RIFF header states the file's length up front, so it reads src twice:
+// once to add up what goes, once to copy the rest.
+func stripWebP(dst io.Writer, src io.ReadSeeker) error {
+	var hdr [12]byte
+	if _, err := io.ReadFull(src, hdr[:]); err != nil {
+		return readErr(err)
+	}
+	if string(hdr[:4]) != "RIFF" || string(hdr[8:]) != "WEBP" {
+		return malformed("not a WebP")
+	}
+	riff := int64(binary.LittleEndian.Uint32(hdr[4:8]))
+	drop := func(fourcc string) bool { return fourcc == "EXIF" || fourcc == "XMP " }
+	// walk calls fn for each chunk within the RIFF length, positioned at
+	// its payload; fn must consume exactly padded bytes.
+	walk := func(fn func(ch [8]byte, padded int64) error) error {
+		if _, err := src.Seek(12, io.SeekStart); err != nil {
+			return err
+		}
+		for pos := int64(4); pos < riff; {
+			var ch [8]byte
+			if _, err := io.ReadFull(src, ch[:]); err != nil {
+				return readErr(err)
+			}
+			size := int64(binary.LittleEndian.Uint32(ch[4:]))
+			padded := size + size&1
+			if pos+8+padded > riff {
+				return malformed("chunk past the end")
+			}
+			if err := fn(ch, padded); err != nil {
+				return err
+			}
+			pos += 8 + padded
+		}
+		return nil
+	}
+	var removed int64
+	err := walk(func(ch [8]byte, padded int64) error {
+		if drop(string(ch[:4])) {
+			removed += 8 + padded
+		}
+		_, err := src.Seek(padded, io.SeekCurrent)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(dst)
+	w.WriteString("RIFF")
+	binary.Write(w, binary.LittleEndian, uint32(riff-removed))
+	w.WriteString("WEBP")
+	err = walk(func(ch [8]byte, padded int64) error {
+		fourcc := string(ch[:4])
+		if drop(fourcc) {
+			_, err := src.Seek(padded, io.SeekCurrent)
+			return err
+		}
+		w.Write(ch[:])
+		if fourcc == "VP8X" && padded > 0 {
+			var flags [1]byte
+			if _, err := io.ReadFull(src, flags[:]); err != nil {
+				return readErr(err)
+			}
+			w.WriteByte(flags[0] &^ (webpFlagEXIF | webpFlagXMP))
+			padded--
+		}
+		_, err := io.CopyN(w, src, padded)
+		return readErr(err)
+	})
+	if err != nil {
+		return err
+	}
+	return w.Flush()
 }

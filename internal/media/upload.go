@@ -100,8 +100,19 @@ func (h *handler) upload(w http.ResponseWriter, r *http.Request) {
 		defer pr.Close()
 		src = pr
 	}
+	// A WebP with metadata is stored aside first and copied without it
+	// (see stripWebP); anything else goes straight to its place.
+	key := originalKey(id)
+	rewrite := k.contentType == "image/webp" && webpHasMeta(head)
+	if rewrite {
+		key = stagingKey(id)
+	}
 	sum := sha256.New()
-	size, err := h.Blobs.Put(ctx, originalKey(id), io.TeeReader(src, sum))
+	size, err := h.Blobs.Put(ctx, key, io.TeeReader(src, sum))
+	if err == nil && rewrite {
+		sum.Reset()
+		size, err = h.rewriteWebP(ctx, id, sum)
+	}
 	if err != nil {
 		switch {
 		case body.err != nil:
@@ -144,6 +155,25 @@ func (h *handler) upload(w http.ResponseWriter, r *http.Request) {
 	httpapi.WriteJSON(w, http.StatusCreated, map[string]any{"media": out})
 }
 
+// rewriteWebP copies a staged WebP to its place without its metadata,
+// hashing what it stores, and removes the staged copy.
+func (h *handler) rewriteWebP(ctx context.Context, id string, sum io.Writer) (int64, error) {
+	defer func() {
+		if err := h.Blobs.Delete(context.WithoutCancel(ctx), stagingKey(id)); err != nil {
+			h.Logger.Warn("media: delete staged upload", "id", id, "err", err)
+		}
+	}()
+	rc, _, err := h.Blobs.Get(ctx, stagingKey(id))
+	if err != nil {
+		return 0, err
+	}
+	defer rc.Close()
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(stripWebP(pw, rc)) }()
+	defer pr.Close()
+	return h.Blobs.Put(ctx, originalKey(id), io.TeeReader(pr, sum))
+}
+
 // thumbnail decodes the stored image, fills in its dimensions and stores
 // its thumbnail.
 func (h *handler) thumbnail(ctx context.Context, md *chat.Media, orientation int) error {
@@ -166,7 +196,7 @@ func (h *handler) thumbnail(ctx context.Context, md *chat.Media, orientation int
 // discard deletes the blobs of an upload that did not make it.
 func (h *handler) discard(id string) {
 	ctx := context.WithoutCancel(context.Background())
-	for _, key := range []string{originalKey(id), thumbKey(id)} {
+	for _, key := range []string{originalKey(id), thumbKey(id), stagingKey(id)} {
 		if err := h.Blobs.Delete(ctx, key); err != nil {
 			h.Logger.Warn("media: delete after a failed upload", "key", key, "err", err)
 		}
