@@ -204,7 +204,7 @@ func errStr(m map[string]int64) string {
 func (r *Report) WriteSVG(w io.Writer) error {
 	const (
 		W, H                 = 720.0, 420.0
-		left, right, top, bo = 70.0, 20.0, 40.0, 50.0
+		left, right, top, bo = 70.0, 45.0, 40.0, 50.0
 		xMaxDecades          = 5.0 // up to 99.999%
 	)
 	hists := []struct {
