@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"time"
 
 	"github.com/switchboard-chat/switchboard/internal/blob"
@@ -62,12 +63,16 @@ type Deps struct {
 	MaxPixels int64         // pixels per image
 	ThumbSize int           // thumbnail box, pixels
 	URLTTL    time.Duration // how long a signed URL works (at least)
-	Logger    *slog.Logger
+	// MaxDecodes bounds how many images are decoded at once: a decoded
+	// image takes up to 4 bytes per pixel, far more than its file.
+	MaxDecodes int
+	Logger     *slog.Logger
 }
 
 type handler struct {
 	Deps
-	mux *http.ServeMux
+	mux     *http.ServeMux
+	decodes chan struct{} // a slot per image decode under way
 }
 
 // NewHandler returns the handler of POST /v1/media and GET /v1/media/{id}.
@@ -97,10 +102,13 @@ func NewHandler(d Deps) http.Handler {
 	if d.URLTTL <= 0 {
 		d.URLTTL = DefaultURLTTL
 	}
+	if d.MaxDecodes <= 0 {
+		d.MaxDecodes = max(1, runtime.GOMAXPROCS(0)/2)
+	}
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
-	h := &handler{Deps: d, mux: http.NewServeMux()}
+	h := &handler{Deps: d, mux: http.NewServeMux(), decodes: make(chan struct{}, d.MaxDecodes)}
 	h.mux.HandleFunc("POST /v1/media", h.upload)
 	h.mux.HandleFunc("GET /v1/media/{id}", h.fetch)
 	h.mux.HandleFunc("/v1/media", h.badMethod)

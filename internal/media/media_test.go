@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
-	"image/color"
 	"image/jpeg"
 	"image/png"
 	"io"
@@ -207,7 +206,7 @@ func pngImage(tb testing.TB, w, h int) []byte {
 	img := image.NewNRGBA(image.Rect(0, 0, w, h))
 	for y := range h {
 		for x := range w {
-			img.Set(x, y, color.NRGBA{uint8(x), uint8(y), 128, 255})
+			copy(img.Pix[img.PixOffset(x, y):], []byte{uint8(x), uint8(y), 128, 255})
 		}
 	}
 	var buf bytes.Buffer
@@ -226,7 +225,7 @@ func jpegWithExif(tb testing.TB, w, h, orientation int) []byte {
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	for y := range h {
 		for x := range w {
-			img.Set(x, y, color.RGBA{uint8(x), uint8(y), 64, 255})
+			copy(img.Pix[img.PixOffset(x, y):], []byte{uint8(x), uint8(y), 64, 255})
 		}
 	}
 	var enc bytes.Buffer

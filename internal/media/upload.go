@@ -177,6 +177,12 @@ func (h *handler) rewriteWebP(ctx context.Context, id string, sum io.Writer) (in
 // thumbnail decodes the stored image, fills in its dimensions and stores
 // its thumbnail.
 func (h *handler) thumbnail(ctx context.Context, md *chat.Media, orientation int) error {
+	select {
+	case h.decodes <- struct{}{}:
+		defer func() { <-h.decodes }()
+	case <-ctx.Done():
+		return chat.Errorf(chat.EUnavailable, "request cancelled")
+	}
 	rc, _, err := h.Blobs.Get(ctx, originalKey(md.ID))
 	if err != nil {
 		return err

@@ -33,11 +33,11 @@ func solidVP8L(w, h int, r, g, b uint8) []byte {
 	bw := &bitWriter{buf: []byte{0x2f}, nbits: 8}
 	bw.write(uint32(w-1), 14)
 	bw.write(uint32(h-1), 14)
-	bw.write(0, 1) // no alpha
-	bw.write(0, 3) // version
-	bw.write(0, 1) // no transform
-	bw.write(0, 1) // no colour cache
-	bw.write(0, 1) // no meta prefix codes
+	bw.write(0, 1)                              // no alpha
+	bw.write(0, 3)                              // version
+	bw.write(0, 1)                              // no transform
+	bw.write(0, 1)                              // no colour cache
+	bw.write(0, 1)                              // no meta prefix codes
 	for _, sym := range []uint8{g, r, b, 255} { // green, red, blue, alpha
 		bw.write(1, 1) // simple code
 		bw.write(0, 1) // one symbol
