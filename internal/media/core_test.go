@@ -54,13 +54,17 @@ func TestWithCore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(media.NewHandler(media.Deps{
-		Blobs: blobs,
-		Meta:  st,
-		Authenticate: func(r *http.Request) (chat.Session, error) {
-			return svc.Authenticate(r.Context(), httpapi.BearerToken(r))
-		},
-		NewID: newID,
+	// Mounted under the API's router, as serve does.
+	srv := httptest.NewServer(httpapi.NewServer(httpapi.Deps{
+		Service: svc,
+		Media: media.NewHandler(media.Deps{
+			Blobs: blobs,
+			Meta:  st,
+			Authenticate: func(r *http.Request) (chat.Session, error) {
+				return svc.Authenticate(r.Context(), httpapi.BearerToken(r))
+			},
+			NewID: newID,
+		}),
 	}))
 	defer srv.Close()
 	e := &env{srv: srv, store: st, blobDir: filepath.Join(dir, "media")}
@@ -111,6 +115,12 @@ func TestWithCore(t *testing.T) {
 	}
 	if got := fetch("bob"); got != http.StatusForbidden {
 		t.Errorf("bob before the send: %d, want 403", got)
+	}
+	if got := fetch(""); got != http.StatusUnauthorized {
+		t.Errorf("no token: %d, want 401", got)
+	}
+	if resp, _ := e.get(t, m.URL, ""); resp.StatusCode != http.StatusOK {
+		t.Errorf("signed url: %d, want 200", resp.StatusCode)
 	}
 
 	// Only the uploader may attach it.
