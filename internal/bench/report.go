@@ -53,6 +53,13 @@ type Report struct {
 
 	Nodes []NodeStats `json:"nodes"`
 
+	// ClientCPU is the CPU time the load generator spent during the load,
+	// and per message and per delivery: on a shared machine it competes
+	// with the server.
+	ClientCPU         float64 `json:"client_cpu_seconds"`
+	ClientCPUPerMsg   float64 `json:"client_cpu_us_per_message"`
+	ClientCPUPerDeliv float64 `json:"client_cpu_us_per_delivery"`
+
 	ackHist, recvHist *hdrhistogram.Histogram
 }
 
@@ -111,6 +118,21 @@ func (n *NodeStats) finish() {
 	}
 }
 
+func (r *Report) clientPer() {
+	if r.Sent > 0 {
+		r.ClientCPUPerMsg = r.ClientCPU / float64(r.Sent) * 1e6
+	}
+	var deliv float64
+	for _, n := range r.Nodes {
+		if n.Target != "total" {
+			deliv += n.FramesOut
+		}
+	}
+	if deliv > 0 {
+		r.ClientCPUPerDeliv = r.ClientCPU / deliv * 1e6
+	}
+}
+
 // WriteJSON writes the report as one indented JSON object.
 func (r *Report) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
@@ -141,6 +163,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "messages   sent %d  acked %d  unanswered %d  errors %d %s\n", r.Sent, r.Acked, r.Unacked, r.ErrorCount, errStr(r.Errors))
 		fmt.Fprintf(&b, "throughput %.0f msgs/s acked, %.0f deliveries/s (measured %d msgs, %d deliveries over %.2fs)\n",
 			r.Throughput, r.DeliveryRate, r.MeasuredAcked, r.MeasuredDelivered, r.Window)
+		fmt.Fprintf(&b, "client CPU %.2fs (%.1f µs/msg, %.1f µs/delivery)\n", r.ClientCPU, r.ClientCPUPerMsg, r.ClientCPUPerDeliv)
 		fmt.Fprintf(&b, "checks     receivers %d  lost %d  duplicates %d  out-of-order %d  dropped %d  unacked-but-delivered %d\n",
 			r.Receivers, r.Verdict.Lost, r.Verdict.Duplicates, r.Verdict.OutOfOrder, r.Verdict.Dropped, r.Verdict.Unexpected)
 	}

@@ -153,6 +153,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		fmt.Fprintln(cfg.Progress)
 	}
 	rep.merge(&cfg, start, parts, acked, before, after)
+	if cfg.StartWorker == nil && len(parts) > 0 {
+		// Goroutine workers share this process: each measured all of it.
+		rep.ClientCPU = parts[0].CPUSeconds
+		for _, p := range parts[1:] {
+			rep.ClientCPU = max(rep.ClientCPU, p.CPUSeconds)
+		}
+	}
+	rep.clientPer()
 	return rep, nil
 }
 
@@ -242,6 +250,7 @@ func (r *Report) merge(cfg *Config, start time.Time, parts []*Part, acked map[st
 		ackH.Merge(hdrhistogram.Import(p.AckHist))
 		recvH.Merge(hdrhistogram.Import(p.RecvHist))
 		receivers = append(receivers, p.Receivers...)
+		r.ClientCPU += p.CPUSeconds
 		for t, n := range p.ByTarget {
 			byTarget[t] += n
 		}

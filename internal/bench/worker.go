@@ -68,6 +68,11 @@ type Part struct {
 
 	AckedBy   map[string]int64 `json:"acked_by"`
 	Receivers []ReceiverStat   `json:"receivers"`
+
+	// CPUSeconds is the CPU time the worker's process spent from the
+	// start signal to the end of the deliveries (all in-process workers
+	// share one process, so the coordinator counts it once then).
+	CPUSeconds float64 `json:"cpu_seconds"`
 }
 
 // member is one user with one connection.
@@ -109,7 +114,7 @@ type worker struct {
 	pendingN atomic.Int64
 	dialSecs float64
 	dialErrs atomic.Int64
-	stopSend chan struct{}
+	cpu      float64 // CPU seconds of the load phase
 }
 
 // RunWorker runs worker cfg.Worker of cfg.Procs, reading the coordinator's
@@ -123,7 +128,7 @@ func RunWorker(ctx context.Context, cfg Config, in io.Reader, out io.Writer) err
 		return err
 	}
 	w := &worker{cfg: &cfg, out: json.NewEncoder(out), errs: map[string]int64{},
-		ackHist: newShardedHist(), recvHist: newShardedHist(), stopSend: make(chan struct{})}
+		ackHist: newShardedHist(), recvHist: newShardedHist()}
 	err := w.run(ctx, bufio.NewScanner(in))
 	if err != nil {
 		w.emit(workerMsg{Error: err.Error()})
@@ -170,6 +175,7 @@ func (w *worker) run(ctx context.Context, sc *bufio.Scanner) error {
 		return err
 	}
 	start := time.Unix(0, m.Go)
+	cpu0 := processCPU()
 	w.warmEnd.Store(start.Add(cfg.Warmup).UnixNano())
 
 	stopProgress := make(chan struct{})
@@ -210,6 +216,7 @@ func (w *worker) run(ctx context.Context, sc *bufio.Scanner) error {
 		return err
 	}
 	w.drain(ctx, m.Expect)
+	w.cpu = processCPU() - cpu0
 	w.emit(workerMsg{Progress: w.progress()})
 	w.emit(workerMsg{Loaded: true})
 	if _, err = w.read(sc); err != nil {
@@ -543,7 +550,7 @@ func (w *worker) part(acked map[string]int64) *Part {
 		DialErrors: w.dialErrs.Load(), Sent: w.counters.sent.Load(), Acked: w.counters.acked.Load(),
 		MeasuredAcked: w.mAcked.Load(), MeasuredDelivered: w.mDeliv.Load(),
 		LastAck: w.lastAck.Load(), LastRecv: w.lastRecv.Load(), AckedBy: acked,
-		AckHist: w.ackHist.merged().Export(), RecvHist: w.recvHist.merged().Export()}
+		AckHist: w.ackHist.merged().Export(), RecvHist: w.recvHist.merged().Export(), CPUSeconds: w.cpu}
 	p.Lost = p.Sent - p.Acked - w.counters.errors.Load()
 	w.emu.Lock()
 	p.Errors = w.errs
