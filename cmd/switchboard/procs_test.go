@@ -1,0 +1,549 @@
+package main
+
+// Helpers for the failover tests: real node processes, a private Redis, a
+// cuttable TCP proxy and nginx, each stopped when its test ends.
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// procAdminPostgres is the maintenance database the failover tests create
+// their databases from.
+const procAdminPostgres = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+// procBuild builds the switchboard binary once per test process. The binary
+// goes next to the test executable when that lives in go test's work dir
+// (which go test removes), else into a temp dir.
+var procBuild struct {
+	once sync.Once
+	path string
+	err  error
+	out  []byte
+}
+
+// procBinary returns the path of a freshly built switchboard binary, or of
+// the binary SWITCHBOARD_TEST_BIN names (to test a release build).
+func procBinary(t testing.TB) string {
+	t.Helper()
+	if bin := os.Getenv("SWITCHBOARD_TEST_BIN"); bin != "" {
+		return bin
+	}
+	procBuild.once.Do(func() {
+		dir := os.TempDir()
+		if exe, err := os.Executable(); err == nil && strings.Contains(exe, "go-build") {
+			dir = filepath.Dir(exe)
+		}
+		dir, err := os.MkdirTemp(dir, "switchboard-failover-")
+		if err != nil {
+			procBuild.err = err
+			return
+		}
+		procBuild.path = filepath.Join(dir, "switchboard")
+		cmd := exec.Command("go", "build", "-o", procBuild.path, ".")
+		procBuild.out, procBuild.err = cmd.CombinedOutput()
+	})
+	if procBuild.err != nil {
+		t.Fatalf("go build: %v\n%s", procBuild.err, procBuild.out)
+	}
+	return procBuild.path
+}
+
+// procNeed skips the test, or fails it when CI is set, because a service or
+// tool it needs is missing.
+func procNeed(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CI") != "" {
+		t.Fatalf("required in CI: "+format, args...)
+	}
+	t.Skipf("skipped: "+format, args...)
+}
+
+func procRandom(t testing.TB) string {
+	t.Helper()
+	b := make([]byte, 6)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// procDatabase creates a database sb_failover_<random> on the local
+// PostgreSQL, drops it when the test ends, and returns its name and a pool
+// on it for the test's own checks.
+func procDatabase(t testing.TB) (string, *pgxpool.Pool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	admin, err := pgxpool.New(ctx, procAdminPostgres)
+	if err == nil {
+		err = admin.Ping(ctx)
+	}
+	if err != nil {
+		procNeed(t, "PostgreSQL at %s: %v", procAdminPostgres, err)
+	}
+	name := "sb_failover_" + procRandom(t)
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		admin.Close()
+		t.Fatalf("create database: %v", err)
+	}
+	t.Cleanup(func() {
+		defer admin.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("drop database %s: %v", name, err)
+		}
+	})
+	pool, err := pgxpool.New(ctx, procDBURL("127.0.0.1:5432", name))
+	if err != nil {
+		t.Fatalf("connect to %s: %v", name, err)
+	}
+	t.Cleanup(pool.Close)
+	return name, pool
+}
+
+// procDBURL is the URL of database name at addr.
+func procDBURL(addr, name string) string {
+	return "postgres://postgres@" + addr + "/" + name + "?sslmode=disable"
+}
+
+// procRedisPrefix returns a fresh key prefix on the Redis at addr and
+// deletes its keys when the test ends. A missing Redis skips the test, or
+// fails it when CI is set.
+func procRedisPrefix(t testing.TB, addr string) string {
+	t.Helper()
+	rc := goredis.NewClient(&goredis.Options{Addr: addr})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := rc.Ping(ctx).Err(); err != nil {
+		rc.Close()
+		procNeed(t, "Redis at %s: %v", addr, err)
+	}
+	prefix := "sbfailover" + procRandom(t)
+	t.Cleanup(func() {
+		defer rc.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		iter := rc.Scan(ctx, 0, prefix+"*", 500).Iterator()
+		var keys []string
+		for iter.Next(ctx) {
+			keys = append(keys, iter.Val())
+		}
+		if err := iter.Err(); err != nil {
+			t.Errorf("scan redis keys: %v", err)
+		}
+		for len(keys) > 0 {
+			n := min(len(keys), 500)
+			if err := rc.Del(ctx, keys[:n]...).Err(); err != nil {
+				t.Errorf("delete redis keys: %v", err)
+				return
+			}
+			keys = keys[n:]
+		}
+	})
+	return prefix
+}
+
+// procFreePort returns a loopback port that was free a moment ago.
+func procFreePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// procNode is one `switchboard serve` process.
+type procNode struct {
+	ID  string
+	URL string // http://127.0.0.1:PORT
+
+	cmd    *exec.Cmd
+	logs   *logWriter
+	exited chan struct{}
+	once   sync.Once
+}
+
+var procListenRE = regexp.MustCompile(`listening on (http://\S+)`)
+
+// startProcNode starts a node process on a free loopback port with cheap
+// password hashing and no send limit; args come after those and may
+// override them. The node is killed when the test ends.
+func startProcNode(t testing.TB, id string, args ...string) *procNode {
+	t.Helper()
+	base := []string{"serve", "--addr", "127.0.0.1:0", "--node-id", id,
+		"--argon2-memory", "64", "--argon2-time", "1", "--send-rate", "0",
+		"--presence-grace", "300ms", "--drain-timeout", "1s"}
+	cmd := exec.Command(procBinary(t), append(base, args...)...)
+	n := &procNode{ID: id, cmd: cmd, logs: &logWriter{}, exited: make(chan struct{})}
+	cmd.Stderr = n.logs
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start node %s: %v", id, err)
+	}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if m := procListenRE.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case addr <- m[1]:
+				default:
+				}
+			}
+		}
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	go func() {
+		_ = cmd.Wait()
+		close(n.exited)
+	}()
+	t.Cleanup(func() {
+		n.Kill()
+		if t.Failed() {
+			n.logs.mu.Lock()
+			t.Logf("node %s log:\n%s", id, n.logs.buf.String())
+			n.logs.mu.Unlock()
+		}
+	})
+	select {
+	case n.URL = <-addr:
+	case <-n.exited:
+		t.Fatalf("node %s exited before listening:\n%s", id, n.logs.buf.String())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("node %s did not start", id)
+	}
+	procWaitStatus(t, n.URL+"/healthz", http.StatusOK)
+	return n
+}
+
+// Kill ends the process with SIGKILL and waits for it.
+func (n *procNode) Kill() {
+	n.once.Do(func() {
+		_ = n.cmd.Process.Signal(syscall.SIGKILL)
+		<-n.exited
+	})
+}
+
+// procStatus returns the HTTP status of GET url, or 0 when it fails.
+func procStatus(url string) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// procWaitStatus polls GET url until it answers status.
+func procWaitStatus(t testing.TB, url string, status int) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	last := 0
+	for time.Now().Before(deadline) {
+		if last = procStatus(url); last == status {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("GET %s: still %d, want %d", url, last, status)
+}
+
+// procRedis is a private redis-server process on a fixed loopback port,
+// which a test may kill and start again.
+type procRedis struct {
+	t    testing.TB
+	Addr string
+	port int
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+// startProcRedis starts a private redis-server without persistence; it is
+// killed when the test ends.
+func startProcRedis(t testing.TB) *procRedis {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		procNeed(t, "redis-server: %v", err)
+	}
+	port := procFreePort(t)
+	r := &procRedis{t: t, port: port, Addr: "127.0.0.1:" + strconv.Itoa(port)}
+	r.Start()
+	t.Cleanup(r.Kill)
+	return r
+}
+
+// Start runs redis-server on the port and waits until it answers.
+func (r *procRedis) Start() {
+	r.t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cmd := exec.Command("redis-server", "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--daemonize", "no")
+	if err := cmd.Start(); err != nil {
+		r.t.Fatalf("start redis-server: %v", err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
+	r.cmd, r.exited = cmd, exited
+	rc := goredis.NewClient(&goredis.Options{Addr: r.Addr, MaxRetries: -1})
+	defer rc.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		err := rc.Ping(ctx).Err()
+		cancel()
+		if err == nil {
+			return
+		}
+		select {
+		case <-exited:
+			r.t.Fatalf("redis-server on port %d exited: %v", r.port, err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("redis-server on port %d does not answer: %v", r.port, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Kill stops redis-server with SIGKILL and waits for it.
+func (r *procRedis) Kill() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cmd == nil {
+		return
+	}
+	_ = r.cmd.Process.Signal(syscall.SIGKILL)
+	<-r.exited
+	r.cmd = nil
+}
+
+// tcpProxy forwards connections from a loopback port to a target. Stop
+// closes the listener and cuts every forwarded connection; Start listens on
+// the same port again.
+type tcpProxy struct {
+	t      testing.TB
+	Addr   string
+	target string
+
+	mu    sync.Mutex
+	ln    net.Listener
+	conns map[net.Conn]struct{}
+	wg    sync.WaitGroup
+}
+
+// startTCPProxy listens on a free loopback port and forwards to target; it
+// is stopped when the test ends.
+func startTCPProxy(t testing.TB, target string) *tcpProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &tcpProxy{t: t, Addr: ln.Addr().String(), target: target, conns: map[net.Conn]struct{}{}}
+	p.serve(ln)
+	t.Cleanup(func() {
+		p.Stop()
+		p.wg.Wait()
+	})
+	return p
+}
+
+// Start listens again on the proxy's port.
+func (p *tcpProxy) Start() {
+	p.t.Helper()
+	var ln net.Listener
+	var err error
+	for range 100 {
+		if ln, err = net.Listen("tcp", p.Addr); err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		p.t.Fatalf("proxy listen again on %s: %v", p.Addr, err)
+	}
+	p.serve(ln)
+}
+
+func (p *tcpProxy) serve(ln net.Listener) {
+	p.mu.Lock()
+	p.ln = ln
+	p.mu.Unlock()
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			p.wg.Add(1)
+			go func() {
+				defer p.wg.Done()
+				p.forward(c)
+			}()
+		}
+	}()
+}
+
+// track records c as open; false means the proxy is stopped.
+func (p *tcpProxy) track(c net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln == nil {
+		return false
+	}
+	p.conns[c] = struct{}{}
+	return true
+}
+
+func (p *tcpProxy) forward(c net.Conn) {
+	defer c.Close()
+	up, err := net.DialTimeout("tcp", p.target, 5*time.Second)
+	if err != nil {
+		return
+	}
+	defer up.Close()
+	if !p.track(c) || !p.track(up) {
+		return
+	}
+	done := make(chan struct{}, 2)
+	go func() { _, _ = io.Copy(up, c); done <- struct{}{} }()
+	go func() { _, _ = io.Copy(c, up); done <- struct{}{} }()
+	<-done
+	_ = c.Close()
+	_ = up.Close()
+	<-done
+	p.mu.Lock()
+	delete(p.conns, c)
+	delete(p.conns, up)
+	p.mu.Unlock()
+}
+
+// Stop closes the listener and every forwarded connection.
+func (p *tcpProxy) Stop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		_ = p.ln.Close()
+		p.ln = nil
+	}
+	for c := range p.conns {
+		_ = c.Close()
+		delete(p.conns, c)
+	}
+}
+
+var procServersRE = regexp.MustCompile(`(?m)^[ \t]*@SERVERS@[ \t]*$`)
+
+// startProcNginx runs nginx with deploy/nginx.conf in front of the given
+// node URLs, in its own prefix dir, and returns its base URL. A missing
+// nginx skips the test, or fails it when CI is set.
+func startProcNginx(t testing.TB, nodes ...string) string {
+	t.Helper()
+	bin, err := exec.LookPath("nginx")
+	if err != nil {
+		procNeed(t, "nginx: %v", err)
+	}
+	tmpl, err := os.ReadFile(filepath.Join("..", "..", "deploy", "nginx.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var servers strings.Builder
+	for _, n := range nodes {
+		fmt.Fprintf(&servers, "        server %s max_fails=1 fail_timeout=2s;\n", strings.TrimPrefix(n, "http://"))
+	}
+	listen := "127.0.0.1:" + strconv.Itoa(procFreePort(t))
+	conf := strings.ReplaceAll(string(tmpl), "@LISTEN@", listen)
+	conf = procServersRE.ReplaceAllLiteralString(conf, servers.String())
+	dir := t.TempDir()
+	for _, d := range []string{"logs", "tmp"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	confPath := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logs := &logWriter{}
+	cmd := exec.Command(bin, "-p", dir, "-e", "logs/error.log", "-c", confPath)
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start nginx: %v", err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
+	t.Cleanup(func() {
+		// SIGTERM, not SIGKILL: the master stops its workers.
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+		if t.Failed() {
+			b, _ := os.ReadFile(filepath.Join(dir, "logs", "error.log"))
+			t.Logf("nginx output:\n%s\nerror.log:\n%s", logs.buf.String(), b)
+		}
+	})
+	url := "http://" + listen
+	deadline := time.Now().Add(30 * time.Second)
+	for procStatus(url+"/healthz") != http.StatusOK {
+		select {
+		case <-exited:
+			b, _ := os.ReadFile(filepath.Join(dir, "logs", "error.log"))
+			t.Fatalf("nginx exited:\n%s\n%s", logs.buf.String(), b)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nginx at %s does not answer", url)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return url
+}
