@@ -420,9 +420,14 @@ func (p *page) startDirect(peer string) {
 // openConv clicks the conversation named name in the list.
 func (p *page) openConv(name string) {
 	p.t.Helper()
-	sel := `[...document.querySelectorAll('#conv-list li button')].find(b => b.querySelector('.conv-name').textContent === ` + js(name) + `)`
-	p.waitJS("conversation "+name+" listed", sel)
-	p.do("open "+name, chromedp.Click(chromedp.JSPath(sel)), chromedp.WaitVisible(chromedp.ID("composer")))
+	// Found and clicked in one step: the list re-renders as events arrive.
+	p.waitJS("open "+name, `(() => {
+		const b = [...document.querySelectorAll('#conv-list li button')].find(b => b.querySelector('.conv-name').textContent === `+js(name)+`);
+		if (!b) return false;
+		b.click();
+		return true;
+	})()`)
+	p.do("composer shown", chromedp.WaitVisible(chromedp.ID("composer")))
 	p.waitJS("title is "+name, `document.getElementById('conv-title').textContent === `+js(name))
 }
 

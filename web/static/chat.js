@@ -267,7 +267,9 @@ export class Chat extends ChatView {
       this.renderList();
       this.renderView();
     } catch (e) {
-      // The link dropped; the next ready syncs again.
+      // A dropped link syncs again on the next ready. A sync the server
+      // refused may also have lost the live pushes it held back: try again.
+      if (this.link.ready) this.later('sync', 1000, () => this.sync());
     } finally {
       this.syncing = false;
       if (this.syncAgain) {
