@@ -69,6 +69,11 @@ func (d *Disk) Put(ctx context.Context, key string, r io.Reader) (int64, error) 
 		return n, diskErr(err)
 	}
 	done = true
+	// The rename is durable once the directory is synced: only then may a
+	// record pointing at this object be committed.
+	if err := syncDir(filepath.Dir(p)); err != nil {
+		return n, diskErr(err)
+	}
 	return n, nil
 }
 
