@@ -724,6 +724,24 @@ func TestExifStripped(t *testing.T) {
 		t.Errorf("the thumbnail carries Exif")
 	}
 
+	// A picture appended after the end marker (as phones do, announced by an
+	// MPF segment) goes, with its Exif.
+	first := jpegWithExif(t, 32, 32, 1)
+	mpf := []byte{0xFF, 0xE2, 0x00, 0x0A, 'M', 'P', 'F', 0x00, 1, 2, 3, 4}
+	var multi bytes.Buffer
+	multi.Write(first[:2])
+	multi.Write(mpf)
+	multi.Write(first[2:])
+	multi.Write(jpegWithExif(t, 16, 16, 3))
+	m = e.mustUpload(t, "image/jpeg", multi.Bytes())
+	_, _, body = e.decodeServed(t, "/v1/media/"+m.ID)
+	if bytes.Contains(body, []byte(secretMarker)) || bytes.Contains(body, []byte("MPF\x00")) {
+		t.Errorf("the served JPEG still carries the appended picture or its MPF index")
+	}
+	if !bytes.HasSuffix(body, []byte{0xFF, 0xD9}) || bytes.Count(body, []byte{0xFF, 0xD8}) != 1 {
+		t.Errorf("the served JPEG does not end at its first picture's end marker")
+	}
+
 	// PNG text chunks go too.
 	p := pngImage(t, 8, 8)
 	chunk := []byte("tEXt" + "Comment\x00" + secretMarker)

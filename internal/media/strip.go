@@ -30,14 +30,17 @@ const (
 	mEOI   = 0xD9
 	mSOS   = 0xDA
 	mAPP1  = 0xE1 // Exif, XMP
+	mAPP2  = 0xE2 // ICC profile (kept), MPF (dropped)
 	mAPP13 = 0xED // Photoshop / IPTC
 	mCOM   = 0xFE
 )
 
 // stripJPEG copies a JPEG from src to dst without its APP1 (Exif, XMP),
-// APP13 (IPTC) and comment segments. The one Exif field that changes how
-// the picture looks, its orientation, is kept in a minimal Exif segment of
-// its own. It returns that orientation (1 if none).
+// APP13 (IPTC), MPF and comment segments, and without anything after its
+// end marker (where phones append further pictures, each with its own
+// Exif). The one Exif field that changes how the picture looks, its
+// orientation, is kept in a minimal Exif segment of its own. It returns
+// that orientation (1 if none).
 func stripJPEG(dst io.Writer, src io.Reader) (orientation int, err error) {
 	r := bufio.NewReader(src)
 	w := bufio.NewWriter(dst)
@@ -50,31 +53,37 @@ func stripJPEG(dst io.Writer, src io.Reader) (orientation int, err error) {
 		return 0, malformed("not a JPEG")
 	}
 	w.Write(soi[:])
+	exifDone := false
+	var m byte // the marker found at the end of a scan, if any
 	for {
-		b, err := r.ReadByte()
-		if err != nil {
-			return 0, readErr(err)
+		if m == 0 {
+			b, err := r.ReadByte()
+			if err != nil {
+				return 0, readErr(err)
+			}
+			if b != 0xFF {
+				return 0, malformed("expected a marker, found 0x%02x", b)
+			}
+			if m, err = r.ReadByte(); err != nil {
+				return 0, readErr(err)
+			}
+			for m == 0xFF { // fill bytes
+				if m, err = r.ReadByte(); err != nil {
+					return 0, readErr(err)
+				}
+			}
 		}
-		if b != 0xFF {
-			return 0, malformed("expected a marker, found 0x%02x", b)
-		}
-		m, err := r.ReadByte()
-		for err == nil && m == 0xFF { // fill bytes
-			m, err = r.ReadByte()
-		}
-		if err != nil {
-			return 0, readErr(err)
-		}
-		if m == mSOS || m == mEOI {
-			// From the scan on, the rest is image data: copy it as it is.
-			w.Write([]byte{0xFF, m})
-			if _, err := io.Copy(w, r); err != nil {
+		marker := m
+		m = 0
+		if marker == mEOI {
+			w.Write([]byte{0xFF, mEOI})
+			if _, err := io.Copy(io.Discard, r); err != nil {
 				return 0, err
 			}
 			return orientation, w.Flush()
 		}
-		if m == 0x01 || (m >= 0xD0 && m <= 0xD7) { // standalone markers
-			w.Write([]byte{0xFF, m})
+		if marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7) { // standalone markers
+			w.Write([]byte{0xFF, marker})
 			continue
 		}
 		var lb [2]byte
@@ -85,27 +94,66 @@ func stripJPEG(dst io.Writer, src io.Reader) (orientation int, err error) {
 		if n < 2 {
 			return 0, malformed("segment length %d", n)
 		}
-		switch m {
-		case mAPP1:
-			payload := make([]byte, n-2) // at most 64 KiB
-			if _, err := io.ReadFull(r, payload); err != nil {
-				return 0, readErr(err)
-			}
-			if o := exifOrientation(payload); o > 1 && o <= 8 {
-				orientation = o
+		payload := make([]byte, n-2) // at most 64 KiB
+		if _, err := io.ReadFull(r, payload); err != nil {
+			return 0, readErr(err)
+		}
+		switch {
+		case marker == mAPP1:
+			if o := exifOrientation(payload); o > 1 && o <= 8 && !exifDone {
+				orientation, exifDone = o, true
 				w.Write(minimalExif(o))
 			}
-		case mAPP13, mCOM:
-			if _, err := r.Discard(n - 2); err != nil {
-				return 0, readErr(err)
+			continue
+		case marker == mAPP13, marker == mCOM:
+			continue
+		case marker == mAPP2 && bytes.HasPrefix(payload, []byte("MPF\x00")):
+			continue // points at the pictures after the end marker
+		}
+		w.Write([]byte{0xFF, marker})
+		w.Write(lb[:])
+		w.Write(payload)
+		if marker == mSOS {
+			if m, err = copyScan(w, r); err != nil {
+				return 0, err
 			}
-		default:
-			w.Write([]byte{0xFF, m})
-			w.Write(lb[:])
-			if _, err := io.CopyN(w, r, int64(n-2)); err != nil {
-				return 0, readErr(err)
+			if m == 0 { // input ended without an end marker
+				return orientation, w.Flush()
 			}
 		}
+	}
+}
+
+// copyScan copies entropy-coded data up to the next marker, which it
+// consumes and returns (0 if the input ends first). In that data a 0xFF
+// byte is followed by 0x00 (a stuffed 0xFF) or a restart marker.
+func copyScan(w *bufio.Writer, r *bufio.Reader) (byte, error) {
+	for {
+		b, err := r.ReadByte()
+		if err == io.EOF {
+			return 0, nil
+		} else if err != nil {
+			return 0, err
+		}
+		if b != 0xFF {
+			w.WriteByte(b)
+			continue
+		}
+		n, err := r.ReadByte()
+		for err == nil && n == 0xFF {
+			n, err = r.ReadByte()
+		}
+		if err == io.EOF {
+			return 0, nil
+		} else if err != nil {
+			return 0, err
+		}
+		if n == 0x00 || (n >= 0xD0 && n <= 0xD7) {
+			w.WriteByte(0xFF)
+			w.WriteByte(n)
+			continue
+		}
+		return n, nil
 	}
 }
 
