@@ -143,6 +143,16 @@ func TestBrowserReloadAndScrollBack(t *testing.T) {
 	fay.waitJS("120 unread", `(() => { const u = document.querySelector('#conv-list .unread'); return u && u.textContent === '120'; })()`)
 	fay.openConv("gus")
 	fay.waitMessage("old 120")
+	// Gus answers from his device without a read receipt: answering shows
+	// he has read what came before.
+	fay.send("first reply")
+	fay.waitStatus("first reply", "sent")
+	if _, err := conn.Send(ctx, client.SendRequest{ToUser: "fay", Text: "got it"}); err != nil {
+		t.Fatal(err)
+	}
+	fay.waitMessage("got it")
+	fay.waitStatus("first reply", "read")
+
 	fay.send("reply after reading")
 	fay.waitStatus("reply after reading", "sent")
 	// Gus reads it on his device: the tick turns, and stays after a reload.
@@ -165,8 +175,8 @@ func TestBrowserReloadAndScrollBack(t *testing.T) {
 	}
 	fay.waitMessage("old 1")
 	got := evalJS[int](fay, `document.querySelectorAll('#messages li.msg').length`)
-	if got != 121 {
-		t.Errorf("messages shown after scrolling back: got %d, want 121", got)
+	if got != 123 {
+		t.Errorf("messages shown after scrolling back: got %d, want 123", got)
 	}
 	if dup := evalJS[int](fay, `(() => { const s = [...document.querySelectorAll('#messages li.msg')].map(li => li.dataset.seq); return s.length - new Set(s).size; })()`); dup != 0 {
 		t.Errorf("%d duplicate messages", dup)

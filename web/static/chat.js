@@ -325,6 +325,8 @@ export class Chat extends ChatView {
       this.later('delivered', 150, () => this.sendDelivered());
       if (this.current() === c) {
         this.insertMessage(c, m, true);
+        // A member who sends has read all before: earlier ticks may turn.
+        if (m.from !== this.me) this.refreshTicks();
         this.renderTyping();
         this.later('read', 100, () => this.markRead());
       }
