@@ -12,6 +12,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -717,11 +718,28 @@ func TestFailoverRedisRestarted(t *testing.T) {
 	tr.Stop(t)
 
 	checkStore(t, db, users)
+	// Each node tells its clients to resync once its bus link is back
+	// (which may be a backoff period after /readyz turned 200).
+	deadline := time.Now().Add(30 * time.Second)
+	for _, u := range users {
+		for {
+			u.mu.Lock()
+			n := u.resyncs
+			u.mu.Unlock()
+			if n > 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s got no resync frame after Redis came back", u.name)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 	// A last sync from each client's cursors. Needed: for up to a presence
 	// refresh period after Redis comes back empty, the nodes do not see
 	// each other's users online, so a message sent then is not pushed
 	// across nodes, and with no later message (nor resync) to reveal it a
-	// client would miss it. See the report in the commit message.
+	// client would miss it (a server gap, reported to the lead).
 	for _, u := range users {
 		if _, err := u.current().Sync(ctxT(t), u.trk.Cursors()); err != nil {
 			t.Fatalf("%s: final sync: %v", u.name, err)
@@ -735,10 +753,7 @@ func TestFailoverRedisRestarted(t *testing.T) {
 		t.Logf("%s: resyncs %d, reconnects %d, send errors %v", u.name, u.resyncs, u.reconnects, u.sendErrs)
 		u.mu.Unlock()
 	}
-	t.Logf("message frames received again (dropped by seq): %d", redelivered(users))
-	if resyncs == 0 {
-		t.Errorf("no client got a resync frame after Redis came back")
-	}
+	t.Logf("resync frames: %d; message frames received again (dropped by seq): %d", resyncs, redelivered(users))
 }
 
 func TestFailoverPostgresDown(t *testing.T) {
@@ -822,5 +837,135 @@ func TestFailoverPostgresDown(t *testing.T) {
 		u.mu.Lock()
 		t.Logf("%s: send errors %v, reconnects %d", u.name, u.sendErrs, u.reconnects)
 		u.mu.Unlock()
+	}
+}
+
+func TestFailoverThroughNginx(t *testing.T) {
+	dbName, _ := procDatabase(t)
+	prefix := procRedisPrefix(t, "127.0.0.1:6379")
+	nodes := foNodes(t, 2, procDBURL("127.0.0.1:5432", dbName), "127.0.0.1:6379", prefix)
+	lb := startProcNginx(t, nodes[0].URL, nodes[1].URL)
+	ctx := ctxT(t)
+
+	login := func(name string) *client.Client {
+		c := client.New(lb)
+		if _, err := c.Signup(ctx, name, "password-"+name, ""); err != nil {
+			t.Fatalf("signup %s through nginx: %v", name, err)
+		}
+		if _, err := c.Login(ctx, name, "password-"+name); err != nil {
+			t.Fatalf("login %s through nginx: %v", name, err)
+		}
+		return c
+	}
+	alice, bob := login("alice"), login("bob")
+	ac, err := alice.Dial(ctx, "laptop")
+	if err != nil {
+		t.Fatalf("alice dials through nginx: %v", err)
+	}
+	defer ac.Close()
+	bc, err := bob.Dial(ctx, "phone")
+	if err != nil {
+		t.Fatalf("bob dials through nginx: %v", err)
+	}
+	defer bc.Close()
+	// least_conn spreads the two WebSockets over the two nodes.
+	if ac.Node() == bc.Node() {
+		t.Logf("both connections on %s", ac.Node())
+	}
+	m, err := ac.Send(ctx, client.SendRequest{ClientMsgID: "hello-1", ToUser: "bob", Text: "hello through nginx"})
+	if err != nil {
+		t.Fatalf("send through nginx: %v", err)
+	}
+	// Bob reads it by sync over his WebSocket through nginx. (Live push is
+	// not asserted here: once in about 60 runs the push to a connection
+	// opened a moment before did not arrive, with nothing in the node logs;
+	// reported to the lead.)
+	if got := syncOne(t, bc, m.Conversation, 0); got.ID != m.ID || got.Text != "hello through nginx" {
+		t.Fatalf("bob got %+v, want %+v", got, m)
+	}
+
+	// Kill bob's node: bob reconnects through nginx to the other node and
+	// gets what he missed by sync.
+	var dead *procNode
+	for _, n := range nodes {
+		if n.ID == bc.Node() {
+			dead = n
+		}
+	}
+	if dead == nil {
+		t.Fatalf("bob's node %q is not one of the nodes", bc.Node())
+	}
+	dead.Kill()
+	<-bc.Done()
+	m2 := m
+	var sent bool
+	deadline := time.Now().Add(60 * time.Second)
+	for !sent {
+		// alice may have been on the dead node too: reconnect her through
+		// nginx as well, and retry with the same client_msg_id.
+		if ac.Err() != nil {
+			if c, err := alice.Dial(ctx, "laptop"); err == nil {
+				ac = c
+				defer c.Close()
+			}
+		}
+		if m2, err = ac.Send(ctx, client.SendRequest{ClientMsgID: "hello-2", ToUser: "bob", Text: "while you were away"}); err == nil {
+			sent = true
+		} else if time.Now().After(deadline) {
+			t.Fatalf("alice cannot send after the node died: %v", err)
+		} else {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	var bc2 *client.Conn
+	for bc2 == nil {
+		c, err := bob.Dial(ctx, "phone")
+		if err == nil {
+			bc2 = c
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("bob cannot reconnect through nginx: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	defer bc2.Close()
+	if bc2.Node() == dead.ID {
+		t.Fatalf("bob reconnected to the dead node %s", dead.ID)
+	}
+	if got := syncOne(t, bc2, m.Conversation, m.Seq); got.ID != m2.ID || got.Seq != m.Seq+1 {
+		t.Fatalf("after the reconnect bob got %+v, want %+v", got, m2)
+	}
+	// Plain HTTP through nginx keeps working too.
+	if convs, err := bob.Conversations(ctx); err != nil || len(convs) != 1 || convs[0].LastSeq != m2.Seq {
+		t.Fatalf("conversations through nginx: %+v, %v", convs, err)
+	}
+	if !strings.HasPrefix(lb, "http://127.0.0.1:") {
+		t.Fatalf("nginx listens on %s", lb)
+	}
+}
+
+// syncOne syncs conv from cursor on c and returns the first message the
+// sync pushed for it.
+func syncOne(t testing.TB, c *client.Conn, conv string, cursor int64) wire.Message {
+	t.Helper()
+	if _, err := c.Sync(ctxT(t), map[string]int64{conv: cursor}); err != nil {
+		t.Fatalf("sync: %v", err)
+	}
+	// Sync's messages are queued before it returns; a live push may come
+	// first.
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case f, ok := <-c.Events():
+			if !ok {
+				t.Fatalf("connection ended: %v", c.Err())
+			}
+			if f.Type == wire.TypeMessage && f.Msg != nil && f.Msg.Conversation == conv && f.Msg.Seq > cursor {
+				return *f.Msg
+			}
+		case <-timeout:
+			t.Fatalf("sync of %s from %d pushed nothing", conv, cursor)
+		}
 	}
 }
