@@ -84,6 +84,7 @@ func (c *cluster) register(reg prometheus.Registerer) {
 	reg.MustRegister(
 		counter("switchboard_bus_commands_total", "Redis commands issued by the bus, reads included.", func(s redis.BusStats) uint64 { return s.Commands }),
 		counter("switchboard_bus_sends_total", "Envelopes sent to other nodes' inboxes.", func(s redis.BusStats) uint64 { return s.Sends }),
+		counter("switchboard_bus_publishes_total", "Large-group events published on a topic.", func(s redis.BusStats) uint64 { return s.Publishes }),
 		counter("switchboard_bus_broadcasts_total", "Events broadcast to every node.", func(s redis.BusStats) uint64 { return s.Broadcasts }),
 		counter("switchboard_bus_resyncs_total", "Times the bus link broke and clients were told to resync.", func(s redis.BusStats) uint64 { return s.Resyncs }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_presence_commands_total", Help: "Redis commands issued by presence."},

@@ -146,8 +146,26 @@ func TestClusterDirectMessageAcrossNodes(t *testing.T) {
 }
 
 func TestClusterGroupFanOutPerNode(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		largeGroup string
+		// Bus work per message: envelopes sent to inboxes, and topic publishes.
+		sends, publishes float64
+	}{
+		// One envelope per other node per message, however many members.
+		{"per node", "0", 2, 0},
+		// Above the large-group size: one publish, whatever the nodes.
+		{"topic", "50", 0, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			groupFanOut(t, tc.largeGroup, tc.sends, tc.publishes)
+		})
+	}
+}
+
+func groupFanOut(t *testing.T, largeGroup string, wantSends, wantPublishes float64) {
 	const perNode = 100
-	nodes := startCluster(t, 3)
+	nodes := startCluster(t, 3, "--large-group", largeGroup)
 	owner := user(t, nodes[0], "owner")
 	g, err := owner.CreateGroup(ctxT(t), "big-room", "")
 	if err != nil {
@@ -198,7 +216,8 @@ func TestClusterGroupFanOutPerNode(t *testing.T) {
 	})
 	// Drain the member-joined events so only messages remain to count.
 	oc := dial(t, owner, "web")
-	before := metric(t, nodes[0], "switchboard_bus_sends_total")
+	sends0 := metric(t, nodes[0], "switchboard_bus_sends_total")
+	pubs0 := metric(t, nodes[0], "switchboard_bus_publishes_total")
 	const messages = 5
 	for i := 0; i < messages; i++ {
 		if _, err := oc.Send(ctxT(t), client.SendRequest{Conversation: g.ID, Text: fmt.Sprint("hello all ", i)}); err != nil {
@@ -213,10 +232,18 @@ func TestClusterGroupFanOutPerNode(t *testing.T) {
 			}
 		}
 	}
-	sends := metric(t, nodes[0], "switchboard_bus_sends_total") - before
-	// One envelope per other node per message, however many members: 2 here, not 200.
-	if sends != 2*messages {
-		t.Fatalf("bus sends for %d messages to %d members on 3 nodes = %v; want %d (one per other node)", messages, 3*perNode, sends, 2*messages)
+	sends := metric(t, nodes[0], "switchboard_bus_sends_total") - sends0
+	pubs := metric(t, nodes[0], "switchboard_bus_publishes_total") - pubs0
+	if sends != wantSends*messages || pubs != wantPublishes*messages {
+		t.Fatalf("bus work for %d messages to %d members on 3 nodes: %v sends, %v publishes; want %v and %v per message",
+			messages, 3*perNode+1, sends, pubs, wantSends, wantPublishes)
+	}
+	// Receipts take the same path, and reach the sender's other device.
+	if err := conns[0].Receipt(ctxT(t), g.ID, messages, "read"); err != nil {
+		t.Fatal(err)
+	}
+	if f := next(t, oc, wire.TypeReceiptEv); f.Seq != messages || f.Status != "read" {
+		t.Fatalf("receipt = %+v", f)
 	}
 }
 

@@ -48,6 +48,7 @@ type serveConfig struct {
 	authTimeout   time.Duration
 	debugAddr     string
 	maxText       int
+	largeGroup    int
 	argonMemory   uint
 	argonTime     uint
 	logLevel      string
@@ -81,6 +82,7 @@ func (c *serveConfig) flagSet(getenv func(string) string, stderr io.Writer) *fla
 	fs.DurationVar(&c.drainTimeout, "drain-timeout", envDuration(getenv, "SWITCHBOARD_DRAIN_TIMEOUT", 10*time.Second), "on SIGTERM, how long to wait for clients to reconnect elsewhere (env SWITCHBOARD_DRAIN_TIMEOUT)")
 	fs.DurationVar(&c.authTimeout, "auth-timeout", envDuration(getenv, "SWITCHBOARD_AUTH_TIMEOUT", 10*time.Second), "a WebSocket that sends no auth frame within this is closed (env SWITCHBOARD_AUTH_TIMEOUT)")
 	str(&c.debugAddr, "debug-addr", "SWITCHBOARD_DEBUG_ADDR", "", "if set, serve Go's pprof profiles on this address (keep it on loopback)")
+	fs.IntVar(&c.largeGroup, "large-group", int(envFloat(getenv, "SWITCHBOARD_LARGE_GROUP", 1000)), "in a cluster, groups with more members than this travel on a per-group topic (one publish per message); 0 turns topics off (env SWITCHBOARD_LARGE_GROUP)")
 	fs.IntVar(&c.maxText, "max-text", int(envFloat(getenv, "SWITCHBOARD_MAX_TEXT", chat.DefaultMaxText)), "largest message text in bytes (env SWITCHBOARD_MAX_TEXT)")
 	fs.UintVar(&c.argonMemory, "argon2-memory", uint(envFloat(getenv, "SWITCHBOARD_ARGON2_MEMORY", float64(password.Default.MemoryKiB))), "argon2id memory per password hash in KiB; lower only for load tests (env SWITCHBOARD_ARGON2_MEMORY)")
 	fs.UintVar(&c.argonTime, "argon2-time", uint(envFloat(getenv, "SWITCHBOARD_ARGON2_TIME", float64(password.Default.Time))), "argon2id passes per password hash (env SWITCHBOARD_ARGON2_TIME)")
@@ -175,6 +177,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		SendRate:      cfg.sendRate,
 		SendBurst:     cfg.sendBurst,
 		MaxText:       cfg.maxText,
+		LargeGroup:    cfg.largeGroup,
 		Metrics:       m.Core(),
 	})
 	gw := gateway.New(svc, gateway.Config{Heartbeat: cfg.heartbeat, AuthTimeout: cfg.authTimeout, Logger: log, Metrics: m.Gateway()})

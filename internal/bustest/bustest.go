@@ -367,7 +367,7 @@ func sampleEvents() []sample {
 		}},
 		{"Member", &chat.Event{
 			Kind: chat.EventMember, Recipients: []string{"u1", "u2"},
-			Member: &chat.MemberEvent{ConversationID: "conv1", UserID: "u3", Username: "carol", Event: chat.MemberJoined},
+			Member: &chat.MemberEvent{ConversationID: "conv1", UserID: "u3", Username: "carol", Event: chat.MemberJoined, Members: 7},
 		}},
 		{"Revoke", &chat.Event{Kind: chat.EventRevoke, SessionID: "sess-1"}},
 	}

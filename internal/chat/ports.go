@@ -122,6 +122,22 @@ type Bus interface {
 	Run(ctx context.Context, h func(*Event)) error
 }
 
+// TopicBus is a Bus that also carries per-conversation topics, for very
+// large groups: a node subscribes to a group's topic while it has a member
+// of it online, and an event for the group is one publish, whatever the
+// number of members and nodes. internal/redis implements it.
+type TopicBus interface {
+	Bus
+	// SubscribeTopic makes Run deliver the topic's events from now on.
+	SubscribeTopic(ctx context.Context, topic string) error
+	// UnsubscribeTopic stops it.
+	UnsubscribeTopic(ctx context.Context, topic string) error
+	// PublishTopic delivers ev to every node subscribed to topic. The event
+	// goes with empty Recipients: each node delivers it to its own online
+	// members of the conversation.
+	PublishTopic(ctx context.Context, topic string, ev *Event) error
+}
+
 // Event kinds.
 const (
 	EventMessage  = "message"

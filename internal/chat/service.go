@@ -34,7 +34,11 @@ type Config struct {
 	MaxText       int // default 4096
 	MaxBatch      int // messages per store transaction, default 512
 	MemberCache   time.Duration
-	Metrics       Metrics
+	// LargeGroup is the member count above which a group's events travel
+	// on its topic (when the Bus is a TopicBus) instead of one envelope per
+	// node with recipients. 0 turns topics off.
+	LargeGroup int
+	Metrics    Metrics
 }
 
 // Service holds the chat rules. It knows nothing of the wire: the gateway and
@@ -45,6 +49,7 @@ type Service struct {
 	limiter *limiter
 
 	deliverer Deliverer
+	topics    TopicBus // nil when large-group topics are off
 
 	queue    chan *pending
 	dispatch chan []*pending
@@ -53,9 +58,11 @@ type Service struct {
 
 	mu       sync.Mutex
 	members  map[string]memberEntry // convID -> cached members
+	epoch    uint64                 // bumped by every invalidation of members
 	directs  map[string]Conversation
 	users    map[string]User // username -> user (immutable fields only)
 	presence map[string]*userPresence
+	subs     map[string]int // large group -> local online members subscribed
 }
 
 type memberEntry struct {
@@ -67,6 +74,7 @@ type memberEntry struct {
 type userPresence struct {
 	conns   int
 	pending *time.Timer // offline announcement waiting out the grace period
+	groups  []string    // large groups whose topics this user keeps subscribed
 }
 
 // ConnInfo identifies the connection a request came from.
@@ -106,7 +114,13 @@ func NewService(cfg Config) *Service {
 	if cfg.MemberCache == 0 {
 		cfg.MemberCache = 30 * time.Second
 	}
+	topics, _ := cfg.Bus.(TopicBus)
+	if cfg.LargeGroup <= 0 {
+		topics = nil
+	}
 	return &Service{
+		topics:   topics,
+		subs:     make(map[string]int),
 		cfg:      cfg,
 		log:      cfg.Logger,
 		limiter:  newLimiter(cfg.SendRate, cfg.SendBurst),
@@ -431,7 +445,7 @@ func (s *Service) memberChanged(ctx context.Context, convID string, sess Session
 		s.log.Warn("members after change", "conv", convID, "err", err)
 		return
 	}
-	ev := &Event{Kind: EventMember, Member: &MemberEvent{ConversationID: convID, UserID: sess.UserID, Username: sess.Username, Event: event}}
+	ev := &Event{Kind: EventMember, Member: &MemberEvent{ConversationID: convID, UserID: sess.UserID, Username: sess.Username, Event: event, Members: len(ms.members)}}
 	ev.Recipients = append(memberIDs(ms.members), extra...)
 	// Broadcast, not route: every node must drop its cached member list.
 	if err := s.cfg.Bus.Broadcast(ctx, ev); err != nil {
@@ -499,6 +513,9 @@ func (s *Service) membersOf(ctx context.Context, convID string) (memberEntry, er
 	if ok && time.Since(e.at) < s.cfg.MemberCache {
 		return e, nil
 	}
+	s.mu.Lock()
+	epoch := s.epoch
+	s.mu.Unlock()
 	start := time.Now()
 	ms, err := s.cfg.Store.Members(ctx, convID)
 	s.observe("members", start)
@@ -510,16 +527,21 @@ func (s *Service) membersOf(ctx context.Context, convID string) (memberEntry, er
 		e.set[m.UserID] = true
 	}
 	s.mu.Lock()
-	if len(s.members) > 10_000 {
-		clear(s.members)
+	// A read that overlapped an invalidation may predate the change it
+	// announced: use it, but do not cache it.
+	if s.epoch == epoch {
+		if len(s.members) > 10_000 {
+			clear(s.members)
+		}
+		s.members[convID] = e
 	}
-	s.members[convID] = e
 	s.mu.Unlock()
 	return e, nil
 }
 
 func (s *Service) forgetMembers(convID string) {
 	s.mu.Lock()
+	s.epoch++
 	delete(s.members, convID)
 	s.mu.Unlock()
 }
@@ -751,7 +773,7 @@ func (s *Service) dispatchLoop() {
 				continue
 			}
 			m := a.Result
-			s.route(ctx, &Event{Kind: EventMessage, Message: &m, ExceptConn: p.conn.ConnID}, memberIDs(e.members))
+			s.fanOut(ctx, &Event{Kind: EventMessage, Message: &m, ExceptConn: p.conn.ConnID}, e, memberIDs(e.members))
 		}
 	}
 }
@@ -779,12 +801,160 @@ func (s *Service) route(ctx context.Context, ev *Event, recipients []string) {
 	}
 }
 
+// fanOut sends an event of conversation e to recipients: one topic publish
+// for a large group, else routed by node.
+func (s *Service) fanOut(ctx context.Context, ev *Event, e memberEntry, recipients []string) {
+	if s.topics == nil || len(e.members) <= s.cfg.LargeGroup {
+		s.route(ctx, ev, recipients)
+		return
+	}
+	if err := s.topics.PublishTopic(ctx, eventConversation(ev), ev); err != nil {
+		// At most once, like every bus send: members see the gap and sync.
+		s.log.Warn("topic publish", "err", err)
+	}
+}
+
+// eventConversation returns the conversation an event belongs to, if any.
+func eventConversation(ev *Event) string {
+	switch {
+	case ev.Message != nil:
+		return ev.Message.ConversationID
+	case ev.Receipt != nil:
+		return ev.Receipt.ConversationID
+	case ev.Typing != nil:
+		return ev.Typing.ConversationID
+	case ev.Member != nil:
+		return ev.Member.ConversationID
+	}
+	return ""
+}
+
 // onBusEvent handles an event from another node (or a broadcast).
 func (s *Service) onBusEvent(ev *Event) {
+	ctx := context.Background()
 	if ev.Kind == EventMember && ev.Member != nil {
 		s.forgetMembers(ev.Member.ConversationID)
+		s.memberTopics(ctx, ev.Member)
+	}
+	if len(ev.Recipients) == 0 {
+		switch ev.Kind {
+		case EventMessage, EventReceipt, EventTyping:
+			// A topic event: this node's online members are its recipients.
+			e, err := s.membersOf(ctx, eventConversation(ev))
+			if err != nil {
+				s.log.Warn("topic event members", "err", err)
+				return
+			}
+			ev.Recipients = memberIDs(e.members)
+		}
 	}
 	s.deliverer.Deliver(ev)
+}
+
+// ---- large-group topics: a node subscribes to a large group's topic while
+// at least one of its online users is a member.
+
+// largeGroupsOf returns the large groups userID is a member of.
+func (s *Service) largeGroupsOf(ctx context.Context, userID string) ([]string, error) {
+	convs, err := s.cfg.Store.UserConversations(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, c := range convs {
+		if c.Kind != KindGroup {
+			continue
+		}
+		e, err := s.membersOf(ctx, c.ID)
+		if err != nil {
+			return nil, err
+		}
+		if len(e.members) > s.cfg.LargeGroup {
+			out = append(out, c.ID)
+		}
+	}
+	return out, nil
+}
+
+// subscribe counts one more local member online in each group, subscribing
+// to the topics that had none. Call with s.mu held.
+func (s *Service) subscribe(ctx context.Context, groups []string) {
+	for _, g := range groups {
+		s.subs[g]++
+		if s.subs[g] == 1 {
+			if err := s.topics.SubscribeTopic(ctx, g); err != nil {
+				s.log.Warn("subscribe topic", "group", g, "err", err)
+			}
+		}
+	}
+}
+
+// unsubscribe undoes subscribe. Call with s.mu held.
+func (s *Service) unsubscribe(ctx context.Context, groups []string) {
+	for _, g := range groups {
+		s.subs[g]--
+		if s.subs[g] <= 0 {
+			delete(s.subs, g)
+			if err := s.topics.UnsubscribeTopic(ctx, g); err != nil {
+				s.log.Warn("unsubscribe topic", "group", g, "err", err)
+			}
+		}
+	}
+}
+
+// memberTopics keeps topic subscriptions right when membership changes: a
+// local online user who joins or leaves a large group, or a group that has
+// just grown large while members of it are online here.
+func (s *Service) memberTopics(ctx context.Context, m *MemberEvent) {
+	if s.topics == nil {
+		return
+	}
+	s.mu.Lock()
+	p := s.presence[m.UserID]
+	joinerHere := p != nil && p.conns > 0
+	s.mu.Unlock()
+	// Most member events need nothing here: only a local online user's own
+	// change, or a group that has just become large, changes subscriptions.
+	crossed := m.Event == MemberJoined && m.Members == s.cfg.LargeGroup+1
+	if !joinerHere && !crossed {
+		return
+	}
+	e, err := s.membersOf(ctx, m.ConversationID)
+	if err != nil {
+		s.log.Warn("member topics", "err", err)
+		return
+	}
+	large := len(e.members) > s.cfg.LargeGroup
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m.Event == MemberLeft {
+		if p := s.presence[m.UserID]; p != nil {
+			if i := indexOf(p.groups, m.ConversationID); i >= 0 {
+				p.groups = append(p.groups[:i], p.groups[i+1:]...)
+				s.unsubscribe(ctx, []string{m.ConversationID})
+			}
+		}
+		return
+	}
+	if !large {
+		return
+	}
+	// Joined: the joiner, and on crossing the threshold everyone, may need it.
+	for id, p := range s.presence {
+		if p.conns > 0 && e.set[id] && indexOf(p.groups, m.ConversationID) < 0 {
+			p.groups = append(p.groups, m.ConversationID)
+			s.subscribe(ctx, []string{m.ConversationID})
+		}
+	}
+}
+
+func indexOf(ss []string, s string) int {
+	for i, x := range ss {
+		if x == s {
+			return i
+		}
+	}
+	return -1
 }
 
 // Sync pushes, through push and in seq order, every message after each
@@ -848,9 +1018,9 @@ func (s *Service) Receipt(ctx context.Context, c ConnInfo, convID, status string
 	if err != nil || !changed {
 		return err
 	}
-	s.route(ctx, &Event{Kind: EventReceipt, ExceptConn: c.ConnID, Receipt: &Receipt{
+	s.fanOut(ctx, &Event{Kind: EventReceipt, ExceptConn: c.ConnID, Receipt: &Receipt{
 		ConversationID: convID, UserID: c.UserID, Username: c.Username, Status: status, Seq: seq,
-	}}, memberIDs(e.members))
+	}}, e, memberIDs(e.members))
 	return nil
 }
 
@@ -866,7 +1036,7 @@ func (s *Service) Typing(ctx context.Context, c ConnInfo, convID string) error {
 			others = append(others, m.UserID)
 		}
 	}
-	s.route(ctx, &Event{Kind: EventTyping, Typing: &TypingEvent{ConversationID: convID, UserID: c.UserID, Username: c.Username}}, others)
+	s.fanOut(ctx, &Event{Kind: EventTyping, ExceptConn: c.ConnID, Typing: &TypingEvent{ConversationID: convID, UserID: c.UserID, Username: c.Username}}, e, others)
 	return nil
 }
 
@@ -885,12 +1055,25 @@ func (s *Service) Connected(ctx context.Context, c ConnInfo) error {
 		s.presence[c.UserID] = p
 	}
 	p.conns++
-	announce := p.conns == 1 && p.pending == nil
+	first := p.conns == 1
+	announce := first && p.pending == nil
 	if p.pending != nil {
 		p.pending.Stop()
 		p.pending = nil
 	}
 	s.mu.Unlock()
+	if first && s.topics != nil {
+		groups, err := s.largeGroupsOf(ctx, c.UserID)
+		if err != nil {
+			s.log.Warn("large groups of user", "err", err)
+		}
+		s.mu.Lock()
+		if p.conns > 0 && p.groups == nil {
+			p.groups = groups
+			s.subscribe(ctx, groups)
+		}
+		s.mu.Unlock()
+	}
 	if announce {
 		s.announce(ctx, PresenceInfo{UserID: c.UserID, Username: c.Username, Online: true, LastSeen: s.now()})
 	}
@@ -915,6 +1098,10 @@ func (s *Service) Disconnected(ctx context.Context, c ConnInfo) {
 	p.conns--
 	if p.conns > 0 {
 		return
+	}
+	if p.groups != nil {
+		s.unsubscribe(ctx, p.groups)
+		p.groups = nil
 	}
 	if remaining > 0 {
 		delete(s.presence, c.UserID)

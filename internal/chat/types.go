@@ -119,6 +119,7 @@ type MemberEvent struct {
 	UserID         string
 	Username       string
 	Event          string
+	Members        int // member count after the change
 }
 
 // TypingEvent says that a user is typing in a conversation.

@@ -42,7 +42,12 @@ type conn struct {
 	// client after the sync's own pushes, without duplicates.
 	syncing bool
 	held    []outFrame
-	wake    chan struct{} // signalled when the queue drains, for blocking enqueues
+	// Until ready is queued, every frame waits in early, so ready is always
+	// the first frame and the node has registered the connection (and its
+	// presence and topics) before the client can ask for anything.
+	starting bool
+	early    []outFrame
+	wake     chan struct{} // signalled when the queue drains, for blocking enqueues
 }
 
 // outFrame is a frame waiting to be written; conv and seq are set for
@@ -63,6 +68,16 @@ func (c *conn) enqueue(f outFrame, wait bool) bool {
 		if c.closed {
 			c.mu.Unlock()
 			return false
+		}
+		if c.starting {
+			if len(c.early) >= c.g.cfg.QueueSize {
+				c.mu.Unlock()
+				c.slow()
+				return false
+			}
+			c.early = append(c.early, f)
+			c.mu.Unlock()
+			return true
 		}
 		if f.seq > 0 && c.syncing {
 			if len(c.held) >= c.g.cfg.QueueSize {
@@ -103,6 +118,25 @@ func (c *conn) enqueue(f outFrame, wait bool) bool {
 		go c.writeLoop()
 	}
 	return true
+}
+
+// start queues ready and then the frames that waited for it, in one step so
+// no other frame can come between.
+func (c *conn) start(ready outFrame) {
+	c.mu.Lock()
+	early := c.early
+	c.starting, c.early = false, nil
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.queue = append(append(c.queue, ready), early...)
+	begin := !c.writing
+	c.writing = true
+	c.mu.Unlock()
+	if begin {
+		go c.writeLoop()
+	}
 }
 
 func (c *conn) slow() {
@@ -297,15 +331,17 @@ func (c *conn) auth(f wire.ClientFrame) {
 		return
 	}
 	c.info = chat.ConnInfo{UserID: sess.UserID, Username: sess.Username, ConnID: c.id, Session: sess.ID}
-	// ready is queued before the connection can receive events, so it is
-	// always the first frame after auth.
-	c.send(wire.ServerFrame{Type: wire.TypeReady, ID: f.ID, User: &wire.User{ID: sess.UserID, Username: sess.Username, DisplayName: u.DisplayName}, Node: g.svc.NodeID()})
+	c.mu.Lock()
+	c.starting = true
+	c.mu.Unlock()
 	c.authed.Store(true)
 	g.register(c)
 	if err := g.svc.Connected(ctx, c.info); err != nil {
 		g.log.Warn("presence connect", "err", err)
 	}
 	c.alive()
+	ready := wire.ServerFrame{Type: wire.TypeReady, ID: f.ID, User: &wire.User{ID: sess.UserID, Username: sess.Username, DisplayName: u.DisplayName}, Node: g.svc.NodeID()}
+	c.start(outFrame{op: gws.OpcodeText, data: mustEncode(ready)})
 }
 
 // handle dispatches an authenticated client's frame.

@@ -70,6 +70,7 @@ type memberJSON struct {
 	UserID         string `json:"u,omitempty"`
 	Username       string `json:"un,omitempty"`
 	Event          string `json:"e,omitempty"`
+	Members        int    `json:"n,omitempty"`
 }
 
 func encodeEvent(ev *chat.Event) ([]byte, error) {
@@ -101,7 +102,7 @@ func encodeEvent(ev *chat.Event) ([]byte, error) {
 		e.Typing = &typingJSON{ConversationID: t.ConversationID, UserID: t.UserID, Username: t.Username}
 	}
 	if m := ev.Member; m != nil {
-		e.Member = &memberJSON{ConversationID: m.ConversationID, UserID: m.UserID, Username: m.Username, Event: m.Event}
+		e.Member = &memberJSON{ConversationID: m.ConversationID, UserID: m.UserID, Username: m.Username, Event: m.Event, Members: m.Members}
 	}
 	return json.Marshal(&e)
 }
@@ -139,7 +140,7 @@ func decodeEvent(b []byte) (*chat.Event, error) {
 		ev.Typing = &chat.TypingEvent{ConversationID: t.ConversationID, UserID: t.UserID, Username: t.Username}
 	}
 	if m := e.Member; m != nil {
-		ev.Member = &chat.MemberEvent{ConversationID: m.ConversationID, UserID: m.UserID, Username: m.Username, Event: m.Event}
+		ev.Member = &chat.MemberEvent{ConversationID: m.ConversationID, UserID: m.UserID, Username: m.Username, Event: m.Event, Members: m.Members}
 	}
 	return ev, nil
 }
