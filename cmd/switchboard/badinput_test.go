@@ -148,7 +148,7 @@ func TestBadInputAfterAuth(t *testing.T) {
 		{"invalid username", `{"type":"send","id":"x","to_user":"no spaces!","text":"hi"}`, "not_found"},
 		{"not a member", `{"type":"send","id":"x","conversation":"` + g.ID + `","text":"hi"}`, "forbidden"},
 		{"no such conversation", `{"type":"send","id":"x","conversation":"01nosuchconversation","text":"hi"}`, "not_found"},
-		{"media disabled", `{"type":"send","id":"x","to_user":"quinn","media_id":"m1"}`, "bad_request"},
+		{"unknown media", `{"type":"send","id":"x","to_user":"quinn","media_id":"01nosuchmedia"}`, "not_found"},
 		{"history of a stranger's group via sync is ignored", `{"type":"sync","id":"x","cursors":{"` + g.ID + `":0}}`, ""},
 		{"negative cursor", `{"type":"sync","id":"x","cursors":{"` + "$DM" + `":-1}}`, "bad_request"},
 		{"receipt bad status", `{"type":"receipt","id":"x","conversation":"` + g.ID + `","seq":1,"status":"seen"}`, "bad_request"},

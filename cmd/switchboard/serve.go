@@ -20,9 +20,11 @@ import (
 
 	"github.com/oklog/ulid/v2"
 
+	"github.com/switchboard-chat/switchboard/internal/blob"
 	"github.com/switchboard-chat/switchboard/internal/chat"
 	"github.com/switchboard-chat/switchboard/internal/gateway"
 	"github.com/switchboard-chat/switchboard/internal/httpapi"
+	"github.com/switchboard-chat/switchboard/internal/media"
 	"github.com/switchboard-chat/switchboard/internal/metrics"
 	"github.com/switchboard-chat/switchboard/internal/password"
 	"github.com/switchboard-chat/switchboard/internal/postgres"
@@ -52,6 +54,13 @@ type serveConfig struct {
 	argonMemory   uint
 	argonTime     uint
 	logLevel      string
+	s3Endpoint    string
+	s3Bucket      string
+	s3AccessKey   string
+	s3SecretKey   string
+	s3Region      string
+	mediaSecret   string
+	maxMedia      int64
 }
 
 // flagSet binds the serve flags; each takes its default from its env twin.
@@ -75,6 +84,13 @@ func (c *serveConfig) flagSet(getenv func(string) string, stderr io.Writer) *fla
 	str(&c.nodeID, "node-id", "SWITCHBOARD_NODE_ID", "", "this node's id (default: derived from host name and address)")
 	str(&c.publicURL, "public-url", "SWITCHBOARD_PUBLIC_URL", "", "this node's public base URL, which discovery hands out (default: http://ADDR)")
 	str(&c.logLevel, "log-level", "SWITCHBOARD_LOG_LEVEL", "info", "debug, info, warn or error")
+	str(&c.s3Endpoint, "s3-endpoint", "SWITCHBOARD_S3_ENDPOINT", "", "S3-compatible server for media (http://host:port); empty keeps media in DATA/media")
+	str(&c.s3Bucket, "s3-bucket", "SWITCHBOARD_S3_BUCKET", "switchboard-media", "S3 bucket for media")
+	str(&c.s3AccessKey, "s3-access-key", "SWITCHBOARD_S3_ACCESS_KEY", "", "S3 access key")
+	str(&c.s3SecretKey, "s3-secret-key", "SWITCHBOARD_S3_SECRET_KEY", "", "S3 secret key")
+	str(&c.s3Region, "s3-region", "SWITCHBOARD_S3_REGION", "", "S3 region")
+	str(&c.mediaSecret, "media-secret", "SWITCHBOARD_MEDIA_SECRET", "", "key that signs media URLs; every node of a cluster must share it (default: random per process)")
+	fs.Int64Var(&c.maxMedia, "max-media", int64(envFloat(getenv, "SWITCHBOARD_MAX_MEDIA", media.DefaultMaxSize)), "largest media upload in bytes (env SWITCHBOARD_MAX_MEDIA)")
 	fs.Float64Var(&c.sendRate, "send-rate", envFloat(getenv, "SWITCHBOARD_SEND_RATE", 20), "per-user sends per second; 0 turns the limit off (env SWITCHBOARD_SEND_RATE)")
 	fs.IntVar(&c.sendBurst, "send-burst", int(envFloat(getenv, "SWITCHBOARD_SEND_BURST", 50)), "per-user send burst (env SWITCHBOARD_SEND_BURST)")
 	fs.DurationVar(&c.heartbeat, "heartbeat", envDuration(getenv, "SWITCHBOARD_HEARTBEAT", 25*time.Second), "WebSocket ping interval; a connection that misses two pongs is closed (env SWITCHBOARD_HEARTBEAT)")
@@ -151,6 +167,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer store.Close()
 
+	meta, ok := store.(media.MetaStore)
+	if !ok {
+		return fmt.Errorf("store %T keeps no media", store)
+	}
+	blobs, err := openBlobs(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+
 	cl, err := openCluster(ctx, cfg)
 	if err != nil {
 		return err
@@ -177,6 +202,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		SendRate:      cfg.sendRate,
 		SendBurst:     cfg.sendBurst,
 		MaxText:       cfg.maxText,
+		Media:         meta.Media,
 		LargeGroup:    cfg.largeGroup,
 		Metrics:       m.Core(),
 	})
@@ -187,6 +213,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		WebSocket: gw,
 		Metrics:   m.Handler(),
 		Web:       web.Handler(),
+		Media: media.NewHandler(media.Deps{
+			Blobs: blobs, Meta: meta, Secret: []byte(cfg.mediaSecret), MaxSize: cfg.maxMedia, NewID: newIDs(), Logger: log,
+			Authenticate: func(r *http.Request) (chat.Session, error) {
+				return svc.Authenticate(r.Context(), httpapi.BearerToken(r))
+			},
+		}),
 		Discover: func(r *http.Request) (string, string, error) {
 			return cl.discover(r.Context(), wsURL, cfg.nodeID)
 		},
@@ -259,6 +291,27 @@ func openStore(ctx context.Context, cfg serveConfig) (chat.Store, error) {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	return s, nil
+}
+
+// openBlobs returns where media bytes live: S3 with --s3-endpoint, else a
+// directory in the data dir (which only a single node can use).
+func openBlobs(ctx context.Context, cfg serveConfig, log *slog.Logger) (blob.Store, error) {
+	if cfg.s3Endpoint != "" {
+		b, err := blob.NewS3(ctx, blob.S3Config{Endpoint: cfg.s3Endpoint, Bucket: cfg.s3Bucket, AccessKey: cfg.s3AccessKey,
+			SecretKey: cfg.s3SecretKey, Region: cfg.s3Region, CreateBucket: true})
+		if err != nil {
+			return nil, fmt.Errorf("media store: %w", err)
+		}
+		return b, nil
+	}
+	if cfg.postgres != "" || cfg.redis != "" {
+		log.Warn("media kept on this node's disk: uploads are not fetchable from other nodes; set --s3-endpoint for a cluster")
+	}
+	b, err := blob.NewDisk(filepath.Join(cfg.data, "media"))
+	if err != nil {
+		return nil, fmt.Errorf("media store: %w", err)
+	}
+	return b, nil
 }
 
 // newIDs returns a generator of ULIDs: 48 bits of milliseconds and 80 random

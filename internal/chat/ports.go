@@ -108,6 +108,12 @@ type Presence interface {
 	Online(ctx context.Context, userIDs []string) (map[string]bool, error)
 }
 
+// PresenceRefresher is a Presence that can re-publish this node's entries
+// at once, as after its backing store lost them (internal/redis does).
+type PresenceRefresher interface {
+	Refresh(ctx context.Context) error
+}
+
 // Bus carries events between nodes. It is a fast path with at-most-once
 // delivery: the store is the truth, and a client that sees a gap in seq
 // fills it with sync. Implementations: internal/inmem, internal/redis.

@@ -832,6 +832,18 @@ func eventConversation(ev *Event) string {
 // onBusEvent handles an event from another node (or a broadcast).
 func (s *Service) onBusEvent(ev *Event) {
 	ctx := context.Background()
+	if ev.Kind == EventResync {
+		// The cluster link was down and may have lost this node's presence
+		// entries: publish them again before clients sync, or pushes sent
+		// between their sync and the next periodic refresh would be lost.
+		if r, ok := s.cfg.Presence.(PresenceRefresher); ok {
+			rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			if err := r.Refresh(rctx); err != nil {
+				s.log.Warn("presence refresh after resync", "err", err)
+			}
+			cancel()
+		}
+	}
 	if ev.Kind == EventMember && ev.Member != nil {
 		s.forgetMembers(ev.Member.ConversationID)
 		s.memberTopics(ctx, ev.Member)
