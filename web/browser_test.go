@@ -1,8 +1,12 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"os"
 	"path/filepath"
 	"testing"
@@ -356,4 +360,37 @@ func TestBrowserNetworkDrop(t *testing.T) {
 	}
 	lea.waitJS("in order", `(() => { const s = [...document.querySelectorAll('#messages li.msg')].map(li => +li.dataset.seq); return s.every((v, i) => i === 0 || s[i-1] + 1 === v); })()`)
 	mo.waitStatus("missed 3", "read")
+}
+
+// An image sent as an attachment shows inline on both sides.
+func TestBrowserAttachment(t *testing.T) {
+	t.Parallel()
+	img := image.NewRGBA(image.Rect(0, 0, 64, 48))
+	for x := 0; x < 64; x++ {
+		for y := 0; y < 48; y++ {
+			img.Set(x, y, color.RGBA{R: uint8(x * 4), G: uint8(y * 5), B: 200, A: 255})
+		}
+	}
+	path := filepath.Join(t.TempDir(), "picture.png")
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	b := newBrowser(t)
+	ned, ola := b.page(t, "ned"), b.page(t, "ola")
+	ned.signup(suite.front, pw)
+	ola.signup(suite.front, pw)
+	ned.startDirect("ola")
+	ned.send("a picture follows")
+	ned.do("attach", chromedp.SetUploadFiles(chromedp.ID("attach"), []string{path}))
+	loaded := `[...document.querySelectorAll('#messages li.msg[data-seq] .media img')].some(i => i.complete && i.naturalWidth > 0)`
+	ned.waitJS("image shown to the sender", loaded)
+	ola.openConv("ned")
+	ola.waitMessage("a picture follows")
+	ola.waitJS("image shown to the recipient", loaded)
+	ola.screenshot("attachment")
 }

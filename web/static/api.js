@@ -59,6 +59,35 @@ export class Api {
   joinGroup(name) { return this.post('/v1/groups/' + enc(name) + '/members', {}).then(r => r.conversation); }
   leaveGroup(name) { return this.del('/v1/groups/' + enc(name) + '/members/me'); }
   members(name) { return this.get('/v1/groups/' + enc(name) + '/members').then(r => r.members || []); }
+
+  /** upload stores a file and returns its media record {id, content_type, size}. */
+  async upload(file) {
+    let res;
+    try {
+      res = await fetch('/v1/media', {
+        method: 'POST',
+        headers: { Authorization: 'Bearer ' + this.token, 'Content-Type': file.type || 'application/octet-stream' },
+        body: file,
+      });
+    } catch (e) {
+      throw new ApiError(0, 'unavailable', 'the server cannot be reached');
+    }
+    const data = await res.json().catch(() => null);
+    if (!res.ok) {
+      const err = (data && data.error) || {};
+      throw new ApiError(res.status, err.code || 'internal', err.message || res.statusText);
+    }
+    return data.media;
+  }
+
+  /** mediaBlob fetches an attachment (its thumbnail with thumb) as a Blob. */
+  async mediaBlob(id, thumb) {
+    const res = await fetch('/v1/media/' + enc(id) + (thumb ? '?thumb=1' : ''), {
+      headers: { Authorization: 'Bearer ' + this.token },
+    });
+    if (!res.ok) throw new ApiError(res.status, 'unavailable', 'attachment ' + id + ': ' + res.status);
+    return res.blob();
+  }
 }
 
 /** signup creates an account. */

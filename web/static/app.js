@@ -102,6 +102,12 @@ function wire() {
     if (sentOnEnter && (ev.inputType === 'insertLineBreak' || ev.inputType === 'insertParagraph')) ev.preventDefault();
   });
   compose.addEventListener('input', () => { autosize(); if (chat) chat.typing(); });
+  $('attach-button').addEventListener('click', () => $('attach').click());
+  $('attach').addEventListener('change', () => {
+    const input = $('attach');
+    for (const f of input.files) if (chat) chat.attach(f);
+    input.value = '';
+  });
 
   $('scroller').addEventListener('scroll', () => {
     const c = chat && chat.current();

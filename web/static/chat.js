@@ -417,9 +417,10 @@ export class Chat extends ChatView {
 
   // ------------------------------------------------------------ sending
 
-  submit(text) {
-    if (!text.trim() || !this.view) return;
+  submit(text, media) {
+    if ((!text.trim() && !media) || !this.view) return;
     const e = { cmid: randomId(), text, ts: Date.now() };
+    if (media) e.media = media;
     if (this.view.conv) e.conv = this.view.conv;
     else e.to = this.view.peer;
     this.outbox.push(e);
@@ -438,6 +439,7 @@ export class Chat extends ChatView {
     for (const e of this.outbox) {
       if (e.sentOn === gen || (e.retryAt && e.retryAt > Date.now())) continue;
       const f = { type: 'send', id: 's:' + e.cmid, client_msg_id: e.cmid, text: e.text };
+      if (e.media) f.media_id = e.media.id;
       if (e.conv) f.conversation = e.conv;
       else f.to_user = e.to;
       if (this.link.send(f)) e.sentOn = gen;
@@ -489,6 +491,17 @@ export class Chat extends ChatView {
     if (this.view.conv && e.conv === this.view.conv) return true;
     const peer = this.view.peer || (c && c.kind === 'direct' ? c.peer : '');
     return !!peer && e.to === peer;
+  }
+
+  // attach uploads a file, then sends it like a message.
+  async attach(file) {
+    if (!this.view) return;
+    try {
+      const media = await this.api.upload(file);
+      this.submit('', media);
+    } catch (e) {
+      showError('side-error', 'Could not send ' + file.name + ': ' + e.message);
+    }
   }
 
   typing() {

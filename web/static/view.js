@@ -2,6 +2,10 @@
 // through textContent only.
 import { $, el, lastSeenText, timeOf } from './util.js';
 
+function kb(n) {
+  return n >= 1048576 ? (n / 1048576).toFixed(1) + ' MB' : Math.max(1, Math.round(n / 1024)) + ' KB';
+}
+
 const TICKS = {
   pending: ['\u2026', 'Sending'],
   sent: ['\u2713', 'Sent'],
@@ -60,7 +64,8 @@ export class ChatView {
       const last = c.msgs.get(c.last_seq);
       if (last) {
         const who = last.from === this.me ? 'You: ' : c.kind === 'group' ? last.from + ': ' : '';
-        names.append(el('span', 'preview', who + (last.text || '[attachment]')));
+        const media = last.media ? ((last.media.content_type || '').startsWith('image/') ? 'Photo' : 'Attachment') : '';
+        names.append(el('span', 'preview', who + (last.text || media)));
       }
       const kind = el('span', 'kind', c.kind === 'group' ? 'group' : '');
       btn.append(dot, names, kind);
@@ -164,9 +169,8 @@ export class ChatView {
     li.dataset.id = m.id;
     li.dataset.from = m.from;
     if (c.kind === 'group' && !mine) li.append(el('div', 'from', m.from));
-    let text = m.text || '';
-    if (m.media) text = (text ? text + '\n' : '') + '[attachment: ' + m.media.content_type + ', ' + m.media.size + ' bytes]';
-    li.append(el('div', 'text', text));
+    if (m.media) li.append(this.mediaItem(m.media));
+    li.append(el('div', 'text', m.text || ''));
     const meta = el('div', 'meta');
     const t = el('time', '', timeOf(m.ts));
     t.dateTime = new Date(m.ts).toISOString();
@@ -181,9 +185,48 @@ export class ChatView {
     return li;
   }
 
+  // mediaItem shows an attachment: an image inline, anything else as a
+  // download. The bytes need the token, so they come as a Blob.
+  mediaItem(md) {
+    const box = el('div', 'media');
+    const type = md.content_type || '';
+    if (type.startsWith('image/')) {
+      const img = el('img');
+      img.alt = 'image, ' + kb(md.size);
+      if (md.width && md.height) { img.width = md.width; img.height = md.height; }
+      box.append(img);
+      this.blobURL(md.id, !!md.width).then(u => { img.src = u; }, () => { img.alt = 'image could not be loaded'; });
+      return box;
+    }
+    const a = el('a', 'file', 'Download ' + (type || 'file') + ' (' + kb(md.size) + ')');
+    a.href = '#';
+    a.addEventListener('click', async ev => {
+      ev.preventDefault();
+      const u = await this.blobURL(md.id, false);
+      const dl = el('a');
+      dl.href = u;
+      dl.download = md.id;
+      dl.click();
+    });
+    box.append(a);
+    return box;
+  }
+
+  blobURL(id, thumb) {
+    const key = id + (thumb ? ':t' : '');
+    this.blobs = this.blobs || new Map();
+    if (!this.blobs.has(key)) {
+      const p = this.api.mediaBlob(id, thumb).then(b => URL.createObjectURL(b));
+      p.catch(() => this.blobs.delete(key));
+      this.blobs.set(key, p);
+    }
+    return this.blobs.get(key);
+  }
+
   pendingItem(e, status) {
     const li = el('li', 'msg mine pending');
     li.dataset.cmid = e.cmid;
+    if (e.media) li.append(el('div', 'media', 'Attachment: ' + (e.media.content_type || 'file') + ', ' + kb(e.media.size)));
     li.append(el('div', 'text', e.text));
     const meta = el('div', 'meta');
     meta.append(el('time', '', timeOf(e.ts)));
