@@ -66,6 +66,7 @@ export class Chat extends ChatView {
     for (const t of Object.values(this.timers)) clearTimeout(t);
     clearInterval(this.bannerTimer);
     clearTimeout(this.typingTimer);
+    for (const p of (this.blobs || new Map()).values()) p.then(u => URL.revokeObjectURL(u), () => {});
   }
 
   // later runs fn once, after ms, however often it is asked meanwhile.
