@@ -2,74 +2,25 @@ package main
 
 import (
 	"bufio"
-	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	goredis "github.com/redis/go-redis/v9"
-
 	"github.com/switchboard-chat/switchboard/client"
+	"github.com/switchboard-chat/switchboard/internal/testenv"
 	"github.com/switchboard-chat/switchboard/wire"
 )
 
-// clusterEnv gives a test its own PostgreSQL database and Redis key prefix,
-// removed when it ends. A missing service fails the test in CI.
+// clusterEnv gives a test its own PostgreSQL database and Redis key prefix.
 func clusterEnv(t *testing.T) (pgURL, redisURL, prefix string) {
 	t.Helper()
-	admin := os.Getenv("SWITCHBOARD_TEST_POSTGRES")
-	if admin == "" {
-		admin = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	}
-	redisURL = os.Getenv("SWITCHBOARD_TEST_REDIS_URL")
-	if redisURL == "" {
-		redisURL = "redis://127.0.0.1:6379/0"
-	}
-	unavailable := func(what string, err error) {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is required in CI: %v", what, err)
-		}
-		t.Skipf("%s unavailable: %v", what, err)
-	}
-	ctx := ctxT(t)
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		unavailable("PostgreSQL", err)
-	}
-	db := "sb_cluster_" + strings.ToLower(rand.Text()[:10])
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+db); err != nil {
-		t.Fatal(err)
-	}
-	conn.Close(ctx)
-	opt, _ := goredis.ParseURL(redisURL)
-	rc := goredis.NewClient(opt)
-	if err := rc.Ping(ctx).Err(); err != nil {
-		unavailable("Redis", err)
-	}
-	prefix = "sbtest-" + strings.ToLower(rand.Text()[:10])
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		iter := rc.Scan(ctx, 0, prefix+":*", 1000).Iterator()
-		for iter.Next(ctx) {
-			rc.Del(ctx, iter.Val())
-		}
-		rc.Close()
-		if conn, err := pgx.Connect(ctx, admin); err == nil {
-			_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)")
-			conn.Close(ctx)
-		}
-	})
-	u := strings.Replace(admin, "/postgres?", "/"+db+"?", 1)
-	return u, redisURL, prefix
+	addr := testenv.RedisAddr()
+	return testenv.Postgres(t), "redis://" + addr + "/0", testenv.RedisPrefix(t, addr)
 }
 
 // startCluster starts n in-process nodes on one database and Redis prefix.

@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/switchboard-chat/switchboard/client"
+	"github.com/switchboard-chat/switchboard/internal/testenv"
 	"github.com/switchboard-chat/switchboard/wire"
 )
 
@@ -634,7 +635,7 @@ func foNodes(t testing.TB, n int, pgURL, redisAddr, prefix string, args ...strin
 
 func TestFailoverNodeKilled(t *testing.T) {
 	dbName, db := procDatabase(t)
-	prefix := procRedisPrefix(t, "127.0.0.1:6379")
+	prefix := testenv.RedisPrefix(t, "127.0.0.1:6379")
 	nodes := foNodes(t, 3, procDBURL("127.0.0.1:5432", dbName), "127.0.0.1:6379", prefix)
 	users := foUsers(t, "kill", 18, nodes)
 	group := foGroup(t, users, "crew")
@@ -690,7 +691,7 @@ func TestFailoverNodeKilled(t *testing.T) {
 func TestFailoverRedisRestarted(t *testing.T) {
 	dbName, db := procDatabase(t)
 	rds := startProcRedis(t)
-	prefix := "sbfailover" + procRandom(t) // the private Redis goes away with its data
+	prefix := "sbfailover" + testenv.Random(t) // the private Redis goes away with its data
 	nodes := foNodes(t, 2, procDBURL("127.0.0.1:5432", dbName), rds.Addr, prefix)
 	users := foUsers(t, "rds", 8, nodes)
 	group := foGroup(t, users, "crew")
@@ -758,8 +759,8 @@ func TestFailoverRedisRestarted(t *testing.T) {
 
 func TestFailoverPostgresDown(t *testing.T) {
 	dbName, db := procDatabase(t)
-	prefix := procRedisPrefix(t, "127.0.0.1:6379")
-	proxy := startTCPProxy(t, "127.0.0.1:5432")
+	prefix := testenv.RedisPrefix(t, "127.0.0.1:6379")
+	proxy := testenv.StartProxy(t, "127.0.0.1:5432")
 	nodes := foNodes(t, 2, procDBURL(proxy.Addr, dbName), "127.0.0.1:6379", prefix)
 	users := foUsers(t, "pg", 6, nodes)
 	group := foGroup(t, users, "crew")
@@ -842,7 +843,7 @@ func TestFailoverPostgresDown(t *testing.T) {
 
 func TestFailoverThroughNginx(t *testing.T) {
 	dbName, _ := procDatabase(t)
-	prefix := procRedisPrefix(t, "127.0.0.1:6379")
+	prefix := testenv.RedisPrefix(t, "127.0.0.1:6379")
 	nodes := foNodes(t, 2, procDBURL("127.0.0.1:5432", dbName), "127.0.0.1:6379", prefix)
 	lb := startProcNginx(t, nodes[0].URL, nodes[1].URL)
 	ctx := ctxT(t)

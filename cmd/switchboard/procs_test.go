@@ -6,12 +6,11 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,11 +24,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	goredis "github.com/redis/go-redis/v9"
+	"github.com/switchboard-chat/switchboard/internal/testenv"
 )
-
-// procAdminPostgres is the maintenance database the failover tests create
-// their databases from.
-const procAdminPostgres = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 
 // procBuild builds the switchboard binary once per test process. The binary
 // goes next to the test executable when that lives in go test's work dir
@@ -68,100 +64,26 @@ func procBinary(t testing.TB) string {
 	return procBuild.path
 }
 
-// procNeed skips the test, or fails it when CI is set, because a service or
-// tool it needs is missing.
-func procNeed(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatalf("required in CI: "+format, args...)
-	}
-	t.Skipf("skipped: "+format, args...)
-}
-
-func procRandom(t testing.TB) string {
-	t.Helper()
-	b := make([]byte, 6)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(b)
-}
-
-// procDatabase creates a database sb_failover_<random> on the local
-// PostgreSQL, drops it when the test ends, and returns its name and a pool
-// on it for the test's own checks.
+// procDatabase creates a database for the test (testenv.Postgres) and
+// returns its name and a pool on it for the test's own checks.
 func procDatabase(t testing.TB) (string, *pgxpool.Pool) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	admin, err := pgxpool.New(ctx, procAdminPostgres)
-	if err == nil {
-		err = admin.Ping(ctx)
-	}
+	dbURL := testenv.Postgres(t)
+	u, err := url.Parse(dbURL)
 	if err != nil {
-		procNeed(t, "PostgreSQL at %s: %v", procAdminPostgres, err)
+		t.Fatal(err)
 	}
-	name := "sb_failover_" + procRandom(t)
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		admin.Close()
-		t.Fatalf("create database: %v", err)
-	}
-	t.Cleanup(func() {
-		defer admin.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-	})
-	pool, err := pgxpool.New(ctx, procDBURL("127.0.0.1:5432", name))
+	pool, err := pgxpool.New(context.Background(), dbURL)
 	if err != nil {
-		t.Fatalf("connect to %s: %v", name, err)
+		t.Fatalf("connect to %s: %v", dbURL, err)
 	}
 	t.Cleanup(pool.Close)
-	return name, pool
+	return strings.TrimPrefix(u.Path, "/"), pool
 }
 
 // procDBURL is the URL of database name at addr.
 func procDBURL(addr, name string) string {
 	return "postgres://postgres@" + addr + "/" + name + "?sslmode=disable"
-}
-
-// procRedisPrefix returns a fresh key prefix on the Redis at addr and
-// deletes its keys when the test ends. A missing Redis skips the test, or
-// fails it when CI is set.
-func procRedisPrefix(t testing.TB, addr string) string {
-	t.Helper()
-	rc := goredis.NewClient(&goredis.Options{Addr: addr})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := rc.Ping(ctx).Err(); err != nil {
-		rc.Close()
-		procNeed(t, "Redis at %s: %v", addr, err)
-	}
-	prefix := "sbfailover" + procRandom(t)
-	t.Cleanup(func() {
-		defer rc.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		iter := rc.Scan(ctx, 0, prefix+"*", 500).Iterator()
-		var keys []string
-		for iter.Next(ctx) {
-			keys = append(keys, iter.Val())
-		}
-		if err := iter.Err(); err != nil {
-			t.Errorf("scan redis keys: %v", err)
-		}
-		for len(keys) > 0 {
-			n := min(len(keys), 500)
-			if err := rc.Del(ctx, keys[:n]...).Err(); err != nil {
-				t.Errorf("delete redis keys: %v", err)
-				return
-			}
-			keys = keys[n:]
-		}
-	})
-	return prefix
 }
 
 // procFreePort returns a loopback port that was free a moment ago.
@@ -298,7 +220,7 @@ type procRedis struct {
 func startProcRedis(t testing.TB) *procRedis {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
-		procNeed(t, "redis-server: %v", err)
+		testenv.Need(t, "redis-server: %v", err)
 	}
 	port := procFreePort(t)
 	r := &procRedis{t: t, port: port, Addr: "127.0.0.1:" + strconv.Itoa(port)}
@@ -357,123 +279,6 @@ func (r *procRedis) Kill() {
 	r.cmd = nil
 }
 
-// tcpProxy forwards connections from a loopback port to a target. Stop
-// closes the listener and cuts every forwarded connection; Start listens on
-// the same port again.
-type tcpProxy struct {
-	t      testing.TB
-	Addr   string
-	target string
-
-	mu    sync.Mutex
-	ln    net.Listener
-	conns map[net.Conn]struct{}
-	wg    sync.WaitGroup
-}
-
-// startTCPProxy listens on a free loopback port and forwards to target; it
-// is stopped when the test ends.
-func startTCPProxy(t testing.TB, target string) *tcpProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &tcpProxy{t: t, Addr: ln.Addr().String(), target: target, conns: map[net.Conn]struct{}{}}
-	p.serve(ln)
-	t.Cleanup(func() {
-		p.Stop()
-		p.wg.Wait()
-	})
-	return p
-}
-
-// Start listens again on the proxy's port.
-func (p *tcpProxy) Start() {
-	p.t.Helper()
-	var ln net.Listener
-	var err error
-	for range 100 {
-		if ln, err = net.Listen("tcp", p.Addr); err == nil {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if err != nil {
-		p.t.Fatalf("proxy listen again on %s: %v", p.Addr, err)
-	}
-	p.serve(ln)
-}
-
-func (p *tcpProxy) serve(ln net.Listener) {
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			p.wg.Add(1)
-			go func() {
-				defer p.wg.Done()
-				p.forward(c)
-			}()
-		}
-	}()
-}
-
-// track records c as open; false means the proxy is stopped.
-func (p *tcpProxy) track(c net.Conn) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln == nil {
-		return false
-	}
-	p.conns[c] = struct{}{}
-	return true
-}
-
-func (p *tcpProxy) forward(c net.Conn) {
-	defer c.Close()
-	up, err := net.DialTimeout("tcp", p.target, 5*time.Second)
-	if err != nil {
-		return
-	}
-	defer up.Close()
-	if !p.track(c) || !p.track(up) {
-		return
-	}
-	done := make(chan struct{}, 2)
-	go func() { _, _ = io.Copy(up, c); done <- struct{}{} }()
-	go func() { _, _ = io.Copy(c, up); done <- struct{}{} }()
-	<-done
-	_ = c.Close()
-	_ = up.Close()
-	<-done
-	p.mu.Lock()
-	delete(p.conns, c)
-	delete(p.conns, up)
-	p.mu.Unlock()
-}
-
-// Stop closes the listener and every forwarded connection.
-func (p *tcpProxy) Stop() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		_ = p.ln.Close()
-		p.ln = nil
-	}
-	for c := range p.conns {
-		_ = c.Close()
-		delete(p.conns, c)
-	}
-}
-
 var procServersRE = regexp.MustCompile(`(?m)^[ \t]*@SERVERS@[ \t]*$`)
 
 // startProcNginx runs nginx with deploy/nginx.conf in front of the given
@@ -483,7 +288,7 @@ func startProcNginx(t testing.TB, nodes ...string) string {
 	t.Helper()
 	bin, err := exec.LookPath("nginx")
 	if err != nil {
-		procNeed(t, "nginx: %v", err)
+		testenv.Need(t, "nginx: %v", err)
 	}
 	tmpl, err := os.ReadFile(filepath.Join("..", "..", "deploy", "nginx.conf"))
 	if err != nil {

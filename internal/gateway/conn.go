@@ -423,16 +423,18 @@ func (c *conn) sync(ctx context.Context, f wire.ClientFrame) {
 	held := c.held
 	c.held = nil
 	c.mu.Unlock()
+	// Held live messages go out even when the sync failed: they are live
+	// pushes like any other, and the client retries the sync for the rest.
+	for _, h := range held {
+		if h.seq > sent[h.conv] {
+			c.enqueue(h, false)
+		}
+	}
 	if err != nil {
 		if !errors.Is(err, errClosed) {
 			c.sendError(f.ID, err)
 		}
 		return
-	}
-	for _, h := range held {
-		if h.seq > sent[h.conv] {
-			c.enqueue(h, false)
-		}
 	}
 	c.send(wire.ServerFrame{Type: wire.TypeAck, ID: f.ID, Conversations: encode.Conversations(convs)})
 }

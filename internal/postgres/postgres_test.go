@@ -2,13 +2,8 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"io"
-	"net"
 	"net/url"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -18,56 +13,13 @@ import (
 
 	"github.com/switchboard-chat/switchboard/internal/chat"
 	"github.com/switchboard-chat/switchboard/internal/postgres"
+	"github.com/switchboard-chat/switchboard/internal/testenv"
 )
 
-// defaultServer is the PostgreSQL the tests use unless
-// SWITCHBOARD_TEST_POSTGRES names another (a URL of its maintenance database).
-const defaultServer = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-
-// NewDatabase creates an empty database for one test, drops it when the test
-// ends, and returns its URL. Without a reachable server the test is skipped,
-// or fails when CI is set.
+// NewDatabase creates an empty database for one test (see testenv.Postgres).
 func NewDatabase(tb testing.TB) string {
 	tb.Helper()
-	server := os.Getenv("SWITCHBOARD_TEST_POSTGRES")
-	if server == "" {
-		server = defaultServer
-	}
-	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, server)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			tb.Fatalf("PostgreSQL at %s is required in CI: %v", server, err)
-		}
-		tb.Skipf("PostgreSQL unreachable at %s (set SWITCHBOARD_TEST_POSTGRES): %v", server, err)
-	}
-	defer admin.Close(ctx)
-	raw := make([]byte, 8)
-	if _, err := rand.Read(raw); err != nil {
-		tb.Fatal(err)
-	}
-	name := "sb_test_" + hex.EncodeToString(raw)
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		tb.Fatalf("create database: %v", err)
-	}
-	tb.Cleanup(func() {
-		ctx := context.Background()
-		admin, err := pgx.Connect(ctx, server)
-		if err != nil {
-			tb.Errorf("drop database %s: %v", name, err)
-			return
-		}
-		defer admin.Close(ctx)
-		if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			tb.Errorf("drop database %s: %v", name, err)
-		}
-	})
-	u, err := url.Parse(server)
-	if err != nil {
-		tb.Fatalf("SWITCHBOARD_TEST_POSTGRES must be a URL: %v", err)
-	}
-	u.Path = "/" + name
-	return u.String()
+	return testenv.Postgres(tb)
 }
 
 // MustOpen opens a store on dbURL and closes it when the test ends.
@@ -422,57 +374,6 @@ func TestUnavailable(t *testing.T) {
 
 // proxy forwards TCP connections to a PostgreSQL server until Close, which
 // also cuts the connections it carries: a database that goes away.
-type proxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	conns  []net.Conn
-	wg     sync.WaitGroup
-}
-
-func startProxy(tb testing.TB, target string) *proxy {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	p := &proxy{ln: ln, target: target}
-	p.wg.Go(p.serve)
-	tb.Cleanup(p.Close)
-	return p
-}
-
-func (p *proxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		up, err := net.Dial("tcp", p.target)
-		if err != nil {
-			c.Close()
-			continue
-		}
-		p.mu.Lock()
-		p.conns = append(p.conns, c, up)
-		p.mu.Unlock()
-		p.wg.Go(func() { io.Copy(up, c); up.Close() })
-		p.wg.Go(func() { io.Copy(c, up); c.Close() })
-	}
-}
-
-// Close stops accepting and cuts every connection.
-func (p *proxy) Close() {
-	p.ln.Close()
-	p.mu.Lock()
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-	p.mu.Unlock()
-	p.wg.Wait()
-}
-
 // TestDatabaseGoesAway cuts the store's connections under it: every call
 // then fails with EUnavailable rather than hanging or reporting a fault.
 func TestDatabaseGoesAway(t *testing.T) {
@@ -481,8 +382,8 @@ func TestDatabaseGoesAway(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := startProxy(t, u.Host)
-	u.Host = p.ln.Addr().String()
+	p := testenv.StartProxy(t, u.Host)
+	u.Host = p.Addr
 	s := MustOpen(t, u.String())
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -500,7 +401,7 @@ func TestDatabaseGoesAway(t *testing.T) {
 	if err := s.AppendMessages(ctx, msg("m1")); err != nil {
 		t.Fatalf("AppendMessages before the cut: %v", err)
 	}
-	p.Close()
+	p.Stop()
 	calls := []struct {
 		name string
 		call func() error

@@ -5,8 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"io"
-	"net"
 	"os"
 	"strings"
 	"sync"
@@ -20,6 +18,7 @@ import (
 	"github.com/switchboard-chat/switchboard/internal/chat"
 	"github.com/switchboard-chat/switchboard/internal/presencetest"
 	"github.com/switchboard-chat/switchboard/internal/redis"
+	"github.com/switchboard-chat/switchboard/internal/testenv"
 )
 
 // guard bounds every poll so a broken implementation fails instead of
@@ -310,9 +309,9 @@ func TestBusResyncAfterConnectionKilled(t *testing.T) {
 func TestRedisDown(t *testing.T) {
 	e := newEnv(t)
 	prefix := e.prefix(t)
-	px := startProxy(t, e.opts.Addr)
+	px := testenv.StartProxy(t, e.opts.Addr)
 	opts := *e.opts
-	opts.Addr = px.addr()
+	opts.Addr = px.Addr
 	opts.MaxRetries = -1
 	opts.DialTimeout = time.Second
 	client := goredis.NewClient(&opts)
@@ -330,7 +329,7 @@ func TestRedisDown(t *testing.T) {
 	bustest.Ready(t, a, b)
 	ctx := testContext(t)
 
-	px.down()
+	px.Stop()
 	ev := &chat.Event{Kind: chat.EventRevoke, SessionID: "s"}
 	if err := a.Bus.Send(ctx, "n2", ev); chat.ErrorCode(err) != chat.EUnavailable {
 		t.Fatalf("Send with Redis down: %v, want code %s", err, chat.EUnavailable)
@@ -347,7 +346,7 @@ func TestRedisDown(t *testing.T) {
 	// Meanwhile n2 sends n1 an event n1 cannot read yet.
 	mustNil(t, b.Bus.Send(ctx, "n1", &chat.Event{Kind: chat.EventRevoke, SessionID: "during"}))
 
-	px.up(t)
+	px.Start()
 	if got := a.Next(t); got.Kind != chat.EventResync {
 		t.Fatalf("after Redis came back got %q, want %q", got.Kind, chat.EventResync)
 	}
@@ -655,89 +654,4 @@ func (h countHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis
 		h.n.Add(uint64(len(cmds)))
 		return next(ctx, cmds)
 	}
-}
-
-// proxy is a TCP relay to Redis that a test can take down and bring back,
-// as if Redis went away.
-type proxy struct {
-	target string
-
-	mu    sync.Mutex
-	ln    net.Listener
-	laddr string
-	conns map[net.Conn]struct{}
-}
-
-func startProxy(t *testing.T, target string) *proxy {
-	t.Helper()
-	p := &proxy{target: target, conns: make(map[net.Conn]struct{})}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	mustNil(t, err)
-	p.laddr = ln.Addr().String()
-	p.serve(ln)
-	t.Cleanup(p.down)
-	return p
-}
-
-func (p *proxy) addr() string { return p.laddr }
-
-func (p *proxy) serve(ln net.Listener) {
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go p.relay(c)
-		}
-	}()
-}
-
-func (p *proxy) relay(c net.Conn) {
-	r, err := net.Dial("tcp", p.target)
-	if err != nil {
-		_ = c.Close()
-		return
-	}
-	p.mu.Lock()
-	if p.ln == nil { // went down meanwhile
-		p.mu.Unlock()
-		_ = c.Close()
-		_ = r.Close()
-		return
-	}
-	p.conns[c], p.conns[r] = struct{}{}, struct{}{}
-	p.mu.Unlock()
-	go func() { _, _ = io.Copy(r, c); _ = r.Close() }()
-	_, _ = io.Copy(c, r)
-	_ = c.Close()
-}
-
-// down stops accepting and cuts every relayed connection.
-func (p *proxy) down() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		_ = p.ln.Close()
-		p.ln = nil
-	}
-	for c := range p.conns {
-		_ = c.Close()
-	}
-	clear(p.conns)
-}
-
-// up listens again on the same address.
-func (p *proxy) up(t *testing.T) {
-	t.Helper()
-	var ln net.Listener
-	poll(t, "the proxy to listen again", func() bool {
-		var err error
-		ln, err = net.Listen("tcp", p.laddr)
-		return err == nil
-	})
-	p.serve(ln)
 }
