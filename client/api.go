@@ -79,6 +79,16 @@ func (c *Client) Members(ctx context.Context, name string) ([]wire.Member, error
 	return out.Members, err
 }
 
+// ConversationMembers lists the members of any conversation the caller is
+// in, with their online state and delivered/read positions
+// (GET /v1/conversations/{id}/members): what a client draws ticks from
+// after a reload.
+func (c *Client) ConversationMembers(ctx context.Context, convID string) ([]wire.Member, error) {
+	var out wire.MembersResponse
+	err := c.call(ctx, http.MethodGet, "/v1/conversations/"+esc(convID)+"/members", nil, &out)
+	return out.Members, err
+}
+
 // Conversations lists the caller's conversations with their positions
 // (GET /v1/conversations).
 func (c *Client) Conversations(ctx context.Context) ([]wire.Conversation, error) {

@@ -207,10 +207,13 @@ type Presence struct {
 	LastSeen int64  `json:"last_seen"`
 }
 
-// Member is one member of a group.
+// Member is one member of a conversation: its online state and its
+// delivered and read positions (what ticks are drawn from).
 type Member struct {
-	Username string `json:"username"`
-	Online   bool   `json:"online"`
+	Username     string `json:"username"`
+	Online       bool   `json:"online"`
+	DeliveredSeq int64  `json:"delivered_seq"`
+	ReadSeq      int64  `json:"read_seq"`
 }
 
 // ErrorBody is the body of every HTTP error.
@@ -267,7 +270,8 @@ type MessagesResponse struct {
 	Messages []Message `json:"messages"`
 }
 
-// MembersResponse answers GET /v1/groups/{name}/members.
+// MembersResponse answers GET /v1/groups/{name}/members and
+// GET /v1/conversations/{id}/members.
 type MembersResponse struct {
 	Members []Member `json:"members"`
 }

@@ -363,6 +363,21 @@ func TestReceiptsAndUnread(t *testing.T) {
 	if n, _ := unread(ivy); n != 1 {
 		t.Fatalf("ivy's unread = %d; want 1", n)
 	}
+	// Anyone in the conversation can read the others' positions (ticks
+	// after a reload); nobody else can.
+	ms, err := ivy.ConversationMembers(ctxT(t), conv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []wire.Member{
+		{Username: "ivy", Online: true, DeliveredSeq: 5, ReadSeq: 5},
+		{Username: "jack", Online: true, DeliveredSeq: 6, ReadSeq: 6},
+	}
+	if len(ms) != 2 || ms[0] != want[0] || ms[1] != want[1] {
+		t.Fatalf("members = %+v; want %+v", ms, want)
+	}
+	_, err = kim.ConversationMembers(ctxT(t), conv)
+	wantCode(t, err, "forbidden")
 }
 
 func TestTyping(t *testing.T) {

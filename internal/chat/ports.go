@@ -44,7 +44,8 @@ type Store interface {
 	AddMember(ctx context.Context, convID, userID string, ts int64) (added bool, err error)
 	// RemoveMember removes userID; removed is false if it was not a member.
 	RemoveMember(ctx context.Context, convID, userID string) (removed bool, err error)
-	// Members lists the members of a conversation, ordered by username.
+	// Members lists the members of a conversation with their read and
+	// delivered positions, ordered by username.
 	Members(ctx context.Context, convID string) ([]Member, error)
 	// UserConversations lists the user's conversations with its positions,
 	// most recently active first.

@@ -453,28 +453,39 @@ func (s *Service) memberChanged(ctx context.Context, convID string, sess Session
 	}
 }
 
-// GroupMembers lists a group's members with their online state; only
-// members may ask.
-func (s *Service) GroupMembers(ctx context.Context, sess Session, name string) ([]PresenceInfo, error) {
+// MemberState is a member as other members see it: online state and the
+// delivered and read positions that drive message ticks.
+type MemberState struct {
+	Member
+	Online bool
+}
+
+// GroupMembers lists a group's members; only members may ask.
+func (s *Service) GroupMembers(ctx context.Context, sess Session, name string) ([]MemberState, error) {
 	c, err := s.groupByName(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	ms, err := s.cfg.Store.Members(ctx, c.ID)
+	return s.ConversationMembers(ctx, sess, c.ID)
+}
+
+// ConversationMembers lists the members of a conversation of any kind, with
+// their positions and online state; only members may ask.
+func (s *Service) ConversationMembers(ctx context.Context, sess Session, convID string) ([]MemberState, error) {
+	if _, err := s.cfg.Store.ConversationState(ctx, convID, sess.UserID); err != nil {
+		return nil, err
+	}
+	ms, err := s.cfg.Store.Members(ctx, convID)
 	if err != nil {
 		return nil, err
 	}
-	ids := memberIDs(ms)
-	if !contains(ids, sess.UserID) {
-		return nil, Errorf(EForbidden, "only members may list the members of %q", c.Name)
-	}
-	online, err := s.cfg.Presence.Online(ctx, ids)
+	online, err := s.cfg.Presence.Online(ctx, memberIDs(ms))
 	if err != nil {
 		return nil, err
 	}
-	out := make([]PresenceInfo, len(ms))
+	out := make([]MemberState, len(ms))
 	for i, m := range ms {
-		out[i] = PresenceInfo{UserID: m.UserID, Username: m.Username, Online: online[m.UserID]}
+		out[i] = MemberState{Member: m, Online: online[m.UserID]}
 	}
 	return out, nil
 }

@@ -52,10 +52,14 @@ func (c ConversationState) Unread() int64 {
 	return 0
 }
 
-// Member is one member of a conversation.
+// Member is one member of a conversation, with its positions when read.
+// The core's member cache uses only UserID and Username; positions are
+// read fresh where they are shown.
 type Member struct {
-	UserID   string
-	Username string
+	UserID       string
+	Username     string
+	ReadSeq      int64
+	DeliveredSeq int64
 }
 
 // Media describes an uploaded object as carried on a message.

@@ -56,14 +56,21 @@ func handleLeaveGroup(svc *chat.Service, log *slog.Logger) http.HandlerFunc {
 
 func handleMembers(svc *chat.Service, log *slog.Logger) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		ms, err := svc.GroupMembers(r.Context(), SessionFrom(r.Context()), r.PathValue("name"))
+		sess := SessionFrom(r.Context())
+		var ms []chat.MemberState
+		var err error
+		if id := r.PathValue("id"); id != "" {
+			ms, err = svc.ConversationMembers(r.Context(), sess, id)
+		} else {
+			ms, err = svc.GroupMembers(r.Context(), sess, r.PathValue("name"))
+		}
 		if err != nil {
 			Error(w, r, log, err)
 			return
 		}
 		out := make([]wire.Member, len(ms))
 		for i, m := range ms {
-			out[i] = wire.Member{Username: m.Username, Online: m.Online}
+			out[i] = wire.Member{Username: m.Username, Online: m.Online, DeliveredSeq: m.DeliveredSeq, ReadSeq: m.ReadSeq}
 		}
 		WriteJSON(w, http.StatusOK, wire.MembersResponse{Members: out})
 	}

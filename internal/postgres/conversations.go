@@ -145,14 +145,14 @@ func (s *Store) RemoveMember(ctx context.Context, convID, userID string) (bool, 
 // Members lists the members of a conversation, ordered by username; none
 // for a conversation that does not exist.
 func (s *Store) Members(ctx context.Context, convID string) ([]chat.Member, error) {
-	rows, err := s.pool.Query(ctx, `SELECT m.user_id, u.username FROM members m JOIN users u ON u.id = m.user_id
+	rows, err := s.pool.Query(ctx, `SELECT m.user_id, u.username, m.read_seq, m.delivered_seq FROM members m JOIN users u ON u.id = m.user_id
 		WHERE m.conversation_id = $1 ORDER BY u.username`, convID)
 	if err != nil {
 		return nil, dbErr(err)
 	}
 	ms, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (chat.Member, error) {
 		var m chat.Member
-		return m, row.Scan(&m.UserID, &m.Username)
+		return m, row.Scan(&m.UserID, &m.Username, &m.ReadSeq, &m.DeliveredSeq)
 	})
 	return ms, dbErr(err)
 }

@@ -161,7 +161,7 @@ func (s *Store) Members(ctx context.Context, convID string) ([]chat.Member, erro
 	ms := []chat.Member{}
 	for rows.Next() {
 		var m chat.Member
-		if err := rows.Scan(&m.UserID, &m.Username); err != nil {
+		if err := rows.Scan(&m.UserID, &m.Username, &m.ReadSeq, &m.DeliveredSeq); err != nil {
 			return nil, translate(err)
 		}
 		ms = append(ms, m)

@@ -88,7 +88,7 @@ func (st *statements) prepare(ctx context.Context, w, r *sql.DB) error {
 			`WHERE m.conversation_id = ? AND m.seq > ? AND m.seq < ? ORDER BY m.seq LIMIT ?`},
 		{r, &st.messagesDesc, `SELECT ` + messageCols + messageFrom +
 			`WHERE m.conversation_id = ? AND m.seq > ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?`},
-		{r, &st.members, `SELECT u.id, u.username FROM members mb JOIN users u ON u.id = mb.user_id
+		{r, &st.members, `SELECT u.id, u.username, mb.read_seq, mb.delivered_seq FROM members mb JOIN users u ON u.id = mb.user_id
 			WHERE mb.conversation_id = ? ORDER BY u.username`},
 		{r, &st.conversation, `SELECT ` + conversationCols + ` FROM conversations WHERE id = ?`},
 		{r, &st.direct, `SELECT ` + conversationCols + ` FROM conversations

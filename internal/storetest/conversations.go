@@ -189,6 +189,24 @@ func testMembers(t *testing.T, f *fixture) {
 	}
 	_, err = f.s.ConversationState(f.ctx, g.ID, dave.ID)
 	wantCode(t, "ConversationState of a removed member", err, chat.EForbidden)
+	// Members carry their positions: the sender has read its own messages,
+	// another member's receipts move its own.
+	f.sendN(t, g.ID, alice, 3)
+	if _, _, err := f.s.AdvanceReceipt(f.ctx, bob.ID, g.ID, chat.StatusDelivered, 2); err != nil {
+		t.Fatal(err)
+	}
+	ms, err = f.s.Members(f.ctx, g.ID)
+	if err != nil {
+		t.Fatalf("Members: %v", err)
+	}
+	want = []chat.Member{
+		{UserID: alice.ID, Username: "alice", ReadSeq: 3, DeliveredSeq: 3},
+		{UserID: bob.ID, Username: "bob", DeliveredSeq: 2},
+		{UserID: carol.ID, Username: "carol"},
+	}
+	if !reflect.DeepEqual(ms, want) {
+		t.Errorf("Members with positions = %+v; want %+v", ms, want)
+	}
 	// Members of a conversation that does not exist: an empty list.
 	if ms, err := f.s.Members(f.ctx, "no-such-conversation"); err != nil || len(ms) != 0 {
 		t.Errorf("Members(unknown) = %+v, %v; want empty, nil", ms, err)
