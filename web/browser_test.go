@@ -200,6 +200,18 @@ func TestBrowserReloadAndScrollBack(t *testing.T) {
 	fay.waitOnline()
 	fay.openConv("gus")
 	fay.waitMessage("reply after reading")
+	// A new device, with nothing saved, draws the tick from the positions
+	// the server keeps.
+	fresh := newBrowser(t).page(t, "fay")
+	fresh.open(suite.front)
+	fresh.do("log in on a new device",
+		chromedp.WaitVisible(chromedp.ID("login-username")),
+		chromedp.SendKeys(chromedp.ID("login-username"), "fay"),
+		chromedp.SendKeys(chromedp.ID("login-password"), pw+kb.Enter),
+		chromedp.WaitVisible(chromedp.ID("app")))
+	fresh.waitOnline()
+	fresh.openConv("gus")
+	fresh.waitStatus("reply after reading", "read")
 }
 
 // The node restarts mid-conversation: both clients show the offline banner,

@@ -198,16 +198,24 @@ export class Chat extends ChatView {
     }, () => {});
   }
 
+  // loadMembers reads a conversation's members with their positions: the
+  // server's positions move the ticks forward (receipts made while this tab
+  // was closed), never back.
   async loadMembers(c) {
-    if (c.kind !== 'group' || !c.name) return;
     try {
-      const ms = await this.api.members(c.name);
-      c.members = ms.map(m => m.username);
+      const ms = await this.api.conversationMembers(c.id);
+      if (c.kind === 'group') c.members = ms.map(m => m.username);
+      let moved = false;
       for (const m of ms) {
         const p = this.presence.get(m.username);
         if (!p || p.online !== m.online) this.presence.set(m.username, { online: m.online, last_seen: p ? p.last_seen : 0 });
+        if (m.username === this.me) continue;
+        const pos = this.peerPos(c, m.username);
+        if (m.delivered_seq > pos[0]) { pos[0] = m.delivered_seq; moved = true; }
+        if (m.read_seq > pos[1]) { pos[1] = m.read_seq; moved = true; }
       }
-      this.watch(c.members);
+      if (moved) this.savePeers();
+      this.watch(ms.map(m => m.username));
       this.renderList();
       if (this.current() === c) { this.renderHead(); this.refreshTicks(); }
     } catch (e) { /* shown as unknown until the next try */ }
@@ -578,7 +586,7 @@ export class Chat extends ChatView {
     $('app').classList.add('show-conv');
     const c = this.current();
     if (c && !c.loaded) this.loadLatest(c);
-    if (c && c.kind === 'group' && !c.members) this.loadMembers(c);
+    if (c) this.loadMembers(c); // members and their positions, fresh on each open
     this.markRead();
     $('compose').focus();
   }
