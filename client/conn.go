@@ -71,6 +71,14 @@ type DialOption func(*dialConfig)
 type dialConfig struct {
 	handler   func(*Conn, wire.ServerFrame)
 	maxQueued int
+	dialer    *net.Dialer
+}
+
+// WithDialer makes the Conn open its TCP connection with d, for example
+// with a LocalAddr: one source address reaches only ~28k ports per
+// destination, so a load generator spreads connections over several.
+func WithDialer(d *net.Dialer) DialOption {
+	return func(c *dialConfig) { c.dialer = d }
 }
 
 // OnEvent makes the Conn call h for each pushed frame instead of queueing it
@@ -138,7 +146,10 @@ func (c *Client) DialURL(ctx context.Context, wsURL, device string, opts ...Dial
 		return nil, fmt.Errorf("websocket url %q: scheme must be ws or wss", wsURL)
 	}
 
-	var d net.Dialer
+	d := cfg.dialer
+	if d == nil {
+		d = &net.Dialer{}
+	}
 	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", addr, err)

@@ -3,7 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -218,5 +221,28 @@ func TestStoreSurvivesRestart(t *testing.T) {
 	}
 	if again.ID != m.ID {
 		t.Fatalf("retry after restart stored a new message")
+	}
+}
+
+// A load generator spreads connections over several source addresses: the
+// client dials with the dialer it is given.
+func TestDialFromAnotherSourceAddress(t *testing.T) {
+	s := startServer(t)
+	amy := user(t, s, "amy")
+	var used atomic.Bool
+	d := &net.Dialer{
+		LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)},
+		Control:   func(string, string, syscall.RawConn) error { used.Store(true); return nil },
+	}
+	c, err := amy.Dial(ctxT(t), "web", client.WithDialer(d))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Ping(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if !used.Load() {
+		t.Fatal("the given dialer was not used")
 	}
 }

@@ -765,14 +765,18 @@ func (s *Service) writeLoop() {
 func (s *Service) dispatchLoop() {
 	ctx := context.Background()
 	for batch := range s.dispatch {
+		// Ack the whole batch first: a sender's ack need not wait for the
+		// fan-out of the messages committed with it.
+		for _, p := range batch {
+			if a := &p.append; a.Err != nil {
+				p.done(Message{}, a.Err)
+			} else {
+				p.done(a.Result, nil)
+			}
+		}
 		for _, p := range batch {
 			a := &p.append
-			if a.Err != nil {
-				p.done(Message{}, a.Err)
-				continue
-			}
-			p.done(a.Result, nil)
-			if a.Duplicate {
+			if a.Err != nil || a.Duplicate {
 				continue
 			}
 			if f := s.cfg.Metrics.MessageSent; f != nil {
@@ -1170,9 +1174,25 @@ func (s *Service) FlushPresence(ctx context.Context) {
 		}
 	}
 	s.mu.Unlock()
-	for _, id := range ids {
-		if err := s.cfg.Store.SetLastSeen(ctx, id, s.now()); err != nil && !errors.Is(err, context.Canceled) {
-			s.log.Warn("flush last seen", "err", err)
-		}
+	// Concurrent calls let the store share transactions (group commit):
+	// one at a time, thousands of users cost thousands of fsyncs.
+	now := s.now()
+	var wg sync.WaitGroup
+	work := make(chan string)
+	for range min(64, len(ids)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for id := range work {
+				if err := s.cfg.Store.SetLastSeen(ctx, id, now); err != nil && !errors.Is(err, context.Canceled) {
+					s.log.Warn("flush last seen", "err", err)
+				}
+			}
+		}()
 	}
+	for _, id := range ids {
+		work <- id
+	}
+	close(work)
+	wg.Wait()
 }
