@@ -338,3 +338,36 @@ func TestBadHTTPInput(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// silentEvents is a raw client that never answers the server's pings.
+type silentEvents struct{ rawEvents }
+
+func (silentEvents) OnPing(*gws.Conn, []byte) {}
+
+func TestHeartbeat(t *testing.T) {
+	s := startServer(t, "--heartbeat", "100ms")
+	una := user(t, s, "una")
+	// The client package answers pings: the connection outlives many
+	// heartbeat intervals and keeps working.
+	c := dial(t, una, "web")
+	for i := 0; i < 10; i++ {
+		time.Sleep(100 * time.Millisecond)
+		if err := c.Ping(ctxT(t)); err != nil {
+			t.Fatalf("after %d heartbeats: %v", i+1, err)
+		}
+	}
+	// A client that authenticates and then never answers a ping is closed.
+	r := &rawConn{frames: make(chan wire.ServerFrame, 64), closed: make(chan *gws.CloseError, 1)}
+	ws, _, err := gws.NewClient(silentEvents{rawEvents{r}}, &gws.ClientOption{Addr: "ws" + strings.TrimPrefix(s.URL, "http") + "/v1/ws"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.ws = ws
+	go ws.ReadLoop()
+	t.Cleanup(func() { ws.NetConn().Close() })
+	r.write(t, `{"type":"auth","id":"a","token":"`+una.Token()+`"}`)
+	if f := r.next(t); f.Type != "ready" {
+		t.Fatalf("got %+v; want ready", f)
+	}
+	r.waitClosed(t)
+}

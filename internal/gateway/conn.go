@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"time"
@@ -169,18 +170,54 @@ func (c *conn) writeLoop() {
 			return
 		}
 		c.mu.Unlock()
-		_ = c.socket.SetWriteDeadline(time.Now().Add(c.g.cfg.WriteWait))
+		// Every frame waiting goes out in one write(2): fan-out queues many
+		// frames per connection, and a syscall per frame was most of its
+		// cost. This goroutine is the connection's only writer (pongs and
+		// pings come through the queue too), so framing here cannot
+		// interleave with another write; gws itself writes only the close
+		// frame of a connection that is ending.
+		buf := framePool.Get().(*[]byte)
+		b := (*buf)[:0]
 		for _, f := range batch {
-			if err := c.socket.WriteMessage(f.op, f.data); err != nil {
-				c.mu.Lock()
-				c.closed = true
-				c.queue = nil
-				c.mu.Unlock()
-				_ = c.socket.NetConn().Close()
-				break
-			}
+			b = appendFrame(b, f.op, f.data)
+		}
+		_ = c.socket.SetWriteDeadline(time.Now().Add(c.g.cfg.WriteWait))
+		_, err := c.socket.NetConn().Write(b)
+		if cap(b) <= maxPooledFrames {
+			*buf = b
+			framePool.Put(buf)
+		}
+		if err != nil {
+			c.mu.Lock()
+			c.closed = true
+			c.queue = nil
+			c.mu.Unlock()
+			_ = c.socket.NetConn().Close()
+			return
 		}
 	}
+}
+
+// framePool holds write buffers; maxPooledFrames keeps a burst's large
+// buffer from being held by the pool for good.
+var framePool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+const maxPooledFrames = 256 << 10
+
+// appendFrame appends one unmasked, final WebSocket frame (a server's
+// frame: RFC 6455 section 5.2) holding payload.
+func appendFrame(b []byte, op gws.Opcode, payload []byte) []byte {
+	b = append(b, 0x80|byte(op))
+	switch n := len(payload); {
+	case n < 126:
+		b = append(b, byte(n))
+	case n <= 0xFFFF:
+		b = append(b, 126, byte(n>>8), byte(n))
+	default:
+		b = append(b, 127)
+		b = binary.BigEndian.AppendUint64(b, uint64(n))
+	}
+	return append(b, payload...)
 }
 
 // close stops taking frames and closes the connection with a close frame
@@ -240,9 +277,12 @@ func (g *Gateway) OnClose(socket *gws.Conn, _ error) {
 	}
 }
 
-// OnPing answers a client's ping.
+// OnPing answers a client's ping through the connection's queue, which
+// owns every write.
 func (g *Gateway) OnPing(socket *gws.Conn, payload []byte) {
-	_ = socket.WritePong(payload)
+	if c := connOf(socket); c != nil {
+		c.enqueue(outFrame{op: gws.OpcodePong, data: append([]byte(nil), payload...)}, false)
+	}
 }
 
 // OnPong keeps the connection alive.
