@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"strconv"
@@ -102,8 +103,15 @@ func bench(ctx context.Context, args []string, getenv func(string) string, stdou
 	if fs.NArg() > 0 {
 		return fmt.Errorf("bench: unexpected arguments %q", fs.Args())
 	}
-	if sources != "" {
-		return errors.New("bench: --source-addrs needs a client dial option for a custom net.Dialer, which the client package does not offer yet")
+	for _, a := range strings.Split(sources, ",") {
+		if a = strings.TrimSpace(a); a == "" {
+			continue
+		}
+		ip := net.ParseIP(a)
+		if ip == nil {
+			return fmt.Errorf("bench: --source-addrs: %q is not an IP address", a)
+		}
+		cfg.SourceAddrs = append(cfg.SourceAddrs, ip)
 	}
 	cfg.Targets = targets
 

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -33,6 +34,9 @@ const (
 type Config struct {
 	Scenario string
 	Targets  []string // node base URLs, e.g. http://127.0.0.1:8080
+	// SourceAddrs are local addresses to dial from, round-robin: one source
+	// address reaches only ~28k ports per destination.
+	SourceAddrs []net.IP
 
 	Conns   int // connections: how many
 	Pairs   int // dm: how many pairs of users

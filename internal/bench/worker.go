@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -327,8 +328,14 @@ func (w *worker) parallel(ctx context.Context, f func(context.Context, *member) 
 // dialAll opens every member's connection.
 func (w *worker) dialAll(ctx context.Context) error {
 	t0 := time.Now()
+	var next atomic.Uint64
 	err := w.parallel(ctx, func(ctx context.Context, m *member) error {
-		conn, err := m.api.Dial(ctx, "bench", client.OnEvent(w.handler(m)))
+		opts := []client.DialOption{client.OnEvent(w.handler(m))}
+		if src := w.cfg.SourceAddrs; len(src) > 0 {
+			ip := src[next.Add(1)%uint64(len(src))]
+			opts = append(opts, client.WithDialer(&net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}}))
+		}
+		conn, err := m.api.Dial(ctx, "bench", opts...)
 		if err != nil {
 			w.dialErrs.Add(1)
 			return fmt.Errorf("dial %s as %s: %w", m.target, m.user, err)
