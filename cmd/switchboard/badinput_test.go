@@ -212,9 +212,9 @@ func TestBadInputAfterAuth(t *testing.T) {
 	}
 	// A frame far past the limit closes only that connection.
 	huge := strings.Repeat("x", 2<<20)
-	if err := pc.WriteRaw([]byte(huge)); err != nil {
-		t.Fatal(err)
-	}
+	// The server may close before the client has written it all, so the
+	// write itself may fail: the close is what counts.
+	_ = pc.WriteRaw([]byte(huge))
 	select {
 	case <-pc.Done():
 	case <-time.After(10 * time.Second):
