@@ -70,23 +70,20 @@ func (c *conn) enqueue(f outFrame, wait bool) bool {
 			c.mu.Unlock()
 			return false
 		}
+		// Before ready every frame waits; during a sync, live messages do.
+		var hold *[]outFrame
 		if c.starting {
-			if len(c.early) >= c.g.cfg.QueueSize {
-				c.mu.Unlock()
-				c.slow()
-				return false
-			}
-			c.early = append(c.early, f)
-			c.mu.Unlock()
-			return true
+			hold = &c.early
+		} else if f.seq > 0 && c.syncing {
+			hold = &c.held
 		}
-		if f.seq > 0 && c.syncing {
-			if len(c.held) >= c.g.cfg.QueueSize {
+		if hold != nil {
+			if len(*hold) >= c.g.cfg.QueueSize {
 				c.mu.Unlock()
 				c.slow()
 				return false
 			}
-			c.held = append(c.held, f)
+			*hold = append(*hold, f)
 			c.mu.Unlock()
 			return true
 		}
@@ -176,7 +173,7 @@ func (c *conn) writeLoop() {
 		// pings come through the queue too), so framing here cannot
 		// interleave with another write; gws itself writes only the close
 		// frame of a connection that is ending.
-		buf := framePool.Get().(*[]byte)
+		buf := c.g.frames.Get().(*[]byte)
 		b := (*buf)[:0]
 		for _, f := range batch {
 			b = appendFrame(b, f.op, f.data)
@@ -185,7 +182,7 @@ func (c *conn) writeLoop() {
 		_, err := c.socket.NetConn().Write(b)
 		if cap(b) <= maxPooledFrames {
 			*buf = b
-			framePool.Put(buf)
+			c.g.frames.Put(buf)
 		}
 		if err != nil {
 			c.mu.Lock()
@@ -198,10 +195,8 @@ func (c *conn) writeLoop() {
 	}
 }
 
-// framePool holds write buffers; maxPooledFrames keeps a burst's large
-// buffer from being held by the pool for good.
-var framePool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
-
+// maxPooledFrames keeps a burst's large write buffer from being held by
+// the gateway's pool for good.
 const maxPooledFrames = 256 << 10
 
 // appendFrame appends one unmasked, final WebSocket frame (a server's

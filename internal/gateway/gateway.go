@@ -66,6 +66,8 @@ type Gateway struct {
 	bySession map[string]map[*conn]struct{}
 	watchers  map[string]map[*conn]struct{} // presence subscriptions by user id
 
+	frames sync.Pool // write buffers of the connections' writers
+
 	nextID   atomic.Uint64
 	draining atomic.Bool
 	count    atomic.Int64
@@ -103,6 +105,7 @@ func New(svc *chat.Service, cfg Config) *Gateway {
 		bySession: make(map[string]map[*conn]struct{}),
 		watchers:  make(map[string]map[*conn]struct{}),
 	}
+	g.frames.New = func() any { b := make([]byte, 0, 4096); return &b }
 	g.upgrader = gws.NewUpgrader(g, &gws.ServerOption{
 		// Read up to 16x the frame limit so an oversized frame costs one
 		// error frame, not the connection; beyond that gws closes with 1009.
