@@ -332,7 +332,13 @@ func (g *Gateway) OnMessage(socket *gws.Conn, msg *gws.Message) {
 		count(f.Type)
 	}
 	if !c.authed.Load() {
-		c.auth(f)
+		// Authenticate on a goroutine of its own: the store lookup's deep
+		// stack then dies with it instead of staying with the read loop,
+		// which idles with every connection. The read loop waits, so no
+		// frame is read before auth is done.
+		done := make(chan struct{})
+		go func() { defer close(done); c.auth(f) }()
+		<-done
 		return
 	}
 	c.handle(f)
