@@ -171,7 +171,11 @@ type Media struct {
 	Width       int    `json:"width,omitempty"`
 	Height      int    `json:"height,omitempty"`
 	SHA256      string `json:"sha256,omitempty"`
-	URL         string `json:"url,omitempty"`
+	// URL and ThumbURL (images) are signed links that work without a token
+	// until ExpiresAt (Unix ms); the upload answer carries them.
+	URL       string `json:"url,omitempty"`
+	ThumbURL  string `json:"thumb_url,omitempty"`
+	ExpiresAt int64  `json:"expires_at,omitempty"`
 }
 
 // Message is a stored message.

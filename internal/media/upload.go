@@ -12,20 +12,8 @@ import (
 
 	"github.com/switchboard-chat/switchboard/internal/chat"
 	"github.com/switchboard-chat/switchboard/internal/httpapi"
+	"github.com/switchboard-chat/switchboard/wire"
 )
-
-// mediaJSON is an upload as the API shows it.
-type mediaJSON struct {
-	ID          string `json:"id"`
-	ContentType string `json:"content_type"`
-	Size        int64  `json:"size"`
-	Width       int    `json:"width,omitempty"`
-	Height      int    `json:"height,omitempty"`
-	SHA256      string `json:"sha256"`
-	URL         string `json:"url"`                 // signed, works without a token until expires_at
-	ThumbURL    string `json:"thumb_url,omitempty"` // images only, signed likewise
-	ExpiresAt   int64  `json:"expires_at"`          // Unix ms
-}
 
 // bodyReader remembers the first error reading the request body gave, so
 // that a failed upload can be blamed on the client (too large, cut off)
@@ -144,7 +132,7 @@ func (h *handler) upload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	exp := h.expiry()
-	out := mediaJSON{
+	out := wire.Media{
 		ID: md.ID, ContentType: md.ContentType, Size: md.Size, Width: md.Width, Height: md.Height,
 		SHA256: md.SHA256, URL: h.signedURL(id, false, exp), ExpiresAt: exp * 1000,
 	}
@@ -152,7 +140,7 @@ func (h *handler) upload(w http.ResponseWriter, r *http.Request) {
 		out.ThumbURL = h.signedURL(id, true, exp)
 	}
 	w.Header().Set("Location", "/v1/media/"+id)
-	httpapi.WriteJSON(w, http.StatusCreated, map[string]any{"media": out})
+	httpapi.WriteJSON(w, http.StatusCreated, wire.MediaResponse{Media: out})
 }
 
 // rewriteWebP copies a staged WebP to its place without its metadata,
