@@ -371,3 +371,32 @@ func TestHeartbeat(t *testing.T) {
 	}
 	r.waitClosed(t)
 }
+
+func TestLoginThrottle(t *testing.T) {
+	s := startServer(t)
+	user(t, s, "vera") // one successful login
+	c := client.New(s.URL)
+	var wrong, limited int
+	for i := 0; i < 15; i++ {
+		_, err := c.Login(ctxT(t), "vera", "not the password")
+		switch client.ErrorCode(err) {
+		case "unauthorized":
+			wrong++
+		case "rate_limited":
+			limited++
+		default:
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+	}
+	if limited == 0 || wrong > 10 {
+		t.Fatalf("wrong=%d limited=%d; want guessing slowed after about 10 attempts", wrong, limited)
+	}
+	// The brake is per username: others log in as usual.
+	walt := user(t, s, "walt")
+	// Only failures count: many good logins (devices) are never braked.
+	for i := 0; i < 15; i++ {
+		if _, err := walt.Login(ctxT(t), "walt", "password-walt"); err != nil {
+			t.Fatalf("good login %d: %v", i, err)
+		}
+	}
+}

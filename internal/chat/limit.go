@@ -28,6 +28,15 @@ func newLimiter(rate float64, burst int) *limiter {
 // allow takes one token for key at now, reporting false if none is left.
 // A zero rate means no limit.
 func (l *limiter) allow(key string, now time.Time) bool {
+	return l.take(key, now, true)
+}
+
+// ready reports whether key has a token at now, without taking it.
+func (l *limiter) ready(key string, now time.Time) bool {
+	return l.take(key, now, false)
+}
+
+func (l *limiter) take(key string, now time.Time, spend bool) bool {
 	if l == nil || l.rate <= 0 {
 		return true
 	}
@@ -49,7 +58,9 @@ func (l *limiter) allow(key string, now time.Time) bool {
 	if b.tokens < 1 {
 		return false
 	}
-	b.tokens--
+	if spend {
+		b.tokens--
+	}
 	return true
 }
 

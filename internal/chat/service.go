@@ -47,6 +47,7 @@ type Service struct {
 	cfg     Config
 	log     *slog.Logger
 	limiter *limiter
+	logins  *limiter // brake on failed logins, per username
 
 	deliverer Deliverer
 	topics    TopicBus // nil when large-group topics are off
@@ -124,6 +125,9 @@ func NewService(cfg Config) *Service {
 		cfg:      cfg,
 		log:      cfg.Logger,
 		limiter:  newLimiter(cfg.SendRate, cfg.SendBurst),
+		// Ten failed logins at once, then one every six seconds, per
+		// username: enough for typos, too slow for guessing passwords.
+		logins: newLimiter(1.0/6, 10),
 		queue:    make(chan *pending, 8192),
 		dispatch: make(chan []*pending, 64),
 		members:  make(map[string]memberEntry),
@@ -214,6 +218,9 @@ func (s *Service) Login(ctx context.Context, username, password string) (string,
 	if err != nil {
 		return "", Session{}, User{}, bad
 	}
+	if !s.logins.ready(name, s.cfg.Now()) {
+		return "", Session{}, User{}, Errorf(ERateLimited, "too many login attempts for %q; wait a few seconds", name)
+	}
 	u, hash, err := s.cfg.Store.UserByName(ctx, name)
 	if ErrorCode(err) == ENotFound {
 		return "", Session{}, User{}, bad
@@ -225,6 +232,7 @@ func (s *Service) Login(ctx context.Context, username, password string) (string,
 		return "", Session{}, User{}, err
 	}
 	if !ok {
+		s.logins.allow(name, s.cfg.Now()) // only failures spend the budget
 		return "", Session{}, User{}, bad
 	}
 	raw := make([]byte, 32)

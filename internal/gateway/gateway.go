@@ -194,6 +194,11 @@ func (g *Gateway) Drain(ctx context.Context, reason string) {
 			for _, c := range g.snapshot() {
 				c.close(CloseGoingAway, "node shutting down", false)
 			}
+			// Give the closed connections a moment to unregister (and leave
+			// presence) before the node closes its stores under them.
+			for i := 0; i < 40 && g.Count() > 0; i++ {
+				time.Sleep(50 * time.Millisecond)
+			}
 			return
 		case <-t.C:
 		}
