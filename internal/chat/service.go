@@ -120,14 +120,14 @@ func NewService(cfg Config) *Service {
 		topics = nil
 	}
 	return &Service{
-		topics:   topics,
-		subs:     make(map[string]int),
-		cfg:      cfg,
-		log:      cfg.Logger,
-		limiter:  newLimiter(cfg.SendRate, cfg.SendBurst),
+		topics:  topics,
+		subs:    make(map[string]int),
+		cfg:     cfg,
+		log:     cfg.Logger,
+		limiter: newLimiter(cfg.SendRate, cfg.SendBurst),
 		// Ten failed logins at once, then one every six seconds, per
 		// username: enough for typos, too slow for guessing passwords.
-		logins: newLimiter(1.0/6, 10),
+		logins:   newLimiter(1.0/6, 10),
 		queue:    make(chan *pending, 8192),
 		dispatch: make(chan []*pending, 64),
 		members:  make(map[string]memberEntry),
