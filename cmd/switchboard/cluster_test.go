@@ -250,3 +250,54 @@ func TestClusterLogoutOnEveryNode(t *testing.T) {
 		wantCode(t, err, "unauthorized")
 	}
 }
+
+// Senders of one group on different nodes commit concurrently; every
+// member must still get the group's messages pushed in seq order.
+func TestClusterGroupOrderAcrossNodes(t *testing.T) {
+	for _, largeGroup := range []string{"0", "5"} { // node-addressed envelopes, then the group topic
+		t.Run("large-group="+largeGroup, func(t *testing.T) {
+			// A long hold: the test is about order, not about how fast a
+			// loaded machine carries a predecessor between nodes.
+			nodes := startCluster(t, 3, "--large-group", largeGroup, "--reorder-wait", "10s")
+			owner := user(t, nodes[0], "owner")
+			g, err := owner.CreateGroup(ctxT(t), "order", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var conns []*client.Conn
+			for i := 0; i < 9; i++ {
+				c := user(t, nodes[i%3], fmt.Sprintf("ord%d", i))
+				if _, err := c.JoinGroup(ctxT(t), "order"); err != nil {
+					t.Fatal(err)
+				}
+				conns = append(conns, dial(t, c, "web"))
+			}
+			const perSender = 150
+			senders := conns[:3] // one on each node
+			var wg sync.WaitGroup
+			for _, c := range senders {
+				wg.Add(1)
+				go func(c *client.Conn) {
+					defer wg.Done()
+					sendMany(t, c, client.SendRequest{Conversation: g.ID, Text: "burst"}, perSender)
+				}(c)
+			}
+			wg.Wait()
+			total := 3 * perSender
+			for i, c := range conns {
+				want := total
+				if i < 3 {
+					want = total - perSender // not pushed its own messages
+				}
+				var last int64
+				for got := 0; got < want; got++ {
+					m := nextMessage(t, c)
+					if m.Seq <= last {
+						t.Fatalf("member %d: seq %d pushed after %d", i, m.Seq, last)
+					}
+					last = m.Seq
+				}
+			}
+		})
+	}
+}

@@ -51,6 +51,7 @@ type serveConfig struct {
 	debugAddr     string
 	maxText       int
 	largeGroup    int
+	reorderWait   time.Duration
 	argonMemory   uint
 	argonTime     uint
 	logLevel      string
@@ -99,6 +100,7 @@ func (c *serveConfig) flagSet(getenv func(string) string, stderr io.Writer) *fla
 	fs.DurationVar(&c.authTimeout, "auth-timeout", envDuration(getenv, "SWITCHBOARD_AUTH_TIMEOUT", 10*time.Second), "a WebSocket that sends no auth frame within this is closed (env SWITCHBOARD_AUTH_TIMEOUT)")
 	str(&c.debugAddr, "debug-addr", "SWITCHBOARD_DEBUG_ADDR", "", "if set, serve Go's pprof profiles on this address (keep it on loopback)")
 	fs.IntVar(&c.largeGroup, "large-group", int(envFloat(getenv, "SWITCHBOARD_LARGE_GROUP", 1000)), "in a cluster, groups with more members than this travel on a per-group topic (one publish per message); 0 turns topics off (env SWITCHBOARD_LARGE_GROUP)")
+	fs.DurationVar(&c.reorderWait, "reorder-wait", envDuration(getenv, "SWITCHBOARD_REORDER_WAIT", time.Second), "in a cluster, how long a node holds a pushed message whose predecessor has not arrived, to push a conversation in seq order (env SWITCHBOARD_REORDER_WAIT)")
 	fs.IntVar(&c.maxText, "max-text", int(envFloat(getenv, "SWITCHBOARD_MAX_TEXT", chat.DefaultMaxText)), "largest message text in bytes (env SWITCHBOARD_MAX_TEXT)")
 	fs.UintVar(&c.argonMemory, "argon2-memory", uint(envFloat(getenv, "SWITCHBOARD_ARGON2_MEMORY", float64(password.Default.MemoryKiB))), "argon2id memory per password hash in KiB; lower only for load tests (env SWITCHBOARD_ARGON2_MEMORY)")
 	fs.UintVar(&c.argonTime, "argon2-time", uint(envFloat(getenv, "SWITCHBOARD_ARGON2_TIME", float64(password.Default.Time))), "argon2id passes per password hash (env SWITCHBOARD_ARGON2_TIME)")
@@ -204,6 +206,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		MaxText:       cfg.maxText,
 		Media:         meta.Media,
 		LargeGroup:    cfg.largeGroup,
+		ReorderWait:   cfg.reorderWait,
 		Metrics:       m.Core(),
 	})
 	gw := gateway.New(svc, gateway.Config{Heartbeat: cfg.heartbeat, AuthTimeout: cfg.authTimeout, Logger: log, Metrics: m.Gateway()})

@@ -38,7 +38,10 @@ type Config struct {
 	// on its topic (when the Bus is a TopicBus) instead of one envelope per
 	// node with recipients. 0 turns topics off.
 	LargeGroup int
-	Metrics    Metrics
+	// ReorderWait is how long a node holds a pushed message whose
+	// predecessor has not reached it yet (default 1s); see sequencer.
+	ReorderWait time.Duration
+	Metrics     Metrics
 }
 
 // Service holds the chat rules. It knows nothing of the wire: the gateway and
@@ -50,7 +53,8 @@ type Service struct {
 	logins  *limiter // brake on failed logins, per username
 
 	deliverer Deliverer
-	topics    TopicBus // nil when large-group topics are off
+	order     *sequencer // puts message pushes in seq order per conversation
+	topics    TopicBus   // nil when large-group topics are off
 
 	queue    chan *pending
 	dispatch chan []*pending
@@ -112,6 +116,9 @@ func NewService(cfg Config) *Service {
 	if cfg.MaxBatch == 0 {
 		cfg.MaxBatch = 512
 	}
+	if cfg.ReorderWait == 0 {
+		cfg.ReorderWait = time.Second
+	}
 	if cfg.MemberCache == 0 {
 		cfg.MemberCache = 30 * time.Second
 	}
@@ -144,6 +151,7 @@ func (s *Service) NodeID() string { return s.cfg.NodeID }
 // until ctx ends or Stop is called.
 func (s *Service) Start(ctx context.Context, d Deliverer) {
 	s.deliverer = d
+	s.order = newSequencer(s.cfg.ReorderWait, d.Deliver)
 	s.writers.Add(2)
 	go func() { defer s.writers.Done(); s.writeLoop() }()
 	go func() { defer s.writers.Done(); s.dispatchLoop() }()
@@ -815,7 +823,7 @@ func (s *Service) route(ctx context.Context, ev *Event, recipients []string) {
 		e := *ev
 		e.Recipients = users
 		if node == s.cfg.NodeID {
-			s.deliverer.Deliver(&e)
+			s.deliver(&e)
 			continue
 		}
 		if err := s.cfg.Bus.Send(ctx, node, &e); err != nil {
@@ -882,6 +890,15 @@ func (s *Service) onBusEvent(ev *Event) {
 			}
 			ev.Recipients = memberIDs(e.members)
 		}
+	}
+	s.deliver(ev)
+}
+
+// deliver hands ev to this node's connections, message pushes in seq order.
+func (s *Service) deliver(ev *Event) {
+	if ev.Kind == EventMessage && ev.Message != nil {
+		s.order.push(ev)
+		return
 	}
 	s.deliverer.Deliver(ev)
 }

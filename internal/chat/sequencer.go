@@ -1,0 +1,113 @@
+package chat
+
+import (
+	"slices"
+	"sync"
+	"time"
+)
+
+// sequencer puts a node's pushes of each conversation's messages in seq
+// order. One node dispatches its own commits in order, but in a cluster two
+// nodes commit messages of one group concurrently and fan them out
+// independently, so seq 7 from one node can reach a third before seq 6 from
+// another. A message whose predecessor has not arrived is held until it has,
+// or until hold passes (the predecessor was lost on the bus, or had no
+// recipient here): then what is held goes out in order and clients fill any
+// gap with sync.
+type sequencer struct {
+	hold    time.Duration
+	deliver func(*Event)
+
+	mu    sync.Mutex
+	convs map[string]*convOrder
+	swept time.Time
+}
+
+type convOrder struct {
+	next  int64 // the seq expected next; 0 when unknown
+	seen  time.Time
+	held  []*Event
+	timer *time.Timer
+}
+
+func newSequencer(hold time.Duration, deliver func(*Event)) *sequencer {
+	return &sequencer{hold: hold, deliver: deliver, convs: make(map[string]*convOrder)}
+}
+
+// push delivers a message event now, or holds it until its predecessors
+// have been delivered.
+func (q *sequencer) push(ev *Event) {
+	now := time.Now()
+	m := ev.Message
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if now.Sub(q.swept) > time.Minute {
+		q.sweep(now)
+	}
+	c := q.convs[m.ConversationID]
+	if c == nil {
+		c = &convOrder{}
+		q.convs[m.ConversationID] = c
+	}
+	// A conversation this node has not heard for a while starts afresh:
+	// messages sent meanwhile had no recipient here and will not come.
+	if len(c.held) == 0 && now.Sub(c.seen) > 4*q.hold {
+		c.next = 0
+	}
+	c.seen = now
+	switch {
+	case c.next == 0 || m.Seq == c.next:
+		q.deliver(ev)
+		c.next = m.Seq + 1
+		q.release(c, false)
+	case m.Seq < c.next:
+		q.deliver(ev) // late after a timeout: out of order, but not lost
+	default:
+		c.held = append(c.held, ev)
+		if c.timer == nil {
+			conv := m.ConversationID
+			c.timer = time.AfterFunc(q.hold, func() { q.expire(conv) })
+		}
+	}
+}
+
+// release delivers the held messages that are next in line; with all set
+// it delivers every held message, in seq order, skipping the holes.
+func (q *sequencer) release(c *convOrder, all bool) {
+	slices.SortFunc(c.held, func(a, b *Event) int { return int(a.Message.Seq - b.Message.Seq) })
+	i := 0
+	for ; i < len(c.held); i++ {
+		seq := c.held[i].Message.Seq
+		if seq > c.next && !all {
+			break
+		}
+		if seq >= c.next {
+			c.next = seq + 1
+		}
+		q.deliver(c.held[i])
+	}
+	c.held = c.held[i:]
+	if len(c.held) == 0 && c.timer != nil {
+		c.timer.Stop()
+		c.timer = nil
+	}
+}
+
+func (q *sequencer) expire(conv string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if c := q.convs[conv]; c != nil {
+		c.timer = nil
+		q.release(c, true)
+	}
+}
+
+// sweep forgets conversations not heard from in a while.
+func (q *sequencer) sweep(now time.Time) {
+	for id, c := range q.convs {
+		if len(c.held) == 0 && now.Sub(c.seen) > time.Minute {
+			delete(q.convs, id)
+		}
+	}
+	q.swept = now
+}

@@ -1,0 +1,69 @@
+package chat
+
+import (
+	"sync"
+	"testing"
+	"time"
+)
+
+func msgEvent(conv string, seq int64) *Event {
+	return &Event{Kind: EventMessage, Message: &Message{ConversationID: conv, Seq: seq}}
+}
+
+func TestSequencer(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   []int64
+		want []int64 // delivered order once everything has settled
+	}{
+		{"in order", []int64{1, 2, 3}, []int64{1, 2, 3}},
+		{"swapped", []int64{1, 3, 2, 4}, []int64{1, 2, 3, 4}},
+		{"reversed after the first", []int64{5, 9, 8, 7, 6}, []int64{5, 6, 7, 8, 9}},
+		{"a lost predecessor is skipped after the hold", []int64{1, 3, 4}, []int64{1, 3, 4}},
+		{"a hole filled in time", []int64{1, 3, 2}, []int64{1, 2, 3}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var got []int64
+			q := newSequencer(50*time.Millisecond, func(ev *Event) {
+				mu.Lock()
+				got = append(got, ev.Message.Seq)
+				mu.Unlock()
+			})
+			for _, seq := range tc.in {
+				q.push(msgEvent("c", seq))
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				mu.Lock()
+				n := len(got)
+				mu.Unlock()
+				if n == len(tc.want) || time.Now().After(deadline) {
+					break
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(got) != len(tc.want) {
+				t.Fatalf("delivered %v; want %v", got, tc.want)
+			}
+			for i := range got {
+				if got[i] != tc.want[i] {
+					t.Fatalf("delivered %v; want %v", got, tc.want)
+				}
+			}
+		})
+	}
+}
+
+func TestSequencerConversationsAreIndependent(t *testing.T) {
+	var got []string
+	q := newSequencer(time.Hour, func(ev *Event) { got = append(got, ev.Message.ConversationID) })
+	q.push(msgEvent("a", 1))
+	q.push(msgEvent("a", 3)) // held: 2 is missing
+	q.push(msgEvent("b", 1)) // another conversation is not held up
+	if len(got) != 2 || got[1] != "b" {
+		t.Fatalf("delivered %v; want a then b", got)
+	}
+}
