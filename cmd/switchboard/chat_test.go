@@ -179,6 +179,7 @@ func TestOfflineThenSync(t *testing.T) {
 	s := startServer(t)
 	erin, frank := user(t, s, "erin"), user(t, s, "frank")
 	ec := dial(t, erin, "web")
+	echo := dial(t, erin, "tablet") // erin's other device: it sees each push
 	g, err := erin.CreateGroup(ctxT(t), "news", "")
 	if err != nil {
 		t.Fatal(err)
@@ -195,6 +196,11 @@ func TestOfflineThenSync(t *testing.T) {
 		if _, err := ec.Send(ctxT(t), client.SendRequest{Conversation: g.ID, Text: fmt.Sprintf("group %d", i)}); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// Acks come before fan-out: let the fan-out end before frank connects,
+	// so the sync is all he reads.
+	for i := 0; i < 60; i++ {
+		nextMessage(t, echo)
 	}
 	fc := dial(t, frank, "phone")
 	var tr client.Tracker
