@@ -1159,23 +1159,41 @@ func (s *Service) Disconnected(ctx context.Context, c ConnInfo) {
 		delete(s.presence, c.UserID)
 		return
 	}
-	p.pending = time.AfterFunc(s.cfg.PresenceGrace, func() { s.goOffline(c, lastSeen) })
+	p.pending = time.AfterFunc(s.cfg.PresenceGrace, func() { s.goOffline(c, lastSeen, 0) })
 }
 
-func (s *Service) goOffline(c ConnInfo, lastSeen int64) {
+func (s *Service) goOffline(c ConnInfo, lastSeen int64, attempt int) {
 	s.mu.Lock()
 	p := s.presence[c.UserID]
 	if p == nil || p.conns > 0 {
 		s.mu.Unlock()
 		return
 	}
-	delete(s.presence, c.UserID)
 	s.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if online, err := s.cfg.Presence.Online(ctx, []string{c.UserID}); err == nil && online[c.UserID] {
-		return // came back on another node
+		// Online on another node, or this node's disconnect did not reach
+		// the cluster's presence (its entry then lapses at its TTL): look
+		// again later rather than never announce the user offline.
+		s.mu.Lock()
+		if p := s.presence[c.UserID]; p != nil && p.conns == 0 {
+			if attempt < 12 {
+				p.pending = time.AfterFunc(s.cfg.PresenceGrace, func() { s.goOffline(c, lastSeen, attempt+1) })
+			} else {
+				delete(s.presence, c.UserID)
+			}
+		}
+		s.mu.Unlock()
+		return
 	}
+	s.mu.Lock()
+	if p := s.presence[c.UserID]; p == nil || p.conns > 0 {
+		s.mu.Unlock()
+		return
+	}
+	delete(s.presence, c.UserID)
+	s.mu.Unlock()
 	if err := s.cfg.Store.SetLastSeen(ctx, c.UserID, lastSeen); err != nil {
 		s.log.Warn("set last seen", "err", err)
 	}
