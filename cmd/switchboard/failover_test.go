@@ -330,7 +330,6 @@ type foTraffic struct {
 	stop   chan struct{}
 	send   sync.WaitGroup
 	keep   sync.WaitGroup
-	acked  atomic.Int64
 }
 
 // startFoTraffic makes each user send, window at a time, the messages its

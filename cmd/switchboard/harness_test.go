@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -228,5 +227,3 @@ func convByID(cs []wire.Conversation, id string) (wire.Conversation, bool) {
 	}
 	return wire.Conversation{}, false
 }
-
-var _ = strings.Repeat

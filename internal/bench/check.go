@@ -19,14 +19,13 @@ type Receiver struct {
 	expect  []string
 	tracker client.Tracker
 
-	mu       sync.Mutex
-	lastSeq  map[string]int64
-	from     map[string]int64
-	total    int64
-	order    int64
-	dropped  bool
-	dropWhy  string
-	unparsed int64
+	mu      sync.Mutex
+	lastSeq map[string]int64
+	from    map[string]int64
+	total   int64
+	order   int64
+	dropped bool
+	dropWhy string
 }
 
 // NewReceiver returns the checker for user's connection, which should

@@ -98,7 +98,6 @@ type worker struct {
 	wmu sync.Mutex
 
 	members []*member
-	groupID string
 
 	counters struct{ conns, sent, acked, errors, received atomic.Int64 }
 	emu      sync.Mutex
@@ -112,7 +111,6 @@ type worker struct {
 	ackHist  *shardedHist
 	recvHist *shardedHist
 	inflight sync.WaitGroup
-	pendingN atomic.Int64
 	dialSecs float64
 	dialErrs atomic.Int64
 	cpu      float64 // CPU seconds of the load phase

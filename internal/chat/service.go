@@ -603,15 +603,6 @@ func memberIDs(ms []Member) []string {
 	return ids
 }
 
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // ---- messages
 
 // SendRequest is a client's message.

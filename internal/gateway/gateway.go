@@ -22,16 +22,13 @@ import (
 
 var _ chat.Deliverer = (*Gateway)(nil)
 
-// Close codes sent with a close frame (4000-4999 are for applications).
+// Close codes the gateway sends with a close frame (4000-4999 are for
+// applications; gws itself sends 1009 for a frame over its read limit).
 const (
-	CloseNormal      = 1000
-	CloseGoingAway   = 1001
-	ClosePolicy      = 1008
-	CloseTooBig      = 1009
-	CloseAuthFailed  = 4001
-	CloseLoggedOut   = 4002
-	CloseSlowClient  = 4008
-	CloseAuthTimeout = 4003
+	CloseGoingAway  = 1001
+	CloseAuthFailed = 4001
+	CloseLoggedOut  = 4002
+	CloseSlowClient = 4008
 )
 
 // Config tunes a Gateway. Zero values take the defaults in brackets.

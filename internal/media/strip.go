@@ -261,17 +261,6 @@ func stripPNG(dst io.Writer, src io.Reader) error {
 	}
 }
 
-// stripper returns the metadata filter for a content type, or nil.
-func stripper(contentType string) func(io.Writer, io.Reader) error {
-	switch contentType {
-	case "image/jpeg":
-		return func(w io.Writer, r io.Reader) error { _, err := stripJPEG(w, r); return err }
-	case "image/png":
-		return stripPNG
-	}
-	return nil
-}
-
 // filtered returns a reader of src passed through strip, run on its own
 // goroutine. Closing the returned reader stops it.
 func filtered(src io.Reader, strip func(io.Writer, io.Reader) error) io.ReadCloser {
