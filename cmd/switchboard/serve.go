@@ -24,8 +24,10 @@ import (
 	"github.com/switchboard-chat/switchboard/internal/chat"
 	"github.com/switchboard-chat/switchboard/internal/gateway"
 	"github.com/switchboard-chat/switchboard/internal/httpapi"
+	"github.com/switchboard-chat/switchboard/internal/httpjson"
 	"github.com/switchboard-chat/switchboard/internal/media"
 	"github.com/switchboard-chat/switchboard/internal/metrics"
+	"github.com/switchboard-chat/switchboard/internal/node"
 	"github.com/switchboard-chat/switchboard/internal/password"
 	"github.com/switchboard-chat/switchboard/internal/postgres"
 	"github.com/switchboard-chat/switchboard/internal/redis"
@@ -192,24 +194,33 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	m := metrics.New(cfg.nodeID)
 	cl.register(m.Registry())
-	svc := chat.NewService(chat.Config{
+	rt := node.New(node.Config{
 		Store:         store,
 		Presence:      cl.presence,
 		Bus:           cl.bus,
-		Hasher:        password.Argon2id{MemoryKiB: uint32(cfg.argonMemory), Time: uint32(cfg.argonTime)},
 		NodeID:        cfg.nodeID,
-		NewID:         newIDs(),
 		Logger:        log,
 		PresenceGrace: cfg.presenceGrace,
-		SendRate:      cfg.sendRate,
-		SendBurst:     cfg.sendBurst,
-		MaxText:       cfg.maxText,
-		Media:         meta.Media,
 		LargeGroup:    cfg.largeGroup,
 		ReorderWait:   cfg.reorderWait,
 		Metrics:       m.Core(),
 	})
-	gw := gateway.New(svc, gateway.Config{Heartbeat: cfg.heartbeat, AuthTimeout: cfg.authTimeout, Logger: log, Metrics: m.Gateway()})
+	svc := chat.NewService(chat.Config{
+		Store:     store,
+		Presence:  cl.presence,
+		Runtime:   rt,
+		Hasher:    password.Argon2id{MemoryKiB: uint32(cfg.argonMemory), Time: uint32(cfg.argonTime)},
+		NewID:     newIDs(),
+		Logger:    log,
+		SendRate:  cfg.sendRate,
+		SendBurst: cfg.sendBurst,
+		MaxText:   cfg.maxText,
+		Media:     meta.Media,
+		Metrics:   m.Core(),
+	})
+	gw := gateway.New(svc, gateway.Config{Heartbeat: cfg.heartbeat, AuthTimeout: cfg.authTimeout, Logger: log, Metrics: &gateway.Metrics{
+		Connections: m.Connections, FrameIn: m.FrameIn, FramesOut: m.FramesOut, SlowClosed: m.SlowClosed,
+	}})
 	wsURL := strings.Replace(strings.Replace(cfg.publicURL, "https://", "wss://", 1), "http://", "ws://", 1) + "/v1/ws"
 	handler := httpapi.NewServer(httpapi.Deps{
 		Service:   svc,
@@ -219,7 +230,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Media: media.NewHandler(media.Deps{
 			Blobs: blobs, Meta: meta, Secret: []byte(cfg.mediaSecret), MaxSize: cfg.maxMedia, NewID: newIDs(), Logger: log,
 			Authenticate: func(r *http.Request) (chat.Session, error) {
-				return svc.Authenticate(r.Context(), httpapi.BearerToken(r))
+				return svc.Authenticate(r.Context(), httpjson.BearerToken(r))
 			},
 		}),
 		Discover: func(r *http.Request) (string, string, error) {

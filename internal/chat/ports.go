@@ -158,17 +158,19 @@ const (
 
 // Event is something to push to connections. Recipients are user IDs; for
 // presence events (sent to subscribers) and revoke/resync it is empty.
+// The JSON tags on Event and the types it carries are its encoding on the
+// bus between nodes: short, because an envelope crosses Redis once per node.
 type Event struct {
-	Kind       string
-	Recipients []string
-	ExceptConn string // connection that caused it and was answered by its ack
+	Kind       string   `json:"k"`
+	Recipients []string `json:"r,omitempty"`
+	ExceptConn string   `json:"x,omitempty"` // connection that caused it and was answered by its ack
 
-	Message   *Message
-	Receipt   *Receipt
-	Presence  *PresenceInfo
-	Typing    *TypingEvent
-	Member    *MemberEvent
-	SessionID string
+	Message   *Message      `json:"m,omitempty"`
+	Receipt   *Receipt      `json:"rc,omitempty"`
+	Presence  *PresenceInfo `json:"p,omitempty"`
+	Typing    *TypingEvent  `json:"t,omitempty"`
+	Member    *MemberEvent  `json:"mb,omitempty"`
+	SessionID string        `json:"s,omitempty"`
 }
 
 // Deliverer pushes events to this node's connections. The gateway implements

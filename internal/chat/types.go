@@ -64,28 +64,28 @@ type Member struct {
 
 // Media describes an uploaded object as carried on a message.
 type Media struct {
-	ID          string
-	ContentType string
-	Size        int64
-	Width       int
-	Height      int
-	SHA256      string
-	UploaderID  string
-	CreatedAt   int64
+	ID          string `json:"i,omitempty"`
+	ContentType string `json:"ct,omitempty"`
+	Size        int64  `json:"sz,omitempty"`
+	Width       int    `json:"w,omitempty"`
+	Height      int    `json:"h,omitempty"`
+	SHA256      string `json:"sh,omitempty"`
+	UploaderID  string `json:"u,omitempty"`
+	CreatedAt   int64  `json:"at,omitempty"`
 }
 
 // Message is a stored message. ID is globally unique and time-ordered; Seq
 // is the message's gapless position in its conversation.
 type Message struct {
-	ID             string
-	ConversationID string
-	Seq            int64
-	SenderID       string
-	Sender         string // username
-	TS             int64
-	Text           string
-	ClientMsgID    string
-	Media          *Media
+	ID             string `json:"i,omitempty"`
+	ConversationID string `json:"c,omitempty"`
+	Seq            int64  `json:"q,omitempty"`
+	SenderID       string `json:"f,omitempty"`
+	Sender         string `json:"fn,omitempty"` // username
+	TS             int64  `json:"ts,omitempty"`
+	Text           string `json:"tx,omitempty"`
+	ClientMsgID    string `json:"cm,omitempty"`
+	Media          *Media `json:"md,omitempty"`
 }
 
 // Receipt statuses.
@@ -96,19 +96,19 @@ const (
 
 // Receipt is a change of a member's delivered or read position.
 type Receipt struct {
-	ConversationID string
-	UserID         string
-	Username       string
-	Status         string
-	Seq            int64
+	ConversationID string `json:"c,omitempty"`
+	UserID         string `json:"u,omitempty"`
+	Username       string `json:"un,omitempty"`
+	Status         string `json:"st,omitempty"`
+	Seq            int64  `json:"q,omitempty"`
 }
 
 // PresenceInfo is a user's online state as shown to others.
 type PresenceInfo struct {
-	UserID   string
-	Username string
-	Online   bool
-	LastSeen int64
+	UserID   string `json:"u,omitempty"`
+	Username string `json:"un,omitempty"`
+	Online   bool   `json:"o,omitempty"`
+	LastSeen int64  `json:"ls,omitempty"`
 }
 
 // Member events.
@@ -119,16 +119,16 @@ const (
 
 // MemberEvent says that a user joined or left a group.
 type MemberEvent struct {
-	ConversationID string
-	UserID         string
-	Username       string
-	Event          string
-	Members        int // member count after the change
+	ConversationID string `json:"c,omitempty"`
+	UserID         string `json:"u,omitempty"`
+	Username       string `json:"un,omitempty"`
+	Event          string `json:"e,omitempty"`
+	Members        int    `json:"n,omitempty"` // member count after the change
 }
 
 // TypingEvent says that a user is typing in a conversation.
 type TypingEvent struct {
-	ConversationID string
-	UserID         string
-	Username       string
+	ConversationID string `json:"c,omitempty"`
+	UserID         string `json:"u,omitempty"`
+	Username       string `json:"un,omitempty"`
 }

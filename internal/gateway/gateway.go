@@ -88,7 +88,7 @@ func New(svc *chat.Service, cfg Config) *Gateway {
 		cfg.WriteWait = 10 * time.Second
 	}
 	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Metrics == nil {
 		cfg.Metrics = &Metrics{}

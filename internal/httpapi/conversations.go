@@ -7,6 +7,7 @@ import (
 
 	"github.com/switchboard-chat/switchboard/internal/chat"
 	"github.com/switchboard-chat/switchboard/internal/encode"
+	"github.com/switchboard-chat/switchboard/internal/httpjson"
 	"github.com/switchboard-chat/switchboard/wire"
 )
 
@@ -14,10 +15,10 @@ func handleConversations(svc *chat.Service, log *slog.Logger) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		cs, err := svc.Conversations(r.Context(), SessionFrom(r.Context()))
 		if err != nil {
-			Error(w, r, log, err)
+			httpjson.Error(w, r, log, err)
 			return
 		}
-		WriteJSON(w, http.StatusOK, wire.ConversationsResponse{Conversations: encode.Conversations(cs)})
+		httpjson.Write(w, http.StatusOK, wire.ConversationsResponse{Conversations: encode.Conversations(cs)})
 	}
 }
 
@@ -31,7 +32,7 @@ func handleHistory(svc *chat.Service, log *slog.Logger) http.HandlerFunc {
 			if v := r.URL.Query().Get(p.name); v != "" {
 				n, err := strconv.ParseInt(v, 10, 64)
 				if err != nil {
-					Error(w, r, log, chat.Errorf(chat.EBadRequest, "%s must be a whole number", p.name))
+					httpjson.Error(w, r, log, chat.Errorf(chat.EBadRequest, "%s must be a whole number", p.name))
 					return
 				}
 				*p.dst = n
@@ -40,16 +41,16 @@ func handleHistory(svc *chat.Service, log *slog.Logger) http.HandlerFunc {
 		if v := r.URL.Query().Get("limit"); v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 {
-				Error(w, r, log, chat.Errorf(chat.EBadRequest, "limit must be a whole number from 1 to %d", chat.MaxHistoryLimit))
+				httpjson.Error(w, r, log, chat.Errorf(chat.EBadRequest, "limit must be a whole number from 1 to %d", chat.MaxHistoryLimit))
 				return
 			}
 			q.Limit = n
 		}
 		ms, err := svc.History(r.Context(), SessionFrom(r.Context()), r.PathValue("id"), q)
 		if err != nil {
-			Error(w, r, log, err)
+			httpjson.Error(w, r, log, err)
 			return
 		}
-		WriteJSON(w, http.StatusOK, wire.MessagesResponse{Messages: encode.Messages(ms)})
+		httpjson.Write(w, http.StatusOK, wire.MessagesResponse{Messages: encode.Messages(ms)})
 	}
 }

@@ -7,12 +7,13 @@ import (
 	"time"
 
 	"github.com/switchboard-chat/switchboard/internal/chat"
+	"github.com/switchboard-chat/switchboard/internal/httpjson"
 	"github.com/switchboard-chat/switchboard/wire"
 )
 
 func handleHealth() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		httpjson.Write(w, http.StatusOK, map[string]string{"status": "ok"})
 	}
 }
 
@@ -22,31 +23,31 @@ func handleReady(ready func(context.Context) error, log *slog.Logger) http.Handl
 			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 			defer cancel()
 			if err := ready(ctx); err != nil {
-				Error(w, r, log, chat.Errorf(chat.EUnavailable, "not ready: %s", chat.ErrorMessage(err)))
+				httpjson.Error(w, r, log, chat.Errorf(chat.EUnavailable, "not ready: %s", chat.ErrorMessage(err)))
 				return
 			}
 		}
-		WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+		httpjson.Write(w, http.StatusOK, map[string]string{"status": "ready"})
 	}
 }
 
 func handleDiscover(discover func(*http.Request) (string, string, error), log *slog.Logger) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if discover == nil {
-			Error(w, r, log, chat.Errorf(chat.EUnavailable, "discovery is not configured"))
+			httpjson.Error(w, r, log, chat.Errorf(chat.EUnavailable, "discovery is not configured"))
 			return
 		}
 		url, node, err := discover(r)
 		if err != nil {
-			Error(w, r, log, err)
+			httpjson.Error(w, r, log, err)
 			return
 		}
-		WriteJSON(w, http.StatusOK, wire.DiscoverResponse{WSURL: url, Node: node})
+		httpjson.Write(w, http.StatusOK, wire.DiscoverResponse{WSURL: url, Node: node})
 	}
 }
 
 func handleNotFound(log *slog.Logger) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		Error(w, r, log, chat.Errorf(chat.ENotFound, "no route %s %s", r.Method, r.URL.Path))
+		httpjson.Error(w, r, log, chat.Errorf(chat.ENotFound, "no route %s %s", r.Method, r.URL.Path))
 	}
 }

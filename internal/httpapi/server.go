@@ -4,22 +4,13 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
-	"io"
 	"log/slog"
 	"net/http"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/switchboard-chat/switchboard/internal/chat"
-	"github.com/switchboard-chat/switchboard/wire"
+	"github.com/switchboard-chat/switchboard/internal/httpjson"
 )
-
-// maxBody is the largest JSON body accepted.
-const maxBody = 64 << 10
 
 // Deps are what the API needs; nil handlers leave their routes out.
 type Deps struct {
@@ -39,73 +30,11 @@ type Deps struct {
 // NewServer returns the HTTP handler of a node.
 func NewServer(d Deps) http.Handler {
 	if d.Logger == nil {
-		d.Logger = slog.Default()
+		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	mux := http.NewServeMux()
 	addRoutes(mux, d)
 	return mux
-}
-
-// statusOf maps error codes to HTTP statuses: one table for the whole API.
-var statusOf = map[string]int{
-	chat.EBadRequest:   http.StatusBadRequest,
-	chat.EUnauthorized: http.StatusUnauthorized,
-	chat.EForbidden:    http.StatusForbidden,
-	chat.ENotFound:     http.StatusNotFound,
-	chat.EConflict:     http.StatusConflict,
-	chat.ETooLarge:     http.StatusRequestEntityTooLarge,
-	chat.ERateLimited:  http.StatusTooManyRequests,
-	chat.EUnavailable:  http.StatusServiceUnavailable,
-	chat.EInternal:     http.StatusInternalServerError,
-}
-
-// Error writes err as the API's JSON error body with its status. Internal
-// details are logged, never sent.
-func Error(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
-	code := chat.ErrorCode(err)
-	status, ok := statusOf[code]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
-	if code == chat.EInternal {
-		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	}
-	var body wire.ErrorBody
-	body.Error.Code = code
-	body.Error.Message = chat.ErrorMessage(err)
-	WriteJSON(w, status, body)
-}
-
-// WriteJSON writes v as JSON with the given status.
-func WriteJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-// decode reads a JSON body of at most maxBody bytes into v.
-func decode(w http.ResponseWriter, r *http.Request, v any) error {
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return chat.Errorf(chat.ETooLarge, "body is over %d bytes", maxBody)
-		}
-		return chat.Errorf(chat.EBadRequest, "read body: %v", err)
-	}
-	if !utf8.Valid(b) {
-		return chat.Errorf(chat.EBadRequest, "body is not valid UTF-8")
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return chat.Errorf(chat.EBadRequest, "malformed JSON body: %v", err)
-	}
-	if dec.More() {
-		return chat.Errorf(chat.EBadRequest, "malformed JSON body: trailing data")
-	}
-	return nil
 }
 
 type ctxKey struct{}
@@ -116,21 +45,12 @@ func SessionFrom(ctx context.Context) chat.Session {
 	return s
 }
 
-// BearerToken returns the request's bearer token, or "".
-func BearerToken(r *http.Request) string {
-	h := r.Header.Get("Authorization")
-	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
-		return strings.TrimSpace(h[7:])
-	}
-	return ""
-}
-
 func requireAuth(svc *chat.Service, log *slog.Logger, next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sess, err := svc.Authenticate(r.Context(), BearerToken(r))
+		sess, err := svc.Authenticate(r.Context(), httpjson.BearerToken(r))
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="switchboard"`)
-			Error(w, r, log, err)
+			httpjson.Error(w, r, log, err)
 			return
 		}
 		next(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, sess)))

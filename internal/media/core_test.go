@@ -13,8 +13,10 @@ import (
 	"github.com/switchboard-chat/switchboard/internal/blob"
 	"github.com/switchboard-chat/switchboard/internal/chat"
 	"github.com/switchboard-chat/switchboard/internal/httpapi"
+	"github.com/switchboard-chat/switchboard/internal/httpjson"
 	"github.com/switchboard-chat/switchboard/internal/inmem"
 	"github.com/switchboard-chat/switchboard/internal/media"
+	"github.com/switchboard-chat/switchboard/internal/node"
 	"github.com/switchboard-chat/switchboard/internal/sqlite"
 )
 
@@ -41,9 +43,10 @@ func TestWithCore(t *testing.T) {
 	defer st.Close()
 	var n atomic.Int64
 	newID := func() string { return fmt.Sprintf("id%08d", n.Add(1)) }
+	presence := inmem.NewPresence("n1")
 	svc := chat.NewService(chat.Config{
-		Store: st, Presence: inmem.NewPresence("n1"), Bus: inmem.NewBus("n1"), Hasher: plainHasher{},
-		Media: st.Media, NodeID: "n1", NewID: newID,
+		Store: st, Presence: presence, Hasher: plainHasher{}, Media: st.Media, NewID: newID,
+		Runtime: node.New(node.Config{Store: st, Presence: presence, Bus: inmem.NewBus("n1"), NodeID: "n1"}),
 	})
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -61,7 +64,7 @@ func TestWithCore(t *testing.T) {
 			Blobs: blobs,
 			Meta:  st,
 			Authenticate: func(r *http.Request) (chat.Session, error) {
-				return svc.Authenticate(r.Context(), httpapi.BearerToken(r))
+				return svc.Authenticate(r.Context(), httpjson.BearerToken(r))
 			},
 			NewID: newID,
 		}),

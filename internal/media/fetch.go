@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/switchboard-chat/switchboard/internal/chat"
-	"github.com/switchboard-chat/switchboard/internal/httpapi"
+	"github.com/switchboard-chat/switchboard/internal/httpjson"
 )
 
 // fetch serves an upload (or with ?thumb=1 its thumbnail) to a holder of a
@@ -74,7 +74,7 @@ func (h *handler) fetch(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			exp := h.expiry()
-			httpapi.WriteJSON(w, http.StatusOK, map[string]any{
+			httpjson.Write(w, http.StatusOK, map[string]any{
 				"url": h.signedURL(id, thumb, exp), "expires_at": exp * 1000,
 			})
 			return

@@ -16,7 +16,7 @@ import (
 
 	"github.com/switchboard-chat/switchboard/internal/blob"
 	"github.com/switchboard-chat/switchboard/internal/chat"
-	"github.com/switchboard-chat/switchboard/internal/httpapi"
+	"github.com/switchboard-chat/switchboard/internal/httpjson"
 )
 
 // MetaStore keeps upload records and answers who may see them.
@@ -106,7 +106,7 @@ func NewHandler(d Deps) http.Handler {
 		d.MaxDecodes = max(1, runtime.GOMAXPROCS(0)/2)
 	}
 	if d.Logger == nil {
-		d.Logger = slog.Default()
+		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	h := &handler{Deps: d, mux: http.NewServeMux(), decodes: make(chan struct{}, d.MaxDecodes)}
 	h.mux.HandleFunc("POST /v1/media", h.upload)
@@ -123,7 +123,7 @@ func (h *handler) badMethod(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) error(w http.ResponseWriter, r *http.Request, err error) {
-	httpapi.Error(w, r, h.Logger, err)
+	httpjson.Error(w, r, h.Logger, err)
 }
 
 func (h *handler) authenticate(w http.ResponseWriter, r *http.Request) (chat.Session, bool) {

@@ -27,7 +27,7 @@ import (
 
 	"github.com/switchboard-chat/switchboard/internal/blob"
 	"github.com/switchboard-chat/switchboard/internal/chat"
-	"github.com/switchboard-chat/switchboard/internal/httpapi"
+	"github.com/switchboard-chat/switchboard/internal/httpjson"
 	"github.com/switchboard-chat/switchboard/internal/media"
 	"github.com/switchboard-chat/switchboard/internal/media/mediatest"
 	"github.com/switchboard-chat/switchboard/internal/sqlite"
@@ -72,7 +72,7 @@ func newEnv(tb testing.TB, tweak func(*media.Deps)) *env {
 		Blobs: blobs,
 		Meta:  st,
 		Authenticate: func(r *http.Request) (chat.Session, error) {
-			if s, ok := tokens[httpapi.BearerToken(r)]; ok {
+			if s, ok := tokens[httpjson.BearerToken(r)]; ok {
 				return s, nil
 			}
 			return chat.Session{}, chat.Errorf(chat.EUnauthorized, "log in first")

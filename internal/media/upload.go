@@ -11,7 +11,7 @@ import (
 	"net/http"
 
 	"github.com/switchboard-chat/switchboard/internal/chat"
-	"github.com/switchboard-chat/switchboard/internal/httpapi"
+	"github.com/switchboard-chat/switchboard/internal/httpjson"
 	"github.com/switchboard-chat/switchboard/wire"
 )
 
@@ -140,7 +140,7 @@ func (h *handler) upload(w http.ResponseWriter, r *http.Request) {
 		out.ThumbURL = h.signedURL(id, true, exp)
 	}
 	w.Header().Set("Location", "/v1/media/"+id)
-	httpapi.WriteJSON(w, http.StatusCreated, wire.MediaResponse{Media: out})
+	httpjson.Write(w, http.StatusCreated, wire.MediaResponse{Media: out})
 }
 
 // rewriteWebP copies a staged WebP to its place without its metadata,

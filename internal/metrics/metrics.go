@@ -1,6 +1,6 @@
 // Package metrics holds a node's Prometheus collectors on a registry of its
-// own (no global state) and hands the core and the gateway plain functions,
-// so neither imports Prometheus.
+// own (no global state) and hands the core and the gateway plain functions
+// (wired in cmd/), so neither imports Prometheus.
 package metrics
 
 import (
@@ -12,7 +12,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/switchboard-chat/switchboard/internal/chat"
-	"github.com/switchboard-chat/switchboard/internal/gateway"
 )
 
 // Metrics is one node's set of collectors.
@@ -72,19 +71,21 @@ func (m *Metrics) Core() chat.Metrics {
 	}
 }
 
-// Gateway returns the hooks for gateway.Config.
-func (m *Metrics) Gateway() *gateway.Metrics {
-	return &gateway.Metrics{
-		Connections: func(d int) { m.connections.Add(float64(d)) },
-		FrameIn: func(typ string) {
-			switch typ {
-			case "auth", "send", "sync", "receipt", "typing", "presence_subscribe", "ping":
-			default:
-				typ = "other" // keep label cardinality bounded
-			}
-			m.framesIn.WithLabelValues(typ).Inc()
-		},
-		FramesOut:  func(n int) { m.framesOut.Add(float64(n)) },
-		SlowClosed: m.slowClosed.Inc,
+// Connections adds d to the open connections.
+func (m *Metrics) Connections(d int) { m.connections.Add(float64(d)) }
+
+// FrameIn counts a client frame of type typ.
+func (m *Metrics) FrameIn(typ string) {
+	switch typ {
+	case "auth", "send", "sync", "receipt", "typing", "presence_subscribe", "ping":
+	default:
+		typ = "other" // keep label cardinality bounded
 	}
+	m.framesIn.WithLabelValues(typ).Inc()
 }
+
+// FramesOut counts n event frames pushed to connections.
+func (m *Metrics) FramesOut(n int) { m.framesOut.Add(float64(n)) }
+
+// SlowClosed counts a connection closed for a full outbound queue.
+func (m *Metrics) SlowClosed() { m.slowClosed.Inc() }

@@ -148,13 +148,7 @@ func (b *Bus) xaddArgs(key string, mustExist bool, field string, value any) *gor
 // Send appends ev to node's inbox. EUnavailable if Redis cannot be reached
 // or node has no inbox (it is not running and has not been for StreamTTL).
 func (b *Bus) Send(ctx context.Context, node string, ev *chat.Event) error {
-	data, err := encodeEvent(ev)
-	if err != nil {
-		return err
-	}
-	b.n.add(1)
-	b.xadds.Add(1)
-	err = b.client.XAdd(ctx, b.xaddArgs(b.inboxKey(node), true, fieldEvent, data)).Err()
+	err := b.xaddEvent(ctx, b.inboxKey(node), true, ev)
 	if errors.Is(err, goredis.Nil) {
 		return chat.Errorf(chat.EUnavailable, "node %q is not running", node)
 	}
@@ -167,13 +161,7 @@ func (b *Bus) Send(ctx context.Context, node string, ev *chat.Event) error {
 
 // Broadcast appends ev to the stream every node reads, this one included.
 func (b *Bus) Broadcast(ctx context.Context, ev *chat.Event) error {
-	data, err := encodeEvent(ev)
-	if err != nil {
-		return err
-	}
-	b.n.add(1)
-	b.xadds.Add(1)
-	if err := b.client.XAdd(ctx, b.xaddArgs(b.bcastKey(), false, fieldEvent, data)).Err(); err != nil {
+	if err := b.xaddEvent(ctx, b.bcastKey(), false, ev); err != nil {
 		return translate("bus broadcast", err)
 	}
 	b.broadcasts.Add(1)
@@ -222,13 +210,7 @@ func (b *Bus) UnsubscribeTopic(ctx context.Context, topic string) error {
 // whatever the number of nodes and members. A topic no node subscribes to
 // drops ev and is no error.
 func (b *Bus) PublishTopic(ctx context.Context, topic string, ev *chat.Event) error {
-	data, err := encodeEvent(ev)
-	if err != nil {
-		return err
-	}
-	b.n.add(1)
-	b.xadds.Add(1)
-	err = b.client.XAdd(ctx, b.xaddArgs(b.topicKey(topic), true, fieldEvent, data)).Err()
+	err := b.xaddEvent(ctx, b.topicKey(topic), true, ev)
 	if errors.Is(err, goredis.Nil) {
 		return nil
 	}
@@ -237,6 +219,24 @@ func (b *Bus) PublishTopic(ctx context.Context, topic string, ev *chat.Event) er
 	}
 	b.publishes.Add(1)
 	return nil
+}
+
+// xadd appends one entry to key and counts it. With mustExist a missing
+// stream is not created and the error is goredis.Nil.
+func (b *Bus) xadd(ctx context.Context, key string, mustExist bool, field string, value any) (string, error) {
+	b.n.add(1)
+	b.xadds.Add(1)
+	return b.client.XAdd(ctx, b.xaddArgs(key, mustExist, field, value)).Result()
+}
+
+// xaddEvent appends ev, encoded, to key.
+func (b *Bus) xaddEvent(ctx context.Context, key string, mustExist bool, ev *chat.Event) error {
+	data, err := encodeEvent(ev)
+	if err != nil {
+		return err
+	}
+	_, err = b.xadd(ctx, key, mustExist, fieldEvent, data)
+	return err
 }
 
 // touch appends a marker to key (creating it) and renews its TTL; it
@@ -262,9 +262,7 @@ func (b *Bus) wake(ctx context.Context) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 	defer cancel()
-	b.n.add(1)
-	b.xadds.Add(1)
-	_ = b.client.XAdd(ctx, b.xaddArgs(b.inboxKey(b.node), true, fieldMarker, "1")).Err()
+	_, _ = b.xadd(ctx, b.inboxKey(b.node), true, fieldMarker, "1")
 }
 
 // stream is one stream Run reads and its position.
@@ -387,9 +385,7 @@ func (b *Bus) start(ctx context.Context) error {
 		bcast = last[0].ID
 	} else {
 		// The broadcast stream is shared and never expires: no TTL.
-		b.n.add(1)
-		b.xadds.Add(1)
-		if bcast, err = b.client.XAdd(ctx, b.xaddArgs(b.bcastKey(), false, fieldMarker, "1")).Result(); err != nil {
+		if bcast, err = b.xadd(ctx, b.bcastKey(), false, fieldMarker, "1"); err != nil {
 			return err
 		}
 	}

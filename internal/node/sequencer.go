@@ -1,9 +1,11 @@
-package chat
+package node
 
 import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/switchboard-chat/switchboard/internal/chat"
 )
 
 // sequencer puts a node's pushes of each conversation's messages in seq
@@ -16,7 +18,8 @@ import (
 // gap with sync.
 type sequencer struct {
 	hold    time.Duration
-	deliver func(*Event)
+	now     func() time.Time
+	deliver func(*chat.Event)
 
 	mu    sync.Mutex
 	convs map[string]*convOrder
@@ -26,18 +29,18 @@ type sequencer struct {
 type convOrder struct {
 	next  int64 // the seq expected next; 0 when unknown
 	seen  time.Time
-	held  []*Event
+	held  []*chat.Event
 	timer *time.Timer
 }
 
-func newSequencer(hold time.Duration, deliver func(*Event)) *sequencer {
-	return &sequencer{hold: hold, deliver: deliver, convs: make(map[string]*convOrder)}
+func newSequencer(hold time.Duration, now func() time.Time, deliver func(*chat.Event)) *sequencer {
+	return &sequencer{hold: hold, now: now, deliver: deliver, convs: make(map[string]*convOrder)}
 }
 
 // push delivers a message event now, or holds it until its predecessors
 // have been delivered.
-func (q *sequencer) push(ev *Event) {
-	now := time.Now()
+func (q *sequencer) push(ev *chat.Event) {
+	now := q.now()
 	m := ev.Message
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -74,7 +77,7 @@ func (q *sequencer) push(ev *Event) {
 // release delivers the held messages that are next in line; with all set
 // it delivers every held message, in seq order, skipping the holes.
 func (q *sequencer) release(c *convOrder, all bool) {
-	slices.SortFunc(c.held, func(a, b *Event) int { return int(a.Message.Seq - b.Message.Seq) })
+	slices.SortFunc(c.held, func(a, b *chat.Event) int { return int(a.Message.Seq - b.Message.Seq) })
 	i := 0
 	for ; i < len(c.held); i++ {
 		seq := c.held[i].Message.Seq

@@ -1,0 +1,88 @@
+package chat
+
+import "context"
+
+// SendRequest is a client's message.
+type SendRequest struct {
+	ClientMsgID  string
+	ToUser       string
+	Conversation string
+	Text         string
+	MediaID      string
+}
+
+// Send validates a message and queues it for the group-committed write
+// path. done is called once, after the commit (or with the error), from the
+// write path's goroutine, in the order messages were submitted: it must not
+// block.
+func (s *Service) Send(ctx context.Context, c ConnInfo, req SendRequest, done func(Message, error)) {
+	m, err := s.prepare(ctx, c, req)
+	if err != nil {
+		done(Message{}, err)
+		return
+	}
+	s.rt.Commit(ctx, m, c, done)
+}
+
+// prepare checks a send and returns the message to store.
+func (s *Service) prepare(ctx context.Context, c ConnInfo, req SendRequest) (Message, error) {
+	if (req.ToUser == "") == (req.Conversation == "") {
+		return Message{}, Errorf(EBadRequest, "give exactly one of to_user and conversation")
+	}
+	if err := checkText(ETooLarge, "text", req.Text, s.cfg.MaxText); err != nil {
+		return Message{}, err
+	}
+	if req.Text == "" && req.MediaID == "" {
+		return Message{}, Errorf(EBadRequest, "a message needs text or media_id")
+	}
+	if len(req.ClientMsgID) > MaxClientMsgID {
+		return Message{}, Errorf(EBadRequest, "client_msg_id is at most %d bytes", MaxClientMsgID)
+	}
+	if !s.limiter.allow(c.UserID, s.cfg.Now()) {
+		return Message{}, Errorf(ERateLimited, "sending too fast; slow down")
+	}
+	convID := req.Conversation
+	if req.ToUser != "" {
+		conv, err := s.direct(ctx, c.UserID, req.ToUser)
+		if err != nil {
+			return Message{}, err
+		}
+		convID = conv.ID
+	} else if _, err := s.requireMember(ctx, convID, c.UserID); err != nil {
+		return Message{}, err
+	}
+	m := Message{
+		ID:             s.cfg.NewID(),
+		ConversationID: convID,
+		SenderID:       c.UserID,
+		Sender:         c.Username,
+		TS:             s.now(),
+		Text:           req.Text,
+		ClientMsgID:    req.ClientMsgID,
+	}
+	if req.MediaID != "" {
+		md, err := s.media(ctx, c, req.MediaID)
+		if err != nil {
+			return Message{}, err
+		}
+		m.Media = &md
+	}
+	return m, nil
+}
+
+// media returns the uploaded object id for a message of c's user.
+func (s *Service) media(ctx context.Context, c ConnInfo, id string) (Media, error) {
+	if s.cfg.Media == nil {
+		return Media{}, Errorf(EBadRequest, "media is not enabled on this server")
+	}
+	md, err := s.cfg.Media(ctx, id)
+	if ErrorCode(err) == ENotFound {
+		return Media{}, Errorf(ENotFound, "no media %q", id)
+	} else if err != nil {
+		return Media{}, err
+	}
+	if md.UploaderID != c.UserID {
+		return Media{}, Errorf(EForbidden, "only the uploader may attach media %q", id)
+	}
+	return md, nil
+}

@@ -1,0 +1,117 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"sync"
+)
+
+// Profile returns a user with its presence.
+func (s *Service) Profile(ctx context.Context, username string) (PresenceInfo, User, error) {
+	u, err := s.userByName(ctx, username)
+	if err != nil {
+		return PresenceInfo{}, User{}, err
+	}
+	ps, err := s.presenceOf(ctx, []User{u})
+	if err != nil {
+		return PresenceInfo{}, User{}, err
+	}
+	return ps[0], u, nil
+}
+
+// Presence returns the presence of the named users. Unknown names are an
+// ENotFound error.
+func (s *Service) Presence(ctx context.Context, usernames []string) ([]PresenceInfo, error) {
+	if len(usernames) > 1000 {
+		return nil, Errorf(ETooLarge, "at most 1000 users at once")
+	}
+	us := make([]User, 0, len(usernames))
+	for _, n := range usernames {
+		u, err := s.userByName(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+		us = append(us, u)
+	}
+	return s.presenceOf(ctx, us)
+}
+
+func (s *Service) presenceOf(ctx context.Context, us []User) ([]PresenceInfo, error) {
+	ids := make([]string, len(us))
+	for i, u := range us {
+		ids[i] = u.ID
+	}
+	online, err := s.cfg.Presence.Online(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]PresenceInfo, len(us))
+	for i, u := range us {
+		full, err := s.cfg.Store.UserByID(ctx, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = PresenceInfo{UserID: u.ID, Username: u.Username, Online: online[u.ID], LastSeen: full.LastSeen}
+	}
+	return out, nil
+}
+
+// Connected records a new connection. A user who comes online (not merely
+// back within the grace period) is announced to presence subscribers.
+func (s *Service) Connected(ctx context.Context, c ConnInfo) error {
+	cameOnline, err := s.rt.Connected(ctx, c)
+	if err != nil {
+		return err
+	}
+	if cameOnline {
+		s.announce(ctx, PresenceInfo{UserID: c.UserID, Username: c.Username, Online: true, LastSeen: s.now()})
+	}
+	return nil
+}
+
+// Disconnected records a closed connection. When the user has no connection
+// left anywhere, it is announced offline after the grace period unless it
+// came back meanwhile (see wentOffline).
+func (s *Service) Disconnected(ctx context.Context, c ConnInfo) {
+	s.rt.Disconnected(ctx, c)
+}
+
+// wentOffline records last-seen and announces a user whose grace period
+// ended with no connection anywhere.
+func (s *Service) wentOffline(ctx context.Context, userID, username string, lastSeen int64) {
+	if err := s.cfg.Store.SetLastSeen(ctx, userID, lastSeen); err != nil {
+		s.log.Warn("set last seen", "err", err)
+	}
+	s.announce(ctx, PresenceInfo{UserID: userID, Username: username, Online: false, LastSeen: lastSeen})
+}
+
+func (s *Service) announce(ctx context.Context, p PresenceInfo) {
+	s.rt.Broadcast(ctx, &Event{Kind: EventPresence, Presence: &p})
+}
+
+// FlushPresence records last_seen for users whose offline announcement is
+// still waiting, so a clean shutdown loses no last_seen.
+func (s *Service) FlushPresence(ctx context.Context) {
+	ids := s.rt.Departing()
+	// Concurrent calls let the store share transactions (group commit):
+	// one at a time, thousands of users cost thousands of fsyncs.
+	now := s.now()
+	var wg sync.WaitGroup
+	work := make(chan string)
+	for range min(64, len(ids)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for id := range work {
+				if err := s.cfg.Store.SetLastSeen(ctx, id, now); err != nil && !errors.Is(err, context.Canceled) {
+					s.log.Warn("flush last seen", "err", err)
+				}
+			}
+		}()
+	}
+	for _, id := range ids {
+		work <- id
+	}
+	close(work)
+	wg.Wait()
+}

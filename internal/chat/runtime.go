@@ -1,0 +1,109 @@
+package chat
+
+import "context"
+
+// Runtime is this node's machinery as the rules use it: the group-committed
+// write path, fan-out to wherever members are connected, the member cache
+// and the local presence of users with its grace timers. The rules decide
+// what happens; the runtime decides how and where. internal/node implements
+// it.
+type Runtime interface {
+	// NodeID returns this node's id.
+	NodeID() string
+	// Start runs the runtime's loops, delivering events for this node's
+	// connections to d and telling h of presence changes, until ctx ends or
+	// Stop is called.
+	Start(ctx context.Context, d Deliverer, h Hooks)
+	// Stop finishes the writes already accepted and stops the write path.
+	// A Commit after Stop answers EUnavailable.
+	Stop()
+
+	// Commit queues m for the group-committed write path. done is called
+	// once, after the commit (or with the error), in submission order, from
+	// the write path's goroutine: it must not block. A committed message is
+	// then pushed to every device of every member but conn's.
+	Commit(ctx context.Context, m Message, conn ConnInfo, done func(Message, error))
+
+	// Members returns a conversation's members, through a short-lived cache
+	// that membership changes clear on every node.
+	Members(ctx context.Context, convID string) (*MemberSet, error)
+	// Publish delivers ev, an event of a conversation whose members are ms,
+	// to the online devices of recipients, wherever they are connected.
+	Publish(ctx context.Context, ev *Event, ms *MemberSet, recipients []string)
+	// Broadcast delivers ev to every node, this one included. A member event
+	// also clears every node's cached members of its conversation.
+	Broadcast(ctx context.Context, ev *Event)
+
+	// Connected records a new connection; cameOnline is true when the user
+	// had no connection (and was not merely back within the grace period).
+	Connected(ctx context.Context, c ConnInfo) (cameOnline bool, err error)
+	// Disconnected records a closed connection. When the user then has no
+	// connection on any node, Hooks.Offline runs after the grace period,
+	// unless the user came back meanwhile.
+	Disconnected(ctx context.Context, c ConnInfo)
+	// Departing cancels the offline announcements still waiting out their
+	// grace period and returns those users, for a last write of their
+	// last-seen at shutdown.
+	Departing() []string
+}
+
+// Hooks are the rules the runtime calls back into.
+type Hooks struct {
+	// Offline runs when a user's grace period ended with no connection on
+	// any node; lastSeen is when its last connection closed.
+	Offline func(ctx context.Context, userID, username string, lastSeen int64)
+}
+
+// ConnInfo identifies the connection a request came from.
+type ConnInfo struct {
+	UserID   string
+	Username string
+	ConnID   string
+	Session  string
+}
+
+// MemberSet is a conversation's members at one moment.
+type MemberSet struct {
+	List []Member
+	set  map[string]struct{}
+}
+
+// NewMemberSet returns the set of ms.
+func NewMemberSet(ms []Member) *MemberSet {
+	s := &MemberSet{List: ms, set: make(map[string]struct{}, len(ms))}
+	for _, m := range ms {
+		s.set[m.UserID] = struct{}{}
+	}
+	return s
+}
+
+// Has reports whether userID is a member.
+func (s *MemberSet) Has(userID string) bool {
+	_, ok := s.set[userID]
+	return ok
+}
+
+// Len is the number of members.
+func (s *MemberSet) Len() int { return len(s.List) }
+
+// IDs returns the members' user ids.
+func (s *MemberSet) IDs() []string { return memberIDs(s.List) }
+
+// Except returns the members' user ids but userID's.
+func (s *MemberSet) Except(userID string) []string {
+	out := make([]string, 0, len(s.List))
+	for _, m := range s.List {
+		if m.UserID != userID {
+			out = append(out, m.UserID)
+		}
+	}
+	return out
+}
+
+func memberIDs(ms []Member) []string {
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = m.UserID
+	}
+	return ids
+}

@@ -1,0 +1,144 @@
+package node
+
+import (
+	"context"
+	"time"
+
+	"github.com/switchboard-chat/switchboard/internal/chat"
+)
+
+// pending is a message on its way through the write path.
+type pending struct {
+	append chat.Append
+	conn   chat.ConnInfo
+	done   func(chat.Message, error)
+}
+
+// Commit queues m for the group-committed write path; see chat.Runtime.
+func (n *Node) Commit(ctx context.Context, m chat.Message, conn chat.ConnInfo, done func(chat.Message, error)) {
+	p := &pending{append: chat.Append{Message: m}, conn: conn, done: done}
+	// Count this call before looking at stopping: the writer, once stopping
+	// is closed, waits for the count to reach zero before its last drain,
+	// so a message that got past the check is never left in the queue.
+	n.inflight.Add(1)
+	defer n.inflight.Add(-1)
+	select {
+	case <-n.stopping:
+		done(chat.Message{}, chat.Errorf(chat.EUnavailable, "node is shutting down"))
+		return
+	default:
+	}
+	select {
+	case n.queue <- p:
+	case <-ctx.Done():
+		done(chat.Message{}, chat.Errorf(chat.EUnavailable, "request cancelled"))
+	}
+}
+
+// next returns the next queued message, blocking until one comes or, once
+// the node is stopping, until no sender is in flight and the queue is
+// empty: then ok is false.
+func (n *Node) next() (p *pending, ok bool) {
+	select {
+	case p := <-n.queue:
+		return p, true
+	case <-n.stopping:
+	}
+	for {
+		select {
+		case p := <-n.queue:
+			return p, true
+		default:
+		}
+		if n.inflight.Load() == 0 && len(n.queue) == 0 {
+			return nil, false
+		}
+		time.Sleep(time.Millisecond) // a sender is between its check and its enqueue
+	}
+}
+
+// writeLoop takes queued messages and commits them in batches: concurrent
+// senders share one transaction (group commit).
+func (n *Node) writeLoop() {
+	defer close(n.dispatch)
+	for {
+		p, ok := n.next()
+		if !ok {
+			return
+		}
+		batch := []*pending{p}
+	fill:
+		for len(batch) < n.cfg.MaxBatch {
+			select {
+			case q := <-n.queue:
+				batch = append(batch, q)
+			default:
+				break fill
+			}
+		}
+		n.commit(batch)
+		n.dispatch <- batch
+	}
+}
+
+// commit stores a batch in one transaction and sets each message's outcome.
+func (n *Node) commit(batch []*pending) {
+	appends := make([]*chat.Append, len(batch))
+	for i, q := range batch {
+		appends[i] = &q.append
+	}
+	start := n.cfg.Now()
+	// The write must finish even if the client has gone: its message may
+	// be committed, and its retry must then find it.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	err := n.cfg.Store.AppendMessages(ctx, appends)
+	cancel()
+	n.observe("append", start)
+	if f := n.cfg.Metrics.BatchSize; f != nil {
+		f(len(batch))
+	}
+	if err == nil {
+		return
+	}
+	n.log.Error("append batch", "n", len(batch), "err", err)
+	code := chat.ErrorCode(err)
+	if code == chat.EInternal {
+		code = chat.EUnavailable
+	}
+	for _, q := range batch {
+		q.append.Err = chat.Errorf(code, "message not stored: %s", chat.ErrorMessage(err))
+	}
+}
+
+// dispatchLoop acks and fans out committed messages in commit order, so
+// every connection sees a conversation's messages in seq order.
+func (n *Node) dispatchLoop() {
+	ctx := context.Background()
+	for batch := range n.dispatch {
+		// Ack the whole batch first: a sender's ack need not wait for the
+		// fan-out of the messages committed with it.
+		for _, p := range batch {
+			if a := &p.append; a.Err != nil {
+				p.done(chat.Message{}, a.Err)
+			} else {
+				p.done(a.Result, nil)
+			}
+		}
+		for _, p := range batch {
+			a := &p.append
+			if a.Err != nil || a.Duplicate {
+				continue
+			}
+			if f := n.cfg.Metrics.MessageSent; f != nil {
+				f()
+			}
+			ms, err := n.Members(ctx, a.Result.ConversationID)
+			if err != nil {
+				n.log.Warn("fan-out members", "err", err)
+				continue
+			}
+			m := a.Result
+			n.Publish(ctx, &chat.Event{Kind: chat.EventMessage, Message: &m, ExceptConn: p.conn.ConnID}, ms, ms.IDs())
+		}
+	}
+}

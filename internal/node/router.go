@@ -1,0 +1,102 @@
+package node
+
+import (
+	"context"
+	"time"
+
+	"github.com/switchboard-chat/switchboard/internal/chat"
+)
+
+// Publish delivers ev, an event of a conversation whose members are ms, to
+// the online devices of recipients: one topic publish for a large group,
+// else routed by node.
+func (n *Node) Publish(ctx context.Context, ev *chat.Event, ms *chat.MemberSet, recipients []string) {
+	if n.topics == nil || ms.Len() <= n.cfg.LargeGroup {
+		n.route(ctx, ev, recipients)
+		return
+	}
+	if err := n.topics.bus.PublishTopic(ctx, eventConversation(ev), ev); err != nil {
+		// At most once, like every bus send: members see the gap and sync.
+		n.log.Warn("topic publish", "err", err)
+	}
+}
+
+// route delivers ev to the online users among recipients: local ones
+// directly, others with one bus envelope per node that holds any of them.
+func (n *Node) route(ctx context.Context, ev *chat.Event, recipients []string) {
+	byNode, err := n.cfg.Presence.Locate(ctx, recipients)
+	if err != nil {
+		n.log.Warn("locate recipients", "err", err)
+		// Still reach this node's users; the others sync.
+		byNode = map[string][]string{n.cfg.NodeID: recipients}
+	}
+	for node, users := range byNode {
+		e := *ev
+		e.Recipients = users
+		if node == n.cfg.NodeID {
+			n.deliver(&e)
+			continue
+		}
+		if err := n.cfg.Bus.Send(ctx, node, &e); err != nil {
+			n.log.Warn("bus send", "node", node, "err", err)
+		}
+	}
+}
+
+// eventConversation returns the conversation an event belongs to, if any.
+func eventConversation(ev *chat.Event) string {
+	switch {
+	case ev.Message != nil:
+		return ev.Message.ConversationID
+	case ev.Receipt != nil:
+		return ev.Receipt.ConversationID
+	case ev.Typing != nil:
+		return ev.Typing.ConversationID
+	case ev.Member != nil:
+		return ev.Member.ConversationID
+	}
+	return ""
+}
+
+// onBusEvent handles an event from another node (or a broadcast).
+func (n *Node) onBusEvent(ev *chat.Event) {
+	ctx := context.Background()
+	if ev.Kind == chat.EventResync {
+		// The cluster link was down and may have lost this node's presence
+		// entries: publish them again before clients sync, or pushes sent
+		// between their sync and the next periodic refresh would be lost.
+		if r, ok := n.cfg.Presence.(chat.PresenceRefresher); ok {
+			rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			if err := r.Refresh(rctx); err != nil {
+				n.log.Warn("presence refresh after resync", "err", err)
+			}
+			cancel()
+		}
+	}
+	if ev.Kind == chat.EventMember && ev.Member != nil {
+		n.members.Forget(ev.Member.ConversationID)
+		n.memberTopics(ctx, ev.Member)
+	}
+	if len(ev.Recipients) == 0 {
+		switch ev.Kind {
+		case chat.EventMessage, chat.EventReceipt, chat.EventTyping:
+			// A topic event: this node's online members are its recipients.
+			ms, err := n.Members(ctx, eventConversation(ev))
+			if err != nil {
+				n.log.Warn("topic event members", "err", err)
+				return
+			}
+			ev.Recipients = ms.IDs()
+		}
+	}
+	n.deliver(ev)
+}
+
+// deliver hands ev to this node's connections, message pushes in seq order.
+func (n *Node) deliver(ev *chat.Event) {
+	if ev.Kind == chat.EventMessage && ev.Message != nil {
+		n.order.push(ev)
+		return
+	}
+	n.deliverer.Deliver(ev)
+}
