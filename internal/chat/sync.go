@@ -45,4 +45,3 @@ func (s *Service) Sync(ctx context.Context, c ConnInfo, cursors map[string]int64
 	}
 	return convs, nil
 }
-
