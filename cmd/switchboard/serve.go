@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -64,6 +65,10 @@ type serveConfig struct {
 	s3Region      string
 	mediaSecret   string
 	maxMedia      int64
+	signupRate    float64
+	signupBurst   int
+	hashSlots     int
+	trusted       string
 }
 
 // flagSet binds the serve flags; each takes its default from its env twin.
@@ -95,6 +100,10 @@ func (c *serveConfig) flagSet(getenv func(string) string, stderr io.Writer) *fla
 	str(&c.mediaSecret, "media-secret", "SWITCHBOARD_MEDIA_SECRET", "", "key that signs media URLs; every node of a cluster must share it (default: random per process)")
 	fs.Int64Var(&c.maxMedia, "max-media", int64(envFloat(getenv, "SWITCHBOARD_MAX_MEDIA", media.DefaultMaxSize)), "largest media upload in bytes (env SWITCHBOARD_MAX_MEDIA)")
 	fs.Float64Var(&c.sendRate, "send-rate", envFloat(getenv, "SWITCHBOARD_SEND_RATE", 20), "per-user sends per second; 0 turns the limit off (env SWITCHBOARD_SEND_RATE)")
+	fs.Float64Var(&c.signupRate, "signup-rate", envFloat(getenv, "SWITCHBOARD_SIGNUP_RATE", 20), "new accounts per client address per minute, after --signup-burst; 0 turns the limit off, for load tests (env SWITCHBOARD_SIGNUP_RATE)")
+	fs.IntVar(&c.signupBurst, "signup-burst", int(envFloat(getenv, "SWITCHBOARD_SIGNUP_BURST", 20)), "new accounts one client address may create at once (env SWITCHBOARD_SIGNUP_BURST)")
+	fs.IntVar(&c.hashSlots, "hash-concurrency", int(envFloat(getenv, "SWITCHBOARD_HASH_CONCURRENCY", 0)), "password hashes computed at once (each takes --argon2-memory); more wait up to 2s, then get 503 with Retry-After (default 2 per CPU) (env SWITCHBOARD_HASH_CONCURRENCY)")
+	str(&c.trusted, "trusted-proxies", "SWITCHBOARD_TRUSTED_PROXIES", "127.0.0.0/8,::1/128", "comma-separated CIDRs of balancers whose X-Real-IP or X-Forwarded-For names the client (for per-address limits)")
 	fs.IntVar(&c.sendBurst, "send-burst", int(envFloat(getenv, "SWITCHBOARD_SEND_BURST", 50)), "per-user send burst (env SWITCHBOARD_SEND_BURST)")
 	fs.DurationVar(&c.heartbeat, "heartbeat", envDuration(getenv, "SWITCHBOARD_HEARTBEAT", 25*time.Second), "WebSocket ping interval; a connection that misses two pongs is closed (env SWITCHBOARD_HEARTBEAT)")
 	fs.DurationVar(&c.presenceGrace, "presence-grace", envDuration(getenv, "SWITCHBOARD_PRESENCE_GRACE", 5*time.Second), "how long a user stays online after the last connection closes (env SWITCHBOARD_PRESENCE_GRACE)")
@@ -205,6 +214,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		ReorderWait:   cfg.reorderWait,
 		Metrics:       m.Core(),
 	})
+	trusted, err := parsePrefixes(cfg.trusted)
+	if err != nil {
+		return fmt.Errorf("--trusted-proxies: %w", err)
+	}
+	signupRate := cfg.signupRate / 60
+	if signupRate <= 0 {
+		signupRate = -1 // off
+	}
 	svc := chat.NewService(chat.Config{
 		Store:     store,
 		Presence:  cl.presence,
@@ -217,6 +234,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		MaxText:   cfg.maxText,
 		Media:     meta.Media,
 		Metrics:   m.Core(),
+
+		SignupRate:      signupRate,
+		SignupBurst:     cfg.signupBurst,
+		HashConcurrency: cfg.hashSlots,
+		CommonPassword:  password.NewCommon(chat.MinPasswordLen).Has,
 	})
 	gw := gateway.New(svc, gateway.Config{Heartbeat: cfg.heartbeat, AuthTimeout: cfg.authTimeout, Logger: log, Metrics: &gateway.Metrics{
 		Connections: m.Connections, FrameIn: m.FrameIn, FramesOut: m.FramesOut, SlowClosed: m.SlowClosed,
@@ -236,8 +258,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Discover: func(r *http.Request) (string, string, error) {
 			return cl.discover(r.Context(), wsURL, cfg.nodeID)
 		},
-		Ready:  ready,
-		Logger: log,
+		Ready:          ready,
+		TrustedProxies: trusted,
+		Logger:         log,
 	})
 
 	runCtx, stopRun := context.WithCancel(context.Background())
@@ -339,4 +362,29 @@ func newIDs() func() string {
 		defer mu.Unlock()
 		return strings.ToLower(ulid.MustNew(ulid.Timestamp(time.Now()), entropy).String())
 	}
+}
+
+// parsePrefixes parses a comma-separated list of CIDRs or single addresses.
+func parsePrefixes(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if !strings.Contains(f, "/") {
+			a, err := netip.ParseAddr(f)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }

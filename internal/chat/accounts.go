@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"strings"
 )
 
 // Signup creates an account.
@@ -14,20 +15,24 @@ func (s *Service) Signup(ctx context.Context, username, password, displayName st
 	if err != nil {
 		return User{}, err
 	}
-	if len(password) < MinPasswordLen || len(password) > MaxPasswordLen {
-		return User{}, Errorf(EBadRequest, "password must be %d to %d bytes", MinPasswordLen, MaxPasswordLen)
+	if err := s.checkPassword(password); err != nil {
+		return User{}, err
 	}
 	if displayName == "" {
 		displayName = name
 	}
-	if err := checkText(EBadRequest, "display_name", displayName, MaxDisplayName); err != nil {
+	if err := checkLabel("display_name", displayName, MaxDisplayName); err != nil {
 		return User{}, err
 	}
-	hash, err := s.cfg.Hasher.Hash(password)
+	now := s.cfg.Now()
+	if peer := Peer(ctx); !s.signups.allow(peer, now) {
+		return User{}, s.signups.refuse(peer, now, "too many new accounts from your address; wait a while")
+	}
+	hash, err := s.hash(ctx, password)
 	if err != nil {
 		return User{}, err
 	}
-	u := User{ID: s.cfg.NewID(), Username: name, DisplayName: displayName, CreatedAt: s.now()}
+	u := User{ID: s.cfg.NewID(), Username: name, DisplayName: displayName, CreatedAt: now.UnixMilli()}
 	if err := s.cfg.Store.CreateUser(ctx, u, hash); err != nil {
 		if ErrorCode(err) == EConflict {
 			return User{}, Errorf(EConflict, "username %q is taken", name)
@@ -35,6 +40,21 @@ func (s *Service) Signup(ctx context.Context, username, password, displayName st
 		return User{}, err
 	}
 	return u, nil
+}
+
+// checkPassword enforces the password rules: 8 to 256 bytes, not all
+// spaces, not on the common-password list.
+func (s *Service) checkPassword(password string) error {
+	if len(password) < MinPasswordLen || len(password) > MaxPasswordLen {
+		return Errorf(EBadRequest, "password must be %d to %d bytes", MinPasswordLen, MaxPasswordLen)
+	}
+	if strings.TrimSpace(password) == "" {
+		return Errorf(EBadRequest, "password must not be only spaces")
+	}
+	if s.cfg.CommonPassword != nil && s.cfg.CommonPassword(password) {
+		return Errorf(EBadRequest, "that password is among the most common ones; choose another")
+	}
+	return nil
 }
 
 // Login checks a password and opens a session. The returned token is shown
@@ -45,29 +65,44 @@ func (s *Service) Login(ctx context.Context, username, password string) (string,
 	if err != nil {
 		return "", Session{}, User{}, bad
 	}
-	if !s.logins.ready(name, s.cfg.Now()) {
-		return "", Session{}, User{}, Errorf(ERateLimited, "too many login attempts for %q; wait a few seconds", name)
+	now := s.cfg.Now()
+	peer := Peer(ctx)
+	key := name + "|" + peer
+	// Spend before checking, per username and address: a guess that is
+	// still being checked counts, so parallel guesses cannot slip through.
+	// The address's budget over all usernames is spent by failures only:
+	// many people behind one address log in at once.
+	if !s.logins.allow(key, now) {
+		return "", Session{}, User{}, s.logins.refuse(key, now, "too many login attempts for %q; wait a few seconds", name)
 	}
+	if !s.loginAddrs.ready(peer, now) {
+		s.logins.give(key)
+		return "", Session{}, User{}, s.loginAddrs.refuse(peer, now, "too many failed logins from your address; wait a few seconds")
+	}
+	failed := func() { s.loginAddrs.allow(peer, now) }
 	u, hash, err := s.cfg.Store.UserByName(ctx, name)
 	if ErrorCode(err) == ENotFound {
+		failed()
 		return "", Session{}, User{}, bad
 	} else if err != nil {
+		s.logins.give(key)
 		return "", Session{}, User{}, err
 	}
-	ok, err := s.cfg.Hasher.Verify(hash, password)
+	ok, err := s.verify(ctx, hash, password)
 	if err != nil {
+		s.logins.give(key)
 		return "", Session{}, User{}, err
 	}
 	if !ok {
-		s.logins.allow(name, s.cfg.Now()) // only failures spend the budget
+		failed()
 		return "", Session{}, User{}, bad
 	}
+	s.logins.give(key) // the right password is no guess
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
 		return "", Session{}, User{}, err
 	}
 	token := "sb_" + base64.RawURLEncoding.EncodeToString(raw)
-	now := s.cfg.Now()
 	sess := Session{
 		ID:        s.cfg.NewID(),
 		TokenHash: hashToken(token),

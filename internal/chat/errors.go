@@ -3,6 +3,7 @@ package chat
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes. They are part of the wire contract: append new ones, never
@@ -24,6 +25,9 @@ const (
 type Error struct {
 	Code    string
 	Message string
+	// RetryAfter, when set on a rate_limited or unavailable error, is when
+	// the same request may succeed (HTTP's Retry-After).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
@@ -57,4 +61,13 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "internal error"
+}
+
+// RetryAfter returns the RetryAfter of the first *Error in err's chain.
+func RetryAfter(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
 }

@@ -11,7 +11,7 @@ func (s *Service) CreateGroup(ctx context.Context, sess Session, name, title str
 	if title == "" {
 		title = n
 	}
-	if err := checkText(EBadRequest, "title", title, MaxGroupTitle); err != nil {
+	if err := checkLabel("title", title, MaxGroupTitle); err != nil {
 		return ConversationState{}, err
 	}
 	c := Conversation{ID: s.cfg.NewID(), Kind: KindGroup, Name: n, Title: title, CreatedAt: s.now()}

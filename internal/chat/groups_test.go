@@ -26,6 +26,10 @@ func TestGroupMembership(t *testing.T) {
 	wantCode(t, err, chat.EBadRequest)
 	_, err = c.svc.CreateGroup(ctx, c.session(bob), "long-title", strings.Repeat("t", chat.MaxGroupTitle+1))
 	wantCode(t, err, chat.EBadRequest)
+	_, err = c.svc.CreateGroup(ctx, c.session(bob), "disguised", "team\u202Emoor")
+	wantCode(t, err, chat.EBadRequest)
+	_, err = c.svc.CreateGroup(ctx, c.session(bob), "nul-title", "a\x00b")
+	wantCode(t, err, chat.EBadRequest)
 
 	_, err = c.svc.GroupMembers(ctx, c.session(bob), "team")
 	wantCode(t, err, chat.EForbidden)

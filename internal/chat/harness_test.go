@@ -26,9 +26,15 @@ type core struct {
 }
 
 type options struct {
-	sendRate  float64
-	sendBurst int
-	grace     time.Duration
+	sendRate    float64
+	sendBurst   int
+	grace       time.Duration
+	signupRate  float64 // 0: off for these tests
+	signupBurst int
+	hashSlots   int
+	hashWait    time.Duration
+	hasher      chat.PasswordHasher
+	common      func(string) bool
 }
 
 func newCore(t *testing.T, o options) *core {
@@ -44,10 +50,19 @@ func newCore(t *testing.T, o options) *core {
 	clk := &clock{t: time.UnixMilli(1_700_000_000_000)}
 	presence := inmem.NewPresence("n1")
 	rt := node.New(node.Config{Store: st, Presence: presence, Bus: inmem.NewBus("n1"), NodeID: "n1", PresenceGrace: o.grace})
+	if o.hasher == nil {
+		o.hasher = password.Argon2id{MemoryKiB: 64, Time: 1}
+	}
+	if o.signupRate == 0 {
+		o.signupRate = -1
+	}
 	svc := chat.NewService(chat.Config{
 		Store: st, Presence: presence, Runtime: rt, NewID: newID, Now: clk.now,
-		Hasher:   password.Argon2id{MemoryKiB: 64, Time: 1},
+		Hasher:   o.hasher,
 		SendRate: o.sendRate, SendBurst: o.sendBurst,
+		SignupRate: o.signupRate, SignupBurst: o.signupBurst,
+		HashConcurrency: o.hashSlots, HashWait: o.hashWait,
+		CommonPassword: o.common,
 	})
 	rec := &recorder{}
 	runCtx, cancel := context.WithCancel(ctx)

@@ -64,6 +64,44 @@ func (l *limiter) take(key string, now time.Time, spend bool) bool {
 	return true
 }
 
+// give returns one token to key, as when a spent attempt turned out not to
+// count (a login with the right password).
+func (l *limiter) give(key string) {
+	if l == nil || l.rate <= 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if b := l.buckets[key]; b != nil {
+		b.tokens = min(b.tokens+1, l.burst)
+	}
+}
+
+// wait returns how long key has to wait for its next token at now.
+func (l *limiter) wait(key string, now time.Time) time.Duration {
+	if l == nil || l.rate <= 0 {
+		return 0
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.buckets[key]
+	if b == nil {
+		return 0
+	}
+	tokens := b.tokens + now.Sub(b.last).Seconds()*l.rate
+	if tokens >= 1 {
+		return 0
+	}
+	return time.Duration((1 - tokens) / l.rate * float64(time.Second))
+}
+
+// refuse returns the rate_limited error for key, with when to retry.
+func (l *limiter) refuse(key string, now time.Time, format string, args ...any) *Error {
+	e := Errorf(ERateLimited, format, args...)
+	e.RetryAfter = max(l.wait(key, now), time.Second)
+	return e
+}
+
 // sweep drops buckets that have refilled: they behave like new ones.
 func (l *limiter) sweep(now time.Time) {
 	full := time.Duration(l.burst / l.rate * float64(time.Second))

@@ -41,6 +41,16 @@ func (s *Service) prepare(ctx context.Context, c ConnInfo, req SendRequest) (Mes
 	if !s.limiter.allow(c.UserID, s.cfg.Now()) {
 		return Message{}, Errorf(ERateLimited, "sending too fast; slow down")
 	}
+	// Every check that can refuse comes before the direct conversation is
+	// created on first use, so a refused send leaves nothing behind.
+	var md *Media
+	if req.MediaID != "" {
+		m, err := s.media(ctx, c, req.MediaID)
+		if err != nil {
+			return Message{}, err
+		}
+		md = &m
+	}
 	convID := req.Conversation
 	if req.ToUser != "" {
 		conv, err := s.direct(ctx, c.UserID, req.ToUser)
@@ -59,13 +69,7 @@ func (s *Service) prepare(ctx context.Context, c ConnInfo, req SendRequest) (Mes
 		TS:             s.now(),
 		Text:           req.Text,
 		ClientMsgID:    req.ClientMsgID,
-	}
-	if req.MediaID != "" {
-		md, err := s.media(ctx, c, req.MediaID)
-		if err != nil {
-			return Message{}, err
-		}
-		m.Media = &md
+		Media:          md,
 	}
 	return m, nil
 }

@@ -110,3 +110,19 @@ func TestMessagesReachEveryDeviceButTheSendingOne(t *testing.T) {
 		t.Fatalf("recipients %v; want both parties (the sender's other devices too)", ev.Recipients)
 	}
 }
+
+func TestRefusedDirectSendCreatesNoConversation(t *testing.T) {
+	c := newCore(t, options{})
+	ctx := context.Background()
+	alice := c.user(t, "alice", true)
+	c.user(t, "bob", true)
+	_, err := c.send(alice, chat.SendRequest{ToUser: "bob", MediaID: "m1"})
+	wantCode(t, err, chat.EBadRequest)
+	convs, err := c.svc.Conversations(ctx, c.session(alice))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(convs) != 0 {
+		t.Fatalf("a refused send left %d conversations behind", len(convs))
+	}
+}

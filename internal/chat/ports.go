@@ -18,8 +18,10 @@ type Store interface {
 	UserByName(ctx context.Context, username string) (User, string, error)
 	// UserByID returns a user. ENotFound.
 	UserByID(ctx context.Context, id string) (User, error)
-	// SetLastSeen records when the user was last online.
-	SetLastSeen(ctx context.Context, userID string, ts int64) error
+	// SetLastSeen records that the users were last online at ts, in one
+	// write however many they are; a later time already stored is kept, and
+	// unknown ids are skipped.
+	SetLastSeen(ctx context.Context, ts int64, userIDs []string) error
 
 	// CreateSession stores s.
 	CreateSession(ctx context.Context, s Session) error
@@ -84,6 +86,11 @@ type Append struct {
 	Result    Message
 	Duplicate bool
 	Err       error
+	// PrevTS is the conversation's last activity before this message (its
+	// predecessor's ts, or the conversation's creation): it tells a node
+	// that sees this message first whether the predecessor may still be on
+	// its way from another node.
+	PrevTS int64
 }
 
 // HistoryQuery selects a page of history: messages with seq > After, or
@@ -171,6 +178,8 @@ type Event struct {
 	Typing    *TypingEvent  `json:"t,omitempty"`
 	Member    *MemberEvent  `json:"mb,omitempty"`
 	SessionID string        `json:"s,omitempty"`
+	// PrevTS, on a message event, is Append.PrevTS: see node's sequencer.
+	PrevTS int64 `json:"pt,omitempty"`
 }
 
 // Deliverer pushes events to this node's connections. The gateway implements

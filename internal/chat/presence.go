@@ -1,10 +1,6 @@
 package chat
 
-import (
-	"context"
-	"errors"
-	"sync"
-)
+import "context"
 
 // Profile returns a user with its presence.
 func (s *Service) Profile(ctx context.Context, username string) (PresenceInfo, User, error) {
@@ -79,7 +75,7 @@ func (s *Service) Disconnected(ctx context.Context, c ConnInfo) {
 // wentOffline records last-seen and announces a user whose grace period
 // ended with no connection anywhere.
 func (s *Service) wentOffline(ctx context.Context, userID, username string, lastSeen int64) {
-	if err := s.cfg.Store.SetLastSeen(ctx, userID, lastSeen); err != nil {
+	if err := s.cfg.Store.SetLastSeen(ctx, lastSeen, []string{userID}); err != nil {
 		s.log.Warn("set last seen", "err", err)
 	}
 	s.announce(ctx, PresenceInfo{UserID: userID, Username: username, Online: false, LastSeen: lastSeen})
@@ -90,28 +86,11 @@ func (s *Service) announce(ctx context.Context, p PresenceInfo) {
 }
 
 // FlushPresence records last_seen for users whose offline announcement is
-// still waiting, so a clean shutdown loses no last_seen.
+// still waiting, so a clean shutdown loses no last_seen: one store write
+// for all of them.
 func (s *Service) FlushPresence(ctx context.Context) {
 	ids := s.rt.Departing()
-	// Concurrent calls let the store share transactions (group commit):
-	// one at a time, thousands of users cost thousands of fsyncs.
-	now := s.now()
-	var wg sync.WaitGroup
-	work := make(chan string)
-	for range min(64, len(ids)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for id := range work {
-				if err := s.cfg.Store.SetLastSeen(ctx, id, now); err != nil && !errors.Is(err, context.Canceled) {
-					s.log.Warn("flush last seen", "err", err)
-				}
-			}
-		}()
+	if err := s.cfg.Store.SetLastSeen(ctx, s.now(), ids); err != nil {
+		s.log.Warn("flush last seen", "users", len(ids), "err", err)
 	}
-	for _, id := range ids {
-		work <- id
-	}
-	close(work)
-	wg.Wait()
 }

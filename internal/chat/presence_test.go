@@ -2,6 +2,7 @@ package chat_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -69,6 +70,27 @@ func TestPresenceGrace(t *testing.T) {
 				t.Fatalf("stored last_seen %d, announced %d", u.LastSeen, ev.Presence.LastSeen)
 			}
 			time.Sleep(time.Millisecond)
+		}
+	})
+	t.Run("a shutdown flushes last seen of many users at once", func(t *testing.T) {
+		c := newCore(t, options{grace: time.Hour})
+		var users []chat.ConnInfo
+		for i := range 300 {
+			u := c.user(t, fmt.Sprintf("user%03d", i), true)
+			users = append(users, u)
+		}
+		for _, u := range users {
+			c.svc.Disconnected(ctx, u)
+		}
+		c.svc.FlushPresence(ctx)
+		for _, u := range users {
+			got, err := c.store.UserByID(ctx, u.UserID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.LastSeen != c.clock.now().UnixMilli() {
+				t.Fatalf("%s: last_seen %d after the flush", u.Username, got.LastSeen)
+			}
 		}
 	})
 	t.Run("a shutdown flushes last seen of users still in their grace", func(t *testing.T) {

@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"log/slog"
+	"runtime"
 	"time"
 )
 
@@ -24,7 +25,18 @@ type Config struct {
 	SendRate   float64       // per user per second; 0 = no limit
 	SendBurst  int
 	MaxText    int // default 4096
-	Metrics    Metrics
+	// SignupRate and SignupBurst limit new accounts per client address
+	// (per second; default 1 every 3 s after a burst of 20); a negative
+	// rate turns the limit off, for load tests.
+	SignupRate  float64
+	SignupBurst int
+	// HashConcurrency bounds the password hashes computed at once (default
+	// 2 per CPU); a request waits HashWait (default 2s) for a slot.
+	HashConcurrency int
+	HashWait        time.Duration
+	// CommonPassword reports a password too common to allow; nil allows all.
+	CommonPassword func(string) bool
+	Metrics        Metrics
 }
 
 // Service holds the chat rules: who may do what, and what each request
@@ -36,7 +48,14 @@ type Service struct {
 	log     *slog.Logger
 	rt      Runtime
 	limiter *limiter // sends, per user
-	logins  *limiter // brake on failed logins, per username
+	// Brakes on password guessing: per (username, client address), spent
+	// before the password is checked and given back when it was right, so
+	// only guesses count and parallel guesses cannot slip through; and per
+	// client address over all usernames, spent by failures.
+	logins     *limiter
+	loginAddrs *limiter
+	signups    *limiter // new accounts, per client address
+	hashing    *hashSlots
 
 	users   *Cache[string, User]         // username -> user (immutable fields only)
 	directs *Cache[string, Conversation] // "a|b" -> their direct conversation
@@ -56,16 +75,30 @@ func NewService(cfg Config) *Service {
 	if cfg.MaxText == 0 {
 		cfg.MaxText = DefaultMaxText
 	}
+	if cfg.SignupRate == 0 {
+		cfg.SignupRate, cfg.SignupBurst = 1.0/3, 20
+	}
+	if cfg.HashConcurrency <= 0 {
+		cfg.HashConcurrency = 2 * runtime.NumCPU()
+	}
+	if cfg.HashWait <= 0 {
+		cfg.HashWait = 2 * time.Second
+	}
 	return &Service{
 		cfg:     cfg,
 		log:     cfg.Logger,
 		rt:      cfg.Runtime,
 		limiter: newLimiter(cfg.SendRate, cfg.SendBurst),
 		// Ten failed logins at once, then one every six seconds, per
-		// username: enough for typos, too slow for guessing passwords.
-		logins:  newLimiter(1.0/6, 10),
-		users:   NewCache[string, User](100_000, 0, cfg.Now),
-		directs: NewCache[string, Conversation](100_000, 0, cfg.Now),
+		// username and address: enough for typos, too slow for guessing
+		// passwords. One address gets fifty over all usernames, then one a
+		// second, so spraying many accounts is as slow.
+		logins:     newLimiter(1.0/6, 10),
+		loginAddrs: newLimiter(1, 50),
+		signups:    newLimiter(cfg.SignupRate, cfg.SignupBurst),
+		hashing:    newHashSlots(cfg.HashConcurrency, cfg.HashWait),
+		users:      NewCache[string, User](100_000, 0, cfg.Now),
+		directs:    NewCache[string, Conversation](100_000, 0, cfg.Now),
 	}
 }
 

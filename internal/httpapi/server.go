@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 
 	"github.com/switchboard-chat/switchboard/internal/chat"
 	"github.com/switchboard-chat/switchboard/internal/httpjson"
@@ -23,8 +24,11 @@ type Deps struct {
 	// use; r is the request asking.
 	Discover func(r *http.Request) (wsURL, node string, err error)
 	// Ready reports whether the node can serve (store and bus reachable).
-	Ready  func(ctx context.Context) error
-	Logger *slog.Logger
+	Ready func(ctx context.Context) error
+	// TrustedProxies are the peers whose X-Real-IP / X-Forwarded-For name
+	// the client (the balancer in front of the nodes).
+	TrustedProxies []netip.Prefix
+	Logger         *slog.Logger
 }
 
 // NewServer returns the HTTP handler of a node.
@@ -34,7 +38,10 @@ func NewServer(d Deps) http.Handler {
 	}
 	mux := http.NewServeMux()
 	addRoutes(mux, d)
-	return mux
+	// Every request knows its client's address: the rules brake abuse by it.
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(w, r.WithContext(chat.WithPeer(r.Context(), httpjson.ClientAddr(r, d.TrustedProxies))))
+	})
 }
 
 type ctxKey struct{}

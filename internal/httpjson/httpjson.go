@@ -10,7 +10,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/switchboard-chat/switchboard/internal/chat"
@@ -47,6 +49,9 @@ func Error(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) 
 	code := chat.ErrorCode(err)
 	if code == chat.EInternal {
 		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if d := chat.RetryAfter(err); d > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((d+time.Second-1)/time.Second)))
 	}
 	var body wire.ErrorBody
 	body.Error.Code = code

@@ -138,7 +138,7 @@ func (n *Node) dispatchLoop() {
 				continue
 			}
 			m := a.Result
-			n.Publish(ctx, &chat.Event{Kind: chat.EventMessage, Message: &m, ExceptConn: p.conn.ConnID}, ms, ms.IDs())
+			n.Publish(ctx, &chat.Event{Kind: chat.EventMessage, Message: &m, ExceptConn: p.conn.ConnID, PrevTS: a.PrevTS}, ms, ms.IDs())
 		}
 	}
 }

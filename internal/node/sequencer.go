@@ -59,18 +59,40 @@ func (q *sequencer) push(ev *chat.Event) {
 	}
 	c.seen = now
 	switch {
-	case c.next == 0 || m.Seq == c.next:
+	case c.next == 0 && !q.inFlight(ev, now):
+		// The first message heard of this conversation, with nothing before
+		// it recent enough to be on its way: it sets where order starts.
+		q.deliver(ev)
+		c.next = m.Seq + 1
+		q.release(c, false)
+	case c.next == 0:
+		// First heard, but its predecessor was committed moments ago and may
+		// still be crossing the bus (concurrent senders on other nodes):
+		// hold it until the predecessor sets the start, or the hold passes.
+		q.hold1(c, ev)
+	case m.Seq == c.next:
 		q.deliver(ev)
 		c.next = m.Seq + 1
 		q.release(c, false)
 	case m.Seq < c.next:
 		q.deliver(ev) // late after a timeout: out of order, but not lost
 	default:
-		c.held = append(c.held, ev)
-		if c.timer == nil {
-			conv := m.ConversationID
-			c.timer = time.AfterFunc(q.hold, func() { q.expire(conv) })
-		}
+		q.hold1(c, ev)
+	}
+}
+
+// inFlight reports whether ev's predecessor was committed so recently that
+// it may not have reached this node yet.
+func (q *sequencer) inFlight(ev *chat.Event, now time.Time) bool {
+	return ev.Message.Seq > 1 && ev.PrevTS > 0 && now.UnixMilli()-ev.PrevTS < q.hold.Milliseconds()
+}
+
+// hold1 holds ev until its predecessors come or the hold passes.
+func (q *sequencer) hold1(c *convOrder, ev *chat.Event) {
+	c.held = append(c.held, ev)
+	if c.timer == nil {
+		conv := ev.Message.ConversationID
+		c.timer = time.AfterFunc(q.hold, func() { q.expire(conv) })
 	}
 }
 

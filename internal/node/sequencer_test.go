@@ -1,6 +1,7 @@
 package node
 
 import (
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -67,5 +68,40 @@ func TestSequencerConversationsAreIndependent(t *testing.T) {
 	q.push(msgEvent("b", 1)) // another conversation is not held up
 	if len(got) != 2 || got[1] != "b" {
 		t.Fatalf("delivered %v; want a then b", got)
+	}
+}
+
+// TestSequencerFirstHeard covers a conversation this node knows nothing of
+// yet: its first message sets where order starts, unless its predecessor
+// was committed so recently that it may still be on the bus.
+func TestSequencerFirstHeard(t *testing.T) {
+	now := time.UnixMilli(1_700_000_000_000)
+	clock := func() time.Time { return now }
+	recent, old := now.UnixMilli()-10, now.UnixMilli()-60_000
+	ev := func(seq, prevTS int64) *chat.Event {
+		e := msgEvent("c", seq)
+		e.PrevTS = prevTS
+		return e
+	}
+	for _, tc := range []struct {
+		name string
+		in   []*chat.Event
+		want []int64 // delivered before any hold expires
+	}{
+		{"a quiet conversation starts at once", []*chat.Event{ev(7, old), ev(8, recent)}, []int64{7, 8}},
+		{"concurrent senders: held until the predecessor comes", []*chat.Event{ev(3, recent), ev(2, recent), ev(1, 0)}, []int64{1, 2, 3}},
+		{"held behind a recent predecessor", []*chat.Event{ev(5, recent), ev(6, recent)}, nil},
+		{"an old predecessor after held ones", []*chat.Event{ev(5, recent), ev(4, old)}, []int64{4, 5}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []int64
+			q := newSequencer(30*time.Second, clock, func(ev *chat.Event) { got = append(got, ev.Message.Seq) })
+			for _, e := range tc.in {
+				q.push(e)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Fatalf("delivered %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

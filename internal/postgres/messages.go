@@ -33,7 +33,7 @@ const (
 	// different nodes over overlapping sets of conversations cannot
 	// deadlock. NO KEY UPDATE is what the later UPDATE takes anyway, and it
 	// leaves foreign-key checks (new members) unblocked.
-	sqlLockConversations = `SELECT id, last_seq FROM conversations
+	sqlLockConversations = `SELECT id, last_seq, last_ts FROM conversations
 		WHERE id = ANY($1::text[]) ORDER BY id FOR NO KEY UPDATE`
 	sqlMemberships = `SELECT m.conversation_id, m.user_id
 		FROM unnest($1::text[], $2::text[]) AS k(conversation_id, user_id)
@@ -135,7 +135,7 @@ func (s *Store) AppendMessages(ctx context.Context, batch []*chat.Append) error 
 	lookup := false
 	for attempt := 1; attempt <= appendAttempts; attempt++ {
 		for _, a := range batch {
-			a.Result, a.Duplicate, a.Err = chat.Message{}, false, nil
+			a.Result, a.Duplicate, a.Err, a.PrevTS = chat.Message{}, false, nil, 0
 		}
 		err = s.appendOnce(ctx, batch, lookup)
 		if err == nil {
@@ -151,7 +151,7 @@ func (s *Store) AppendMessages(ctx context.Context, batch []*chat.Append) error 
 		}
 	}
 	for _, a := range batch {
-		a.Result, a.Duplicate, a.Err = chat.Message{}, false, nil
+		a.Result, a.Duplicate, a.Err, a.PrevTS = chat.Message{}, false, nil, 0
 	}
 	return dbErr(err)
 }
@@ -226,6 +226,7 @@ func (s *Store) appendOnce(ctx context.Context, batch []*chat.Append, lookup boo
 		b.Queue(sqlOriginals, keySender, keyClient)
 	}
 	lastSeq := make(map[string]int64, len(convIDs))
+	lastTS := make(map[string]int64, len(convIDs))
 	member := make(map[pair]bool, len(senderConv))
 	names := make(map[string]string, len(nameIDs))
 	originals := make(map[pair]chat.Message)
@@ -235,11 +236,11 @@ func (s *Store) appendOnce(ctx context.Context, batch []*chat.Append, lookup boo
 		}
 		rows, _ := br.Query()
 		var (
-			id  string
-			seq int64
+			id      string
+			seq, ts int64
 		)
-		if _, err := pgx.ForEachRow(rows, []any{&id, &seq}, func() error {
-			lastSeq[id] = seq
+		if _, err := pgx.ForEachRow(rows, []any{&id, &seq, &ts}, func() error {
+			lastSeq[id], lastTS[id] = seq, ts
 			return nil
 		}); err != nil {
 			return err
@@ -316,6 +317,8 @@ func (s *Store) appendOnce(ctx context.Context, batch []*chat.Append, lookup boo
 		}
 		m.Seq = last + 1
 		lastSeq[m.ConversationID] = m.Seq
+		a.PrevTS = lastTS[m.ConversationID]
+		lastTS[m.ConversationID] = max(a.PrevTS, m.TS)
 		if m.Sender == "" {
 			m.Sender = names[m.SenderID]
 		}

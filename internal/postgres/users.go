@@ -54,10 +54,14 @@ func (s *Store) UserByID(ctx context.Context, id string) (chat.User, error) {
 	return u, nil
 }
 
-// SetLastSeen records when the user was last online. The time only moves
-// forward, so nodes whose announcements cross keep the latest.
-func (s *Store) SetLastSeen(ctx context.Context, userID string, ts int64) error {
-	_, err := s.pool.Exec(ctx, "UPDATE users SET last_seen = $2 WHERE id = $1 AND last_seen < $2", userID, ts)
+// SetLastSeen records that the users were last online at ts, in one
+// statement. The time only moves forward, so nodes whose announcements
+// cross keep the latest.
+func (s *Store) SetLastSeen(ctx context.Context, ts int64, userIDs []string) error {
+	if len(userIDs) == 0 {
+		return nil
+	}
+	_, err := s.pool.Exec(ctx, "UPDATE users SET last_seen = $1 WHERE id = ANY($2) AND last_seen < $1", ts, userIDs)
 	return dbErr(err)
 }
 

@@ -65,7 +65,7 @@ type clientKey struct{ sender, clientMsgID string }
 // Result.Sender is the sender's username as stored.
 func (s *Store) AppendMessages(ctx context.Context, batch []*chat.Append) error {
 	for _, a := range batch {
-		a.Result, a.Duplicate, a.Err = chat.Message{}, false, nil
+		a.Result, a.Duplicate, a.Err, a.PrevTS = chat.Message{}, false, nil, 0
 	}
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		t := &appendTx{
@@ -89,7 +89,7 @@ func (s *Store) AppendMessages(ctx context.Context, batch []*chat.Append) error 
 	if err != nil {
 		// Nothing was stored: leave no half-filled results behind.
 		for _, a := range batch {
-			a.Result, a.Duplicate, a.Err = chat.Message{}, false, nil
+			a.Result, a.Duplicate, a.Err, a.PrevTS = chat.Message{}, false, nil, 0
 		}
 		return err
 	}
@@ -150,6 +150,7 @@ func (t *appendTx) append(a *chat.Append) error {
 		a.Result, a.Duplicate = orig, true
 		return nil
 	}
+	a.PrevTS = conv.lastTS
 	conv.lastSeq, conv.lastTS, conv.dirty = seq, max(conv.lastTS, m.TS), true
 	sender.seq = seq
 	a.Result = m

@@ -48,17 +48,22 @@ func (s *Store) UserByID(ctx context.Context, id string) (chat.User, error) {
 	return u, translate(err)
 }
 
-// SetLastSeen records when the user was last online. ENotFound.
-func (s *Store) SetLastSeen(ctx context.Context, userID string, ts int64) error {
+// SetLastSeen records that the users were last online at ts, in one
+// transaction; a later time already stored is kept.
+func (s *Store) SetLastSeen(ctx context.Context, ts int64, userIDs []string) error {
+	if len(userIDs) == 0 {
+		return nil
+	}
 	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE users SET last_seen = ? WHERE id = ?`, ts, userID)
+		st, err := tx.PrepareContext(ctx, `UPDATE users SET last_seen = ? WHERE id = ? AND last_seen < ?`)
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return chat.Errorf(chat.ENotFound, "no user with id %q", userID)
+		defer st.Close()
+		for _, id := range userIDs {
+			if _, err := st.ExecContext(ctx, ts, id, ts); err != nil {
+				return err
+			}
 		}
 		return nil
 	})

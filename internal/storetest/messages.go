@@ -439,3 +439,19 @@ func testMessagesLarge(t *testing.T, f *fixture) {
 		t.Errorf("seqs 2500, 2501 from %+v; want alice then bob", page)
 	}
 }
+
+// testAppendPrevTS: each appended message carries when its conversation
+// was last active before it, within a batch and across batches.
+func testAppendPrevTS(t *testing.T, f *fixture) {
+	alice, bob := f.user(t, "alice"), f.user(t, "bob")
+	c := f.direct(t, alice, bob)
+	first := f.send(t, c.ID, alice, "one")
+	m2, m3 := f.msg(c.ID, bob, "two"), f.msg(c.ID, alice, "three")
+	b := f.append(t, m2, m3)
+	if b[0].PrevTS != first.TS {
+		t.Errorf("second message's PrevTS %d; want the first's ts %d", b[0].PrevTS, first.TS)
+	}
+	if b[1].PrevTS != m2.TS {
+		t.Errorf("third message's PrevTS %d; want the second's ts %d", b[1].PrevTS, m2.TS)
+	}
+}

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/switchboard-chat/switchboard/internal/chat"
@@ -53,7 +54,7 @@ func testUserNotFound(t *testing.T, f *fixture) {
 func testSetLastSeen(t *testing.T, f *fixture) {
 	u := f.user(t, "alice")
 	for _, ts := range []int64{baseTS + 5000, baseTS + 9000} {
-		if err := f.s.SetLastSeen(f.ctx, u.ID, ts); err != nil {
+		if err := f.s.SetLastSeen(f.ctx, ts, []string{u.ID}); err != nil {
 			t.Fatalf("SetLastSeen: %v", err)
 		}
 		got, err := f.s.UserByID(f.ctx, u.ID)
@@ -108,5 +109,32 @@ func testSessions(t *testing.T, f *fixture) {
 	}
 	if _, err := f.s.SessionByTokenHash(f.ctx, "0ddba11"); err != nil {
 		t.Errorf("the other session: %v; want it kept", err)
+	}
+}
+
+func testSetLastSeenMany(t *testing.T, f *fixture) {
+	var ids []string
+	for i := range 3000 {
+		ids = append(ids, f.user(t, fmt.Sprintf("many%04d", i)).ID)
+	}
+	ids = append(ids, "no-such-user") // skipped, not an error
+	if err := f.s.SetLastSeen(f.ctx, baseTS+7000, ids); err != nil {
+		t.Fatalf("SetLastSeen of %d users: %v", len(ids), err)
+	}
+	// An older time does not overwrite a newer one.
+	if err := f.s.SetLastSeen(f.ctx, baseTS+6000, ids[:10]); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{ids[0], ids[9], ids[1500], ids[2999]} {
+		u, err := f.s.UserByID(f.ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.LastSeen != baseTS+7000 {
+			t.Fatalf("user %s last seen %d; want %d", id, u.LastSeen, baseTS+7000)
+		}
+	}
+	if err := f.s.SetLastSeen(f.ctx, baseTS, nil); err != nil {
+		t.Fatalf("SetLastSeen of nobody: %v", err)
 	}
 }
