@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/switchboard-chat/switchboard/client"
 	"github.com/switchboard-chat/switchboard/wire"
 )
 
@@ -110,5 +111,33 @@ func TestWeakPasswordsAndDisguisedNames(t *testing.T) {
 	// Nothing was created by them: the name is still free.
 	if status, code, _ := post(t, s.URL+"/v1/users", map[string]string{"username": "wendy", "password": "a long password"}, nil); status != http.StatusCreated {
 		t.Fatalf("signup after the refusals: %d %s", status, code)
+	}
+}
+
+// A user connected to several nodes shares one send budget, not one per
+// node.
+func TestClusterSendLimitIsShared(t *testing.T) {
+	nodes := startCluster(t, 3, "--send-rate", "0.05", "--send-burst", "6")
+	ada := user(t, nodes[0], "ada")
+	user(t, nodes[0], "bea")
+	var conns []*client.Conn
+	for i, s := range nodes {
+		conns = append(conns, dial(t, on(ada, s), fmt.Sprintf("dev%d", i)))
+	}
+	sent := 0
+	for round := range 4 {
+		for _, c := range conns {
+			_, err := c.Send(ctxT(t), client.SendRequest{ToUser: "bea", Text: fmt.Sprint(round)})
+			switch client.ErrorCode(err) {
+			case "":
+				sent++
+			case "rate_limited":
+			default:
+				t.Fatal(err)
+			}
+		}
+	}
+	if sent != 6 {
+		t.Fatalf("%d of 12 sends over 3 nodes accepted; want the one burst of 6", sent)
 	}
 }

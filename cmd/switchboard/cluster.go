@@ -19,6 +19,7 @@ import (
 type cluster struct {
 	presence chat.Presence
 	bus      chat.Bus
+	limiter  chat.RateLimiter // nil for a single node
 
 	client   *goredis.Client // nil for a single node
 	rbus     *redis.Bus
@@ -47,6 +48,7 @@ func openCluster(ctx context.Context, cfg serveConfig) (*cluster, error) {
 	return &cluster{
 		presence: p,
 		bus:      b,
+		limiter:  redis.NewLimiter(client, cfg.redisPrefix),
 		client:   client,
 		rbus:     b,
 		rpres:    p,

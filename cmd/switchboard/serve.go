@@ -230,6 +230,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		NewID:     newIDs(),
 		Logger:    log,
 		SendRate:  cfg.sendRate,
+		Limiter:   cl.limiter,
 		SendBurst: cfg.sendBurst,
 		MaxText:   cfg.maxText,
 		Media:     meta.Media,

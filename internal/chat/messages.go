@@ -38,8 +38,8 @@ func (s *Service) prepare(ctx context.Context, c ConnInfo, req SendRequest) (Mes
 	if len(req.ClientMsgID) > MaxClientMsgID {
 		return Message{}, Errorf(EBadRequest, "client_msg_id is at most %d bytes", MaxClientMsgID)
 	}
-	if !s.limiter.allow(c.UserID, s.cfg.Now()) {
-		return Message{}, Errorf(ERateLimited, "sending too fast; slow down")
+	if err := s.allowSend(ctx, c.UserID); err != nil {
+		return Message{}, err
 	}
 	// Every check that can refuse comes before the direct conversation is
 	// created on first use, so a refused send leaves nothing behind.
@@ -89,4 +89,29 @@ func (s *Service) media(ctx context.Context, c ConnInfo, id string) (Media, erro
 		return Media{}, Errorf(EForbidden, "only the uploader may attach media %q", id)
 	}
 	return md, nil
+}
+
+// allowSend takes one send from the user's budget: the cluster's when a
+// Limiter is set and reachable, else this node's.
+func (s *Service) allowSend(ctx context.Context, userID string) error {
+	if s.cfg.SendRate <= 0 {
+		return nil
+	}
+	now := s.cfg.Now()
+	if s.cfg.Limiter != nil {
+		ok, wait, err := s.cfg.Limiter.Allow(ctx, "send:"+userID, s.cfg.SendRate, s.cfg.SendBurst)
+		if err == nil {
+			if ok {
+				return nil
+			}
+			e := Errorf(ERateLimited, "sending too fast; slow down")
+			e.RetryAfter = wait
+			return e
+		}
+		s.log.Debug("cluster send limit unreachable; counting here", "err", err)
+	}
+	if !s.limiter.allow(userID, now) {
+		return s.limiter.refuse(userID, now, "sending too fast; slow down")
+	}
+	return nil
 }

@@ -101,6 +101,16 @@ type HistoryQuery struct {
 	Limit  int
 }
 
+// RateLimiter decides, across every node, whether key may act now under a
+// rate (per second) and burst, and if not when it may (retryAfter). The
+// rules use it for limits a user must not multiply by connecting to
+// several nodes. internal/redis implements it; without one each node
+// limits alone. Errors: EUnavailable when it cannot be reached (the rules
+// then fall back to this node's own count).
+type RateLimiter interface {
+	Allow(ctx context.Context, key string, rate float64, burst int) (ok bool, retryAfter time.Duration, err error)
+}
+
 // Presence knows which node holds which user's connections. Implementations:
 // internal/inmem (one node) and internal/redis (a cluster).
 type Presence interface {

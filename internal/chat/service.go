@@ -24,7 +24,10 @@ type Config struct {
 	SessionTTL time.Duration // default 30 days
 	SendRate   float64       // per user per second; 0 = no limit
 	SendBurst  int
-	MaxText    int // default 4096
+	// Limiter, when set, holds the send limit across every node; a node
+	// that cannot reach it falls back to its own count.
+	Limiter RateLimiter
+	MaxText int // default 4096
 	// SignupRate and SignupBurst limit new accounts per client address
 	// (per second; default 1 every 3 s after a burst of 20); a negative
 	// rate turns the limit off, for load tests.
