@@ -35,6 +35,9 @@ const pageSize = 50
 // refuses texts over 4096 bytes with too_large, which shows as a notice.
 const maxInput = 4096
 
+// helpLine lists the keys and commands under the status bar.
+const helpLine = "Enter send · Tab/S-Tab switch · PgUp/PgDn scroll · /dm USER · /join G · /create G · Ctrl+C quit"
+
 // Config is what the client needs to start.
 type Config struct {
 	// Client talks to the server; it carries the session token once
@@ -668,7 +671,7 @@ func (m *Model) View() string {
 	chat := m.chatView().view(m.convs.selected())
 	body := lipgloss.JoinHorizontal(lipgloss.Top, list, " ", chat)
 	m.input.Width = max(10, m.width-3)
-	help := dimStyle.Render("Enter send · Tab/Shift+Tab switch · PgUp/PgDn scroll · " + commandHelp + " · Ctrl+C quit")
+	help := dimStyle.Render(helpLine)
 	return lipgloss.NewStyle().MaxWidth(m.width).Render(
 		strings.Join([]string{header, body, m.input.View(), m.status(), help}, "\n"))
 }
