@@ -20,10 +20,10 @@ type line struct {
 type conversation struct {
 	wire.Conversation
 
-	lines       []line           // stored lines by seq, then local ones
-	loaded      bool             // the newest page was fetched
-	loadingOld  bool             // a page of older history is on its way
-	complete    bool             // seq 1 is loaded (or there is nothing)
+	lines       []line // stored lines by seq, then local ones
+	loaded      bool   // the newest page was fetched
+	loadingOld  bool   // a page of older history is on its way
+	complete    bool   // seq 1 is loaded (or there is nothing)
 	members     map[string]wire.Member
 	typing      map[string]int // user -> generation of the indicator
 	scroll      int            // lines scrolled up from the bottom
