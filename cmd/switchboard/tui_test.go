@@ -1,0 +1,257 @@
+package main
+
+// End-to-end tests of `switchboard chat`: real terminal clients in tmux
+// against a real node, driven with send-keys and read with capture-pane.
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard-chat/switchboard/internal/testenv"
+)
+
+// tmuxTerm is one `switchboard chat` in a detached tmux session of its own
+// tmux server (a private socket, so tests never touch another tmux).
+type tmuxTerm struct {
+	t    *testing.T
+	sock string
+	name string
+}
+
+// startChat runs `switchboard chat args...` in a 100x30 tmux session. When
+// the client exits, its pane stays with the exit status, for the failure
+// message. The tmux server is killed when the test ends.
+func startChat(t *testing.T, name string, args ...string) *tmuxTerm {
+	t.Helper()
+	if _, err := exec.LookPath("tmux"); err != nil {
+		testenv.Need(t, "tmux: %v", err)
+	}
+	bin := procBinary(t)
+	x := &tmuxTerm{t: t, sock: "sbtui-" + testenv.Random(t), name: name}
+	quoted := []string{"env", "LANG=C.UTF-8", "TERM=xterm-256color", shellQuote(bin), "chat"}
+	for _, a := range args {
+		quoted = append(quoted, shellQuote(a))
+	}
+	script := strings.Join(quoted, " ") + `; echo "[chat exited: $?]"; sleep 600`
+	x.tmux("-f", "/dev/null", "new-session", "-d", "-s", name, "-x", "100", "-y", "30", "sh", "-c", script)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("%s's last screen:\n%s", name, x.screen())
+		}
+		_ = exec.Command("tmux", "-L", x.sock, "kill-server").Run()
+	})
+	return x
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+func (x *tmuxTerm) tmux(args ...string) string {
+	x.t.Helper()
+	out, err := exec.Command("tmux", append([]string{"-L", x.sock}, args...)...).CombinedOutput()
+	if err != nil {
+		x.t.Fatalf("tmux %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+// typeText types s literally.
+func (x *tmuxTerm) typeText(s string) {
+	x.t.Helper()
+	x.tmux("send-keys", "-t", x.name, "-l", s)
+}
+
+// keys presses named keys (Enter, Tab, C-t, PPage, ...).
+func (x *tmuxTerm) keys(keys ...string) {
+	x.t.Helper()
+	x.tmux(append([]string{"send-keys", "-t", x.name}, keys...)...)
+}
+
+// line types s and presses Enter.
+func (x *tmuxTerm) line(s string) {
+	x.t.Helper()
+	x.typeText(s)
+	x.keys("Enter")
+}
+
+func (x *tmuxTerm) screen() string {
+	out, err := exec.Command("tmux", "-L", x.sock, "capture-pane", "-p", "-t", x.name).CombinedOutput()
+	if err != nil {
+		return fmt.Sprintf("(capture-pane: %v: %s)", err, out)
+	}
+	return string(out)
+}
+
+// waitFor polls the screen until ok accepts it, and returns it.
+func (x *tmuxTerm) waitFor(what string, ok func(string) bool) string {
+	x.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		s := x.screen()
+		if ok(s) {
+			return s
+		}
+		if strings.Contains(s, "[chat exited:") || time.Now().After(deadline) {
+			x.t.Fatalf("%s: waiting for %s; screen:\n%s", x.name, what, s)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// waitText waits until the screen shows every one of texts.
+func (x *tmuxTerm) waitText(texts ...string) string {
+	x.t.Helper()
+	return x.waitFor(fmt.Sprintf("%q", texts), func(s string) bool {
+		for _, t := range texts {
+			if !strings.Contains(s, t) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// save writes the screen to dir/name.txt when dir is set, for the docs.
+func (x *tmuxTerm) save(dir, name string) {
+	x.t.Helper()
+	if dir == "" {
+		return
+	}
+	var b strings.Builder
+	for _, l := range strings.Split(strings.TrimRight(x.screen(), "\n"), "\n") {
+		b.WriteString(strings.TrimRight(l, " ") + "\n")
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".txt"), []byte(b.String()), 0o644); err != nil {
+		x.t.Fatal(err)
+	}
+}
+
+// inOrder reports whether texts appear in s once each, in this order.
+func inOrder(s string, texts ...string) bool {
+	at := -1
+	for _, t := range texts {
+		if strings.Count(s, t) != 1 {
+			return false
+		}
+		i := strings.Index(s, t)
+		if i < at {
+			return false
+		}
+		at = i
+	}
+	return true
+}
+
+// TestChatTerminal drives two terminal clients against one node: signup
+// through the form and through flags, a direct chat with typing and
+// ticks, a group with unread counts, then one client cut off behind a
+// proxy while the other writes; back online, it shows what it missed in
+// order. SWITCHBOARD_TEST_CAPTURES=DIR saves the screens there.
+func TestChatTerminal(t *testing.T) {
+	captures := os.Getenv("SWITCHBOARD_TEST_CAPTURES")
+	port := procFreePort(t)
+	startProcNode(t, "tui", "--addr", "127.0.0.1:"+strconv.Itoa(port), "--data", t.TempDir())
+	proxy := testenv.StartProxy(t, "127.0.0.1:"+strconv.Itoa(port))
+
+	// Alice is behind the proxy and signs up with the form.
+	alice := startChat(t, "alice", "--server", "http://"+proxy.Addr, "--device", "alice-terminal")
+	alice.waitText("Log in", "username:")
+	alice.line("alice")
+	alice.typeText("password-alice")
+	alice.keys("C-t")
+	alice.waitText("Sign up")
+	alice.save(captures, "01-signup")
+	alice.keys("Enter")
+	alice.waitText("Switchboard · alice", "● connected")
+
+	// Bob signs up with flags, as a script would.
+	pwFile := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pwFile, []byte("password-bob\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bob := startChat(t, "bob", "--server", "http://127.0.0.1:"+strconv.Itoa(port),
+		"--user", "bob", "--password-file", pwFile, "--signup")
+	bob.waitText("Switchboard · bob", "● connected")
+
+	// A direct chat: the text arrives, the reader's open view reads it.
+	alice.line("/dm bob")
+	alice.waitText("@bob ● online")
+	alice.line("hello bob")
+	bob.waitText("alice: hello bob", "@alice ● online")
+	alice.waitText("alice: hello bob ✓✓ read")
+
+	// Typing shows on the other side while Bob types, and goes when he sends.
+	bob.typeText("hi alice, typing here")
+	alice.waitText("bob is typing…")
+	alice.save(captures, "02-typing")
+	bob.keys("Enter")
+	alice.waitFor("bob's message without the typing line", func(s string) bool {
+		return strings.Contains(s, "bob: hi alice, typing here") && !strings.Contains(s, "is typing")
+	})
+	bob.waitText("bob: hi alice, typing here ✓✓ read")
+
+	// A group: Bob joins, then looks at the direct chat while Alice writes
+	// in the group, so the group's unread count grows.
+	alice.line("/create devs")
+	alice.waitText("│ #devs")
+	bob.line("/join devs")
+	bob.waitText("│ #devs")
+	bob.line("/dm alice")
+	bob.waitText("│ @alice")
+	alice.line("standup in 5")
+	alice.line("bring coffee")
+	bob.waitText("#devs               (2)")
+	bob.save(captures, "03-unread")
+	alice.waitText("alice: bring coffee ✓✓")
+	bob.keys("Tab")
+	bob.waitFor("the group opened and read", func(s string) bool {
+		return strings.Contains(s, "alice: bring coffee") && !strings.Contains(s, "(2)")
+	})
+	alice.waitText("alice: bring coffee ✓✓ read")
+
+	// Cut Alice off. Bob writes in the group and in the direct chat.
+	proxy.Stop()
+	alice.waitText("○ offline")
+	alice.save(captures, "04-offline")
+	for i := 1; i <= 3; i++ {
+		bob.line(fmt.Sprintf("missed %d", i))
+	}
+	bob.waitText("bob: missed 3 ✓")
+	bob.line("/dm alice")
+	bob.waitText("│ @alice")
+	bob.line("missed in private")
+	bob.waitText("bob: missed in private ✓")
+
+	// Back online: Alice syncs; the group she had open shows the missed
+	// messages once each and in order, the direct chat an unread count.
+	proxy.Start()
+	screen := alice.waitFor("the missed messages in order", func(s string) bool {
+		return strings.Contains(s, "● connected") &&
+			inOrder(s, "alice: bring coffee", "bob: missed 1", "bob: missed 2", "bob: missed 3") &&
+			strings.Contains(s, "@bob                (1)")
+	})
+	alice.save(captures, "05-resynced")
+	if strings.Contains(screen, "offline") {
+		t.Errorf("still offline after the resync:\n%s", screen)
+	}
+	bob.keys("Tab")
+	bob.waitText("│ #devs", "bob: missed 3 ✓✓ read")
+	bob.save(captures, "06-read-after-resync")
+
+	// Alice opens the direct chat: the missed message is there and read.
+	alice.keys("Tab")
+	alice.waitFor("the direct chat opened", func(s string) bool {
+		return strings.Contains(s, "bob: missed in private") && !strings.Contains(s, "(1)")
+	})
+	bob.line("/dm alice")
+	bob.waitText("bob: missed in private ✓✓ read")
+
+	// /quit ends the client cleanly.
+	alice.line("/quit")
+	alice.waitText("[chat exited: 0]")
+}
