@@ -12,6 +12,7 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/mattn/go-isatty"
 
 	"github.com/switchboard-chat/switchboard/client"
 	"github.com/switchboard-chat/switchboard/internal/tui"
@@ -83,7 +84,7 @@ func chatCmd(ctx context.Context, args []string, getenv func(string) string, std
 	if cfg.signup && password == "" {
 		return fmt.Errorf("--signup needs --user and --password-file")
 	}
-	if fi, err := os.Stdin.Stat(); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+	if !isatty.IsTerminal(os.Stdin.Fd()) {
 		return fmt.Errorf("chat needs a terminal on standard input")
 	}
 

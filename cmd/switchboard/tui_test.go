@@ -155,7 +155,8 @@ func inOrder(s string, texts ...string) bool {
 func TestChatTerminal(t *testing.T) {
 	captures := os.Getenv("SWITCHBOARD_TEST_CAPTURES")
 	port := procFreePort(t)
-	startProcNode(t, "tui", "--addr", "127.0.0.1:"+strconv.Itoa(port), "--data", t.TempDir())
+	nodeArgs := []string{"--addr", "127.0.0.1:" + strconv.Itoa(port), "--data", t.TempDir(), "--max-text", "100"}
+	node := startProcNode(t, "tui", nodeArgs...)
 	proxy := testenv.StartProxy(t, "127.0.0.1:"+strconv.Itoa(port))
 
 	// Alice is behind the proxy and signs up with the form.
@@ -251,7 +252,103 @@ func TestChatTerminal(t *testing.T) {
 	bob.line("/dm alice")
 	bob.waitText("bob: missed in private ✓✓ read")
 
+	// A text over the node's limit (--max-text 100) is refused, and says so.
+	alice.line(strings.Repeat("y", 101))
+	alice.waitText("✗ not sent", "not sent: too_large")
+	alice.keys("Escape")
+
+	// Restart the node on the same port and data dir: both clients notice,
+	// come back with their sessions and go on.
+	node.Kill()
+	alice.waitText("○ offline")
+	bob.waitText("○ offline")
+	startProcNode(t, "tui", nodeArgs...)
+	alice.waitText("● connected")
+	bob.waitText("● connected")
+	bob.line("after the restart")
+	alice.waitText("bob: after the restart")
+	bob.waitText("bob: after the restart ✓✓ read")
+
 	// /quit ends the client cleanly.
 	alice.line("/quit")
 	alice.waitText("[chat exited: 0]")
+}
+
+// TestChatBadInput: bad flags and files are refused with a clear message
+// before any terminal is touched.
+func TestChatBadInput(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := write("good", "a good password\n")
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"server without scheme", []string{"--server", "127.0.0.1:8080"}, "want a base URL"},
+		{"server with another scheme", []string{"--server", "ftp://127.0.0.1"}, "want a base URL"},
+		{"server without host", []string{"--server", "http://"}, "want a base URL"},
+		{"arguments", []string{"alice"}, "chat takes no arguments"},
+		{"unknown flag", []string{"--nope"}, "flag provided but not defined"},
+		{"device over 64 bytes", []string{"--device", strings.Repeat("d", 65)}, "--device must be 1 to 64 bytes"},
+		{"empty device", []string{"--device", ""}, "--device must be 1 to 64 bytes"},
+		{"password file without user", []string{"--password-file", good}, "--password-file needs --user"},
+		{"missing password file", []string{"--user", "al", "--password-file", filepath.Join(dir, "none")}, "no such file"},
+		{"empty password file", []string{"--user", "al", "--password-file", write("empty", "\nsecond line\n")}, "the first line is empty"},
+		{"password over 256 bytes", []string{"--user", "al", "--password-file", write("long", strings.Repeat("p", 257))}, "password over 256 bytes"},
+		{"signup without password", []string{"--signup"}, "--signup needs --user and --password-file"},
+		{"no terminal", []string{"--user", "al", "--password-file", write("max", strings.Repeat("p", 256))}, "chat needs a terminal"},
+	}
+	bin := procBinary(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(bin, append([]string{"chat"}, tt.args...)...)
+			cmd.Env = append(os.Environ(), "SWITCHBOARD_SERVER=", "SWITCHBOARD_USER=", "SWITCHBOARD_PASSWORD_FILE=")
+			out, err := cmd.CombinedOutput() // stdin is /dev/null: no terminal
+			if err == nil {
+				t.Fatalf("chat %v succeeded; want an error with %q\n%s", tt.args, tt.want, out)
+			}
+			if !strings.Contains(string(out), tt.want) {
+				t.Errorf("chat %v said:\n%s\nwant %q", tt.args, out, tt.want)
+			}
+		})
+	}
+
+	t.Run("help lists the flags and their env twins", func(t *testing.T) {
+		out, err := exec.Command(bin, "chat", "-h").CombinedOutput()
+		if err != nil {
+			t.Fatalf("chat -h: %v\n%s", err, out)
+		}
+		for _, w := range []string{"-server", "SWITCHBOARD_SERVER", "-user", "SWITCHBOARD_USER",
+			"-password-file", "SWITCHBOARD_PASSWORD_FILE", "-signup", "-device"} {
+			if !strings.Contains(string(out), w) {
+				t.Errorf("chat -h lacks %q:\n%s", w, out)
+			}
+		}
+	})
+}
+
+// TestChatTerminalBadLogin: wrong credentials keep the form up with the
+// server's reason, and a second try works.
+func TestChatTerminalBadLogin(t *testing.T) {
+	node := startProcNode(t, "tui-login", "--data", t.TempDir())
+	pw := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pw, []byte("not her password\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	x := startChat(t, "carol", "--server", node.URL, "--user", "carol", "--password-file", pw)
+	x.waitText("unauthorized", "Log in")
+	x.typeText("password-carol")
+	x.keys("C-t", "Enter")
+	x.waitText("Switchboard · carol", "● connected")
+	x.line("/dm nobody")
+	x.waitText(`no user "nobody"`)
+	x.line("/join nosuchgroup")
+	x.waitText(`no group "nosuchgroup"`)
 }

@@ -64,9 +64,14 @@ var ansi = regexp.MustCompile(`\x1b\[[0-9;?]*[a-zA-Z]`)
 // screen feeds msgs to a fresh 100x30 model and returns its view as text.
 func screen(t *testing.T, msgs []tea.Msg) string {
 	t.Helper()
+	return screenSized(t, 100, 30, msgs)
+}
+
+func screenSized(t *testing.T, width, height int, msgs []tea.Msg) string {
+	t.Helper()
 	m := tui.New(context.Background(), tui.Config{Client: client.New("http://127.0.0.1:1"), Device: "test"})
 	var model tea.Model = m
-	model, _ = model.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
+	model, _ = model.Update(tea.WindowSizeMsg{Width: width, Height: height})
 	for _, in := range msgs {
 		model, _ = model.Update(in)
 	}
@@ -214,6 +219,36 @@ func TestModelUpdate(t *testing.T) {
 				if strings.Contains(got, w) {
 					t.Errorf("screen has %q:\n%s", w, got)
 				}
+			}
+		})
+	}
+}
+
+// TestModelInputLimit: the input line stops at 4096 characters, the
+// server's limit in bytes for ASCII text.
+func TestModelInputLimit(t *testing.T) {
+	got := screenSized(t, 100, 200, []tea.Msg{loggedIn, online, conversations(),
+		runes(strings.Repeat("x", 4096)), runes("QZ"), enter})
+	if n := strings.Count(got, "x"); n != 4096 {
+		t.Errorf("the sent line has %d x, want 4096", n)
+	}
+	if strings.Contains(got, "Q") {
+		t.Errorf("characters past the limit were kept:\n%s", got)
+	}
+}
+
+// TestModelTinyWindow: any window size draws without a panic, down to a
+// single cell.
+func TestModelTinyWindow(t *testing.T) {
+	msgs := []tea.Msg{loggedIn, online, conversations(), tui.HistoryMsg{Conversation: dmBob, Messages: page(dmBob, 1, 3)},
+		frame(wire.ServerFrame{Type: wire.TypeTypingEv, Conversation: dmBob, UserName: "bob"}), pgUp, pgDown}
+	for _, size := range [][2]int{{0, 0}, {1, 1}, {5, 2}, {20, 4}, {40, 6}} {
+		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) {
+			if got := screenSized(t, size[0], size[1], msgs); got == "" {
+				t.Error("empty screen")
+			}
+			if got := screenSized(t, size[0], size[1], nil); got == "" {
+				t.Error("empty login screen")
 			}
 		})
 	}
