@@ -4,6 +4,7 @@ package main
 // against a real node, driven with send-keys and read with capture-pane.
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,7 +14,12 @@ import (
 	"testing"
 	"time"
 
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/switchboard-chat/switchboard/client"
 	"github.com/switchboard-chat/switchboard/internal/testenv"
+	"github.com/switchboard-chat/switchboard/internal/tui"
+	"github.com/switchboard-chat/switchboard/wire"
 )
 
 // tmuxTerm is one `switchboard chat` in a detached tmux session of its own
@@ -351,4 +357,89 @@ func TestChatTerminalBadLogin(t *testing.T) {
 	x.waitText(`no user "nobody"`)
 	x.line("/join nosuchgroup")
 	x.waitText(`no group "nosuchgroup"`)
+}
+
+// TestChatSessionResync runs the terminal client's Session in-process (so
+// the race detector sees it) behind a proxy: messages sent while it is cut
+// off (more than one sync answers) arrive after the reconnect, each once
+// and in seq order, with the live ones before and after.
+func TestChatSessionResync(t *testing.T) {
+	s := startServer(t)
+	alice := user(t, s, "alice")
+	bob := user(t, s, "bob")
+	proxy := testenv.StartProxy(t, strings.TrimPrefix(s.URL, "http://"))
+
+	sess := tui.NewSession(client.New("http://"+proxy.Addr, client.WithSessionToken(alice.Token())), "terminal")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		sess.Run(ctx)
+		close(done)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+
+	var seqs []int64
+	// await reads the Session's reports until ok accepts one.
+	await := func(what string, ok func(tea.Msg) bool) {
+		t.Helper()
+		timeout := time.After(30 * time.Second)
+		for {
+			select {
+			case m := <-sess.Events():
+				if f, isFrame := m.(tui.FrameMsg); isFrame && f.Frame.Type == wire.TypeMessage {
+					seqs = append(seqs, f.Frame.Msg.Seq)
+				}
+				if ok(m) {
+					return
+				}
+			case <-timeout:
+				t.Fatalf("no %s within 30s; seqs so far %v", what, seqs)
+			}
+		}
+	}
+	state := func(st tui.ConnState) func(tea.Msg) bool {
+		return func(m tea.Msg) bool { c, ok := m.(tui.ConnStateMsg); return ok && c.State == st }
+	}
+	upTo := func(seq int64) func(tea.Msg) bool {
+		return func(m tea.Msg) bool {
+			f, ok := m.(tui.FrameMsg)
+			return ok && f.Frame.Msg != nil && f.Frame.Msg.Seq == seq
+		}
+	}
+	await("online", state(tui.Online))
+
+	bc := dial(t, bob, "bob")
+	send := func(from, to int) {
+		t.Helper()
+		for i := from; i <= to; i++ {
+			if _, err := bc.Send(ctxT(t), client.SendRequest{ToUser: "alice", Text: fmt.Sprint("m", i)}); err != nil {
+				t.Fatalf("send %d: %v", i, err)
+			}
+		}
+	}
+	send(1, 5)
+	await("live messages", upTo(5))
+
+	proxy.Stop()
+	await("offline", state(tui.Offline))
+	// More than one sync sends (1000 per conversation): the Session syncs
+	// again from its new cursor.
+	send(6, 1105)
+	proxy.Start()
+	await("the missed messages", upTo(1105))
+	await("online again", state(tui.Online))
+	send(1106, 1110)
+	await("live messages after the reconnect", upTo(1110))
+
+	for i, seq := range seqs {
+		if seq != int64(i+1) {
+			t.Fatalf("message %d has seq %d; want 1..1110 in order, once each", i, seq)
+		}
+	}
+	if len(seqs) != 1110 {
+		t.Fatalf("got %d messages, want 1110", len(seqs))
+	}
 }
