@@ -278,6 +278,41 @@ func TestChatTerminal(t *testing.T) {
 	// /quit ends the client cleanly.
 	alice.line("/quit")
 	alice.waitText("[chat exited: 0]")
+
+	// Scroll-back: Bob's script writes 120 notes; a fresh client of Alice's
+	// shows the newest page, and PgUp pages back through the history API
+	// to the first message of the conversation.
+	bc := client.New(node.URL)
+	if _, err := bc.Login(ctxT(t), "bob", "password-bob"); err != nil {
+		t.Fatal(err)
+	}
+	conn := dial(t, bc, "script")
+	for i := 1; i <= 120; i++ {
+		if _, err := conn.Send(ctxT(t), client.SendRequest{ToUser: "alice", Text: fmt.Sprintf("note %03d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pw := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pw, []byte("password-alice\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	again := startChat(t, "alice2", "--server", node.URL, "--user", "alice", "--password-file", pw)
+	again.waitText("● connected", "bob: note 120")
+	for presses := 0; ; presses++ {
+		s := again.screen()
+		if strings.Contains(s, "start of the conversation") {
+			if !inOrder(s, "alice: hello bob", "bob: hi alice, typing here") {
+				t.Fatalf("the top of the history is not the first messages:\n%s", s)
+			}
+			break
+		}
+		if presses > 60 {
+			t.Fatalf("PgUp %d times did not reach the start:\n%s", presses, s)
+		}
+		again.keys("PPage")
+		time.Sleep(100 * time.Millisecond) // polling pace, not an assertion
+	}
+	again.save(captures, "07-scrollback")
 }
 
 // TestChatBadInput: bad flags and files are refused with a clear message

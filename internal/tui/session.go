@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"time"
 
@@ -292,6 +293,10 @@ func describe(err error) string {
 	var e *client.Error
 	if errors.As(err, &e) {
 		return e.Code + ": " + e.Message
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		return op.Err.Error() // "connect: connection refused", without the addresses
 	}
 	return err.Error()
 }
