@@ -1,8 +1,16 @@
 package tui
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/switchboard-chat/switchboard/client"
+	"github.com/switchboard-chat/switchboard/wire"
 )
 
 // command is a parsed slash command from the input line.
@@ -37,4 +45,66 @@ func parseCommand(s string) (command, error) {
 		return command{}, fmt.Errorf("unknown command /%s; try %s", c.name, commandHelp)
 	}
 	return c, nil
+}
+
+// command runs a slash command.
+func (m *Model) command(text string) tea.Cmd {
+	cmd, err := parseCommand(text)
+	if err != nil {
+		m.notice = err.Error()
+		return nil
+	}
+	c, ctx := m.cfg.Client, m.ctx
+	call := func(f func(context.Context) (wire.Conversation, error)) tea.Cmd {
+		return func() tea.Msg {
+			ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+			defer cancel()
+			conv, err := f(ctx)
+			return OpenedMsg{Conversation: conv, Err: err}
+		}
+	}
+	switch cmd.name {
+	case "quit":
+		return tea.Quit
+	case "help":
+		m.notice = commandHelp
+		return nil
+	case "dm":
+		if cmd.arg == m.me {
+			m.notice = "that is you"
+			return nil
+		}
+		if d := m.convs.directWith(cmd.arg); d != nil {
+			return m.opened(OpenedMsg{Conversation: d.Conversation})
+		}
+		peer := cmd.arg
+		return call(func(ctx context.Context) (wire.Conversation, error) {
+			if _, err := c.User(ctx, peer); err != nil {
+				if client.ErrorCode(err) == "not_found" {
+					return wire.Conversation{}, fmt.Errorf("no user %q", peer)
+				}
+				return wire.Conversation{}, err
+			}
+			return wire.Conversation{Kind: "direct", Peer: peer}, nil
+		})
+	case "join":
+		name := cmd.arg
+		return call(func(ctx context.Context) (wire.Conversation, error) {
+			conv, err := c.JoinGroup(ctx, name)
+			if client.ErrorCode(err) == "not_found" {
+				return conv, fmt.Errorf("no group %q (make it with /create %s)", name, name)
+			}
+			return conv, err
+		})
+	case "create":
+		name := cmd.arg
+		return call(func(ctx context.Context) (wire.Conversation, error) {
+			conv, err := c.CreateGroup(ctx, name, "")
+			if client.ErrorCode(err) == "conflict" {
+				return conv, errors.New("group " + name + " exists: /join " + name)
+			}
+			return conv, err
+		})
+	}
+	return nil
 }

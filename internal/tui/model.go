@@ -7,7 +7,6 @@ package tui
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -202,23 +201,6 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
-// authCmd logs in (signing up first when asked).
-func (m *Model) authCmd(s submit) tea.Cmd {
-	c, ctx := m.cfg.Client, m.ctx
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		if s.signup {
-			_, err := c.Signup(ctx, s.user, s.pass, "")
-			if err != nil && !(client.ErrorCode(err) == "conflict" && m.cfg.Signup) {
-				return AuthMsg{Err: err}
-			}
-		}
-		res, err := c.Login(ctx, s.user, s.pass)
-		return AuthMsg{User: res.User, Err: err}
-	}
-}
-
 // authed moves to the chat screen and starts the Session.
 func (m *Model) authed(a AuthMsg) tea.Cmd {
 	if a.Err != nil {
@@ -245,28 +227,6 @@ func (m *Model) merge(ws []wire.Conversation) tea.Cmd {
 	return tea.Batch(m.watchPeers(), m.openSelected())
 }
 
-// watchPeers subscribes to the presence of direct peers not watched yet.
-func (m *Model) watchPeers() tea.Cmd {
-	var users []string
-	for _, c := range m.convs.items {
-		if c.Kind == "direct" && c.Peer != "" && !m.watched[c.Peer] {
-			users = append(users, c.Peer)
-			m.watched[c.Peer] = true
-		}
-	}
-	if len(users) == 0 || m.sess == nil || m.conn.State != Online && m.conn.State != Syncing {
-		for _, u := range users {
-			delete(m.watched, u)
-		}
-		return nil
-	}
-	sess, ctx := m.sess, m.ctx
-	return func() tea.Msg {
-		ps, err := sess.WatchPresence(ctx, users)
-		return PresenceMsg{Presence: ps, Err: err}
-	}
-}
-
 // openSelected loads what the selected conversation lacks (its newest
 // page, its members) and marks it read.
 func (m *Model) openSelected() tea.Cmd {
@@ -285,56 +245,6 @@ func (m *Model) openSelected() tea.Cmd {
 	}
 	cmds = append(cmds, m.markRead(c))
 	return tea.Batch(cmds...)
-}
-
-// markRead moves the read position of c to its last message.
-func (m *Model) markRead(c *conversation) tea.Cmd {
-	if c.ID == "" || c.LastSeq <= c.ReadSeq || c.LastSeq <= c.readSent || m.sess == nil {
-		return nil
-	}
-	if m.conn.State != Online && m.conn.State != Syncing {
-		return nil
-	}
-	seq := c.LastSeq
-	c.readSent = seq
-	c.ReadSeq = seq
-	sess, ctx, id := m.sess, m.ctx, c.ID
-	return func() tea.Msg {
-		if err := sess.Read(ctx, id, seq); err != nil {
-			return NoticeMsg{Text: "read receipt: " + describe(err)}
-		}
-		return nil
-	}
-}
-
-func (m *Model) fetchConversations() tea.Cmd {
-	c, ctx := m.cfg.Client, m.ctx
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		defer cancel()
-		cs, err := c.Conversations(ctx)
-		return ConversationsMsg{Conversations: cs, Err: err}
-	}
-}
-
-func (m *Model) historyCmd(conv string, before int64) tea.Cmd {
-	c, ctx := m.cfg.Client, m.ctx
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		defer cancel()
-		ms, err := c.Messages(ctx, conv, client.HistoryQuery{Before: before, Limit: pageSize})
-		return HistoryMsg{Conversation: conv, Before: before, Messages: ms, Err: err}
-	}
-}
-
-func (m *Model) membersCmd(conv string) tea.Cmd {
-	c, ctx := m.cfg.Client, m.ctx
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		defer cancel()
-		ms, err := c.ConversationMembers(ctx, conv)
-		return MembersMsg{Conversation: conv, Members: ms, Err: err}
-	}
 }
 
 // history merges a page of history.
@@ -548,112 +458,6 @@ func (m *Model) key(k tea.KeyMsg) tea.Cmd {
 	var cmd tea.Cmd
 	m.input, cmd = m.input.Update(k)
 	return tea.Batch(cmd, m.typing(k))
-}
-
-// typing tells the selected conversation that we type, at most once per
-// typingEvery.
-func (m *Model) typing(k tea.KeyMsg) tea.Cmd {
-	c := m.convs.selected()
-	if k.Type != tea.KeyRunes && k.Type != tea.KeySpace || c == nil || c.ID == "" || m.sess == nil ||
-		strings.HasPrefix(m.input.Value(), "/") || m.conn.State != Online {
-		return nil
-	}
-	now := time.Now()
-	if now.Sub(m.typingSent[c.ID]) < typingEvery {
-		return nil
-	}
-	m.typingSent[c.ID] = now
-	sess, id := m.sess, c.ID
-	return func() tea.Msg {
-		_ = sess.Typing(id)
-		return nil
-	}
-}
-
-// send sends text to the selected conversation.
-func (m *Model) send(text string) tea.Cmd {
-	c := m.convs.selected()
-	if c == nil {
-		m.notice = "no conversation selected: /dm USER or /join GROUP first"
-		return nil
-	}
-	if m.sess == nil {
-		return nil
-	}
-	id := client.NewClientMsgID()
-	c.addLocal(wire.Message{Conversation: c.ID, From: m.me, Text: text, ClientMsgID: id, TS: time.Now().UnixMilli()})
-	c.scroll = 0
-	delete(m.typingSent, c.ID)
-	sess, ctx, conv, peer := m.sess, m.ctx, c.ID, ""
-	if conv == "" {
-		peer = c.Peer
-	}
-	return func() tea.Msg {
-		msg, err := sess.Send(ctx, conv, peer, id, text)
-		return SentMsg{ClientMsgID: id, Message: msg, Err: err}
-	}
-}
-
-// command runs a slash command.
-func (m *Model) command(text string) tea.Cmd {
-	cmd, err := parseCommand(text)
-	if err != nil {
-		m.notice = err.Error()
-		return nil
-	}
-	c, ctx := m.cfg.Client, m.ctx
-	call := func(f func(context.Context) (wire.Conversation, error)) tea.Cmd {
-		return func() tea.Msg {
-			ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-			defer cancel()
-			conv, err := f(ctx)
-			return OpenedMsg{Conversation: conv, Err: err}
-		}
-	}
-	switch cmd.name {
-	case "quit":
-		return tea.Quit
-	case "help":
-		m.notice = commandHelp
-		return nil
-	case "dm":
-		if cmd.arg == m.me {
-			m.notice = "that is you"
-			return nil
-		}
-		if d := m.convs.directWith(cmd.arg); d != nil {
-			return m.opened(OpenedMsg{Conversation: d.Conversation})
-		}
-		peer := cmd.arg
-		return call(func(ctx context.Context) (wire.Conversation, error) {
-			if _, err := c.User(ctx, peer); err != nil {
-				if client.ErrorCode(err) == "not_found" {
-					return wire.Conversation{}, fmt.Errorf("no user %q", peer)
-				}
-				return wire.Conversation{}, err
-			}
-			return wire.Conversation{Kind: "direct", Peer: peer}, nil
-		})
-	case "join":
-		name := cmd.arg
-		return call(func(ctx context.Context) (wire.Conversation, error) {
-			conv, err := c.JoinGroup(ctx, name)
-			if client.ErrorCode(err) == "not_found" {
-				return conv, fmt.Errorf("no group %q (make it with /create %s)", name, name)
-			}
-			return conv, err
-		})
-	case "create":
-		name := cmd.arg
-		return call(func(ctx context.Context) (wire.Conversation, error) {
-			conv, err := c.CreateGroup(ctx, name, "")
-			if client.ErrorCode(err) == "conflict" {
-				return conv, errors.New("group " + name + " exists: /join " + name)
-			}
-			return conv, err
-		})
-	}
-	return nil
 }
 
 func (m *Model) chatView() chatView {

@@ -183,6 +183,22 @@ func TestModelUpdate(t *testing.T) {
 		{"opened group", []tea.Msg{loggedIn, online,
 			tui.OpenedMsg{Conversation: wire.Conversation{ID: devs, Kind: "group", Name: "devs", Title: "Dev team"}}},
 			[]string{"#devs Dev team"}, nil},
+		{"a direct conversation opened here gets its id when the peer writes first", []tea.Msg{loggedIn, online,
+			tui.OpenedMsg{Conversation: wire.Conversation{Kind: "direct", Peer: "erin"}},
+			msg("01erin0000000000000000000", 1, "erin", "hi, you called?")},
+			[]string{"○ @erin", "@erin ○ offline", "erin: hi, you called?"}, []string{"(1)"}},
+		{"a member who left no longer holds a tick back", []tea.Msg{loggedIn, online, conversations(), shiftTab,
+			tui.MembersMsg{Conversation: devs, Members: []wire.Member{{Username: "alice"}, {Username: "carol"}, {Username: "dave"}}},
+			msg(devs, 3, "alice", "who is here?"),
+			frame(wire.ServerFrame{Type: wire.TypeReceiptEv, Conversation: devs, UserName: "carol", Status: "read", Seq: 3}),
+			frame(wire.ServerFrame{Type: wire.TypeMember, Conversation: devs, UserName: "dave", Event: "left"})},
+			[]string{"alice: who is here? ✓✓ read"}, nil},
+		{"a member who joined counts for later ticks", []tea.Msg{loggedIn, online, conversations(), shiftTab,
+			tui.MembersMsg{Conversation: devs, Members: []wire.Member{{Username: "alice"}, {Username: "carol"}}},
+			frame(wire.ServerFrame{Type: wire.TypeMember, Conversation: devs, UserName: "dave", Event: "joined"}),
+			msg(devs, 3, "alice", "welcome dave"),
+			frame(wire.ServerFrame{Type: wire.TypeReceiptEv, Conversation: devs, UserName: "carol", Status: "read", Seq: 3})},
+			[]string{"alice: welcome dave ✓ "}, []string{"✓✓"}},
 		{"a failed open shows why", []tea.Msg{loggedIn, online, tui.OpenedMsg{Err: errors.New(`no group "x"`)}},
 			[]string{`no group "x"`}, nil},
 		{"sending with no conversation", []tea.Msg{loggedIn, runes("hi"), enter},
@@ -251,5 +267,30 @@ func TestModelTinyWindow(t *testing.T) {
 				t.Error("empty login screen")
 			}
 		})
+	}
+}
+
+// TestModelTypingExpires: a typing indicator goes by itself once its
+// timer fires (about 5 s), and a newer one outlives an older timer.
+func TestModelTypingExpires(t *testing.T) {
+	t.Parallel()
+	m := tui.New(context.Background(), tui.Config{Client: client.New("http://127.0.0.1:1"), Device: "test"})
+	var model tea.Model = m
+	for _, in := range []tea.Msg{tea.WindowSizeMsg{Width: 100, Height: 30}, loggedIn, online, conversations()} {
+		model, _ = model.Update(in)
+	}
+	typing := frame(wire.ServerFrame{Type: wire.TypeTypingEv, Conversation: dmBob, UserName: "bob"})
+	model, first := model.Update(typing)
+	model, second := model.Update(typing)
+	if first == nil || second == nil {
+		t.Fatal("a typing frame returned no timer")
+	}
+	model, _ = model.Update(first()) // the older timer: bob typed again since
+	if got := model.View(); !strings.Contains(got, "bob is typing…") {
+		t.Fatalf("the older timer ended the newer indicator:\n%s", got)
+	}
+	model, _ = model.Update(second())
+	if got := model.View(); strings.Contains(got, "is typing") {
+		t.Fatalf("the indicator outlived its timer:\n%s", got)
 	}
 }
