@@ -157,7 +157,7 @@ func inOrder(s string, texts ...string) bool {
 // through the form and through flags, a direct chat with typing and
 // ticks, a group with unread counts, then one client cut off behind a
 // proxy while the other writes; back online, it shows what it missed in
-// order. SWITCHBOARD_TEST_CAPTURES=DIR saves the screens there.
+// order and sends what was typed meanwhile. SWITCHBOARD_TEST_CAPTURES=DIR saves the screens there.
 func TestChatTerminal(t *testing.T) {
 	captures := os.Getenv("SWITCHBOARD_TEST_CAPTURES")
 	port := procFreePort(t)
@@ -224,6 +224,8 @@ func TestChatTerminal(t *testing.T) {
 	// Cut Alice off. Bob writes in the group and in the direct chat.
 	proxy.Stop()
 	alice.waitText("○ offline")
+	alice.line("written while cut off")
+	alice.waitText("alice: written while cut off … queued")
 	alice.save(captures, "04-offline")
 	for i := 1; i <= 3; i++ {
 		bob.line(fmt.Sprintf("missed %d", i))
@@ -239,7 +241,8 @@ func TestChatTerminal(t *testing.T) {
 	proxy.Start()
 	screen := alice.waitFor("the missed messages in order", func(s string) bool {
 		return strings.Contains(s, "● connected") &&
-			inOrder(s, "alice: bring coffee", "bob: missed 1", "bob: missed 2", "bob: missed 3") &&
+			inOrder(s, "alice: bring coffee", "bob: missed 1", "bob: missed 2", "bob: missed 3",
+				"alice: written while cut off ✓✓") &&
 			strings.Contains(s, "@bob                (1)")
 	})
 	alice.save(captures, "05-resynced")
@@ -247,7 +250,8 @@ func TestChatTerminal(t *testing.T) {
 		t.Errorf("still offline after the resync:\n%s", screen)
 	}
 	bob.keys("Tab")
-	bob.waitText("│ #devs", "bob: missed 3 ✓✓ read")
+	bob.waitText("│ #devs", "bob: missed 3 ✓✓ read", "alice: written while cut off")
+	alice.waitText("alice: written while cut off ✓✓ read")
 	bob.save(captures, "06-read-after-resync")
 
 	// Alice opens the direct chat: the missed message is there and read.

@@ -7,10 +7,11 @@ import (
 )
 
 // line is one message as the chat view holds it: stored (Seq > 0) or
-// still on its way (pending, or failed).
+// still on its way (pending; queued while offline; or failed).
 type line struct {
 	wire.Message
 	pending bool
+	queued  bool
 	failed  bool
 }
 
@@ -147,6 +148,29 @@ func (c *conversation) failLocal(id string) {
 	}
 }
 
+// queueLocal marks the local line with the given client_msg_id as
+// waiting for the connection.
+func (c *conversation) queueLocal(id string) {
+	for i := c.storedCount(); i < len(c.lines); i++ {
+		if c.lines[i].ClientMsgID == id {
+			c.lines[i].pending, c.lines[i].queued = false, true
+		}
+	}
+}
+
+// takeQueued marks the queued lines pending again and returns them, oldest
+// first, to be sent now.
+func (c *conversation) takeQueued() []line {
+	var out []line
+	for i := c.storedCount(); i < len(c.lines); i++ {
+		if c.lines[i].queued {
+			c.lines[i].queued, c.lines[i].pending = false, true
+			out = append(out, c.lines[i])
+		}
+	}
+	return out
+}
+
 // receipt applies a receipt frame: user's position moved to seq.
 func (c *conversation) receipt(user, status string, seq int64) {
 	m := c.members[user]
@@ -161,6 +185,7 @@ func (c *conversation) receipt(user, status string, seq int64) {
 // Tick marks for one's own messages.
 const (
 	tickPending   = "…"
+	tickQueued    = "… queued"
 	tickFailed    = "✗ not sent"
 	tickSent      = "✓"
 	tickDelivered = "✓✓"
@@ -174,6 +199,8 @@ func (c *conversation) tick(me string, l line) string {
 	switch {
 	case l.failed:
 		return tickFailed
+	case l.queued:
+		return tickQueued
 	case l.pending:
 		return tickPending
 	}

@@ -145,7 +145,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.authed(msg)
 	case ConnStateMsg:
 		m.conn = msg
-		if msg.State != Online && msg.State != Syncing {
+		if msg.State == Online {
+			return m, m.resendQueued()
+		}
+		if msg.State != Syncing {
 			// Subscriptions and member lists belong to a connection.
 			clear(m.watched)
 			for _, c := range m.convs.items {
@@ -182,6 +185,12 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case SentMsg:
 		return m, m.sent(msg)
+	case sentBatchMsg:
+		var cmds []tea.Cmd
+		for _, s := range msg {
+			cmds = append(cmds, m.sent(s))
+		}
+		return m, tea.Batch(cmds...)
 	case OpenedMsg:
 		return m, m.opened(msg)
 	case NoticeMsg:
@@ -356,6 +365,14 @@ func (m *Model) sent(s SentMsg) tea.Cmd {
 		}
 	}
 	if s.Err != nil {
+		if c != nil && transient(s.Err) {
+			// Sent again, with the same client_msg_id, once connected: if
+			// the first try was stored after all, the server says so
+			// instead of storing it twice.
+			c.queueLocal(s.ClientMsgID)
+			m.notice = "offline: queued, sent on reconnect"
+			return nil
+		}
 		if c != nil {
 			c.failLocal(s.ClientMsgID)
 		}
@@ -378,6 +395,9 @@ func (m *Model) sent(s SentMsg) tea.Cmd {
 		}
 		c.loaded, c.membersAsks = true, true
 		cmds = append(cmds, m.membersCmd(c.ID), m.fetchConversations())
+	}
+	if strings.HasPrefix(m.notice, "sending ") || strings.HasPrefix(m.notice, "offline: queued") {
+		m.notice = ""
 	}
 	c.dropLocal(s.ClientMsgID)
 	c.add(s.Message)

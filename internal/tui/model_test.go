@@ -294,3 +294,45 @@ func TestModelTypingExpires(t *testing.T) {
 		t.Fatalf("the indicator outlived its timer:\n%s", got)
 	}
 }
+
+// TestModelQueuesWhileOffline: a line typed without a connection waits,
+// goes out when the connection is back, and a refusal by the server is
+// final.
+func TestModelQueuesWhileOffline(t *testing.T) {
+	m := tui.New(context.Background(), tui.Config{Client: client.New("http://127.0.0.1:1"), Device: "test"})
+	var model tea.Model = m
+	for _, in := range []tea.Msg{tea.WindowSizeMsg{Width: 100, Height: 30}, loggedIn, conversations(),
+		tui.ConnStateMsg{State: tui.Offline}, runes("sent while away")} {
+		model, _ = model.Update(in)
+	}
+	view := func() string { return ansi.ReplaceAllString(model.View(), "") }
+	model, send := model.Update(enter)
+	if send == nil {
+		t.Fatal("Enter returned no send")
+	}
+	// The Session is not running: the send fails at once for want of a
+	// connection, as it does while offline.
+	answer, ok := send().(tui.SentMsg)
+	if !ok || answer.Err == nil {
+		t.Fatalf("send answered %#v; want a SentMsg with an error", answer)
+	}
+	model, _ = model.Update(answer)
+	if got := view(); !strings.Contains(got, "alice: sent while away … queued") ||
+		!strings.Contains(got, "offline: queued, sent on reconnect") {
+		t.Fatalf("the line is not queued:\n%s", got)
+	}
+	model, resend := model.Update(online)
+	if resend == nil {
+		t.Fatal("coming online sent nothing")
+	}
+	if got := view(); !strings.Contains(got, "alice: sent while away …") || strings.Contains(got, "away … queued") ||
+		!strings.Contains(got, "sending 1 queued message") {
+		t.Fatalf("the line is not on its way again:\n%s", got)
+	}
+	model, _ = model.Update(tui.SentMsg{ClientMsgID: answer.ClientMsgID,
+		Err: &client.Error{Code: "forbidden", Message: "not a member"}})
+	if got := view(); !strings.Contains(got, "alice: sent while away ✗ not sent") ||
+		!strings.Contains(got, "not sent: forbidden: not a member") {
+		t.Fatalf("a refused line is not marked:\n%s", got)
+	}
+}

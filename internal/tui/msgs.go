@@ -96,6 +96,9 @@ type SentMsg struct {
 	Err         error
 }
 
+// sentBatchMsg carries the answers to sends retried after a reconnect.
+type sentBatchMsg []SentMsg
+
 // OpenedMsg reports a conversation opened by /dm, /join or /create.
 type OpenedMsg struct {
 	Conversation wire.Conversation

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -145,4 +146,42 @@ func (m *Model) send(text string) tea.Cmd {
 		msg, err := sess.Send(ctx, conv, peer, id, text)
 		return SentMsg{ClientMsgID: id, Message: msg, Err: err}
 	}
+}
+
+// resendQueued sends the lines queued while offline, one after another in
+// the order they were typed.
+func (m *Model) resendQueued() tea.Cmd {
+	type resend struct{ conv, peer string }
+	var to []resend
+	var lines []line
+	for _, c := range m.convs.items {
+		for _, l := range c.takeQueued() {
+			r := resend{conv: c.ID}
+			if c.ID == "" {
+				r.peer = c.Peer
+			}
+			to = append(to, r)
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) == 0 || m.sess == nil {
+		return nil
+	}
+	m.notice = fmt.Sprintf("sending %d queued message(s)", len(lines))
+	sess, ctx := m.sess, m.ctx
+	return func() tea.Msg {
+		out := make(sentBatchMsg, len(lines))
+		for i, l := range lines {
+			msg, err := sess.Send(ctx, to[i].conv, to[i].peer, l.ClientMsgID, l.Text)
+			out[i] = SentMsg{ClientMsgID: l.ClientMsgID, Message: msg, Err: err}
+		}
+		return out
+	}
+}
+
+// transient reports whether a send failed for want of a connection (worth
+// sending again once connected) rather than by the server's refusal.
+func transient(err error) bool {
+	code := client.ErrorCode(err)
+	return code == "" || code == "unavailable"
 }
