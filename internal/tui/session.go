@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"sync"
 	"time"
@@ -14,11 +15,12 @@ import (
 	"github.com/switchboard-chat/switchboard/wire"
 )
 
-// Reconnect backoff bounds: the first retry waits minBackoff, each failed
-// attempt doubles the wait up to maxBackoff.
+// Default reconnect backoff bounds: the first retry waits
+// DefaultMinBackoff, each failed attempt doubles the wait up to
+// DefaultMaxBackoff.
 const (
-	minBackoff = 250 * time.Millisecond
-	maxBackoff = 8 * time.Second
+	DefaultMinBackoff = 250 * time.Millisecond
+	DefaultMaxBackoff = 8 * time.Second
 )
 
 // maxSyncRounds bounds the syncs run back to back after a connect: the
@@ -31,8 +33,10 @@ const maxSyncRounds = 20
 // connection ends. Everything it learns reaches the UI as tea.Msgs on
 // Events, in the order the server sent it.
 type Session struct {
-	c      *client.Client
-	device string
+	c          *client.Client
+	device     string
+	minBackoff time.Duration
+	maxBackoff time.Duration
 
 	tracker client.Tracker
 	out     chan tea.Msg
@@ -42,10 +46,27 @@ type Session struct {
 	syncing bool // a gap-filling sync is running
 }
 
+// SessionOption configures a Session.
+type SessionOption func(*Session)
+
+// WithBackoff sets the reconnect backoff bounds (defaults
+// DefaultMinBackoff and DefaultMaxBackoff); a bound below 1 ms is 1 ms.
+func WithBackoff(lo, hi time.Duration) SessionOption {
+	return func(s *Session) {
+		s.minBackoff = max(lo, time.Millisecond)
+		s.maxBackoff = max(hi, s.minBackoff)
+	}
+}
+
 // NewSession returns a Session for the logged-in Client c; device labels
 // its connections.
-func NewSession(c *client.Client, device string) *Session {
-	return &Session{c: c, device: device, out: make(chan tea.Msg, 4096)}
+func NewSession(c *client.Client, device string, opts ...SessionOption) *Session {
+	s := &Session{c: c, device: device, out: make(chan tea.Msg, 4096),
+		minBackoff: DefaultMinBackoff, maxBackoff: DefaultMaxBackoff}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // Client returns the HTTP client the Session uses.
@@ -74,9 +95,24 @@ func (s *Session) current() *client.Conn {
 // errOffline is what requests fail with while no connection is open.
 var errOffline = errors.New("not connected")
 
-// Run keeps the Session connected until ctx ends.
+// Run keeps the Session connected until ctx ends. A connection that ends
+// after it caught up is dialled again at once; failed dials, and
+// connections that end before catching up, wait a backoff first (doubling
+// between the Session's bounds, with jitter so that many clients of a
+// restarted node do not return in step).
 func (s *Session) Run(ctx context.Context) {
-	backoff := minBackoff
+	backoff := s.minBackoff
+	wait := func(attempt int, err error) bool {
+		d := jitter(backoff)
+		s.emit(ctx, ConnStateMsg{State: Offline, Err: err, Attempt: attempt, RetryIn: d})
+		backoff = min(2*backoff, s.maxBackoff)
+		select {
+		case <-time.After(d):
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
 	for attempt := 1; ctx.Err() == nil; attempt++ {
 		s.emit(ctx, ConnStateMsg{State: Connecting, Attempt: attempt})
 		conn, err := s.dial(ctx)
@@ -85,18 +121,24 @@ func (s *Session) Run(ctx context.Context) {
 				s.emit(ctx, ConnStateMsg{State: Failed, Err: err})
 				return
 			}
-			s.emit(ctx, ConnStateMsg{State: Offline, Err: err, Attempt: attempt, RetryIn: backoff})
-			select {
-			case <-time.After(backoff):
-			case <-ctx.Done():
+			if !wait(attempt, err) {
 				return
 			}
-			backoff = min(2*backoff, maxBackoff)
 			continue
 		}
-		backoff, attempt = minBackoff, 0
-		s.serve(ctx, conn)
+		if s.serve(ctx, conn) {
+			backoff, attempt = s.minBackoff, 0
+			continue
+		}
+		if ctx.Err() == nil && !wait(attempt, conn.Err()) {
+			return
+		}
 	}
+}
+
+// jitter returns d scaled by a random factor in [0.75, 1.25).
+func jitter(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * (0.75 + rand.Float64()/2))
 }
 
 // dial opens a connection whose pushed frames go through onFrame.
@@ -108,8 +150,9 @@ func (s *Session) dial(ctx context.Context) (*client.Conn, error) {
 	}))
 }
 
-// serve syncs a fresh connection and waits for it to end.
-func (s *Session) serve(ctx context.Context, conn *client.Conn) {
+// serve syncs a fresh connection and waits for it to end; caughtUp
+// reports whether the sync got through.
+func (s *Session) serve(ctx context.Context, conn *client.Conn) (caughtUp bool) {
 	s.mu.Lock()
 	s.conn = conn
 	s.mu.Unlock()
@@ -122,15 +165,19 @@ func (s *Session) serve(ctx context.Context, conn *client.Conn) {
 	s.emit(ctx, ConnStateMsg{State: Syncing})
 	s.prime(ctx)
 	convs, err := s.sync(ctx, conn)
-	if err == nil {
-		s.emit(ctx, SyncedMsg{Conversations: convs})
-		s.emit(ctx, ConnStateMsg{State: Online})
+	if err != nil {
+		// Not caught up means not usable: start over on a new connection.
+		s.emit(ctx, NoticeMsg{Text: "sync: " + describe(err)})
+		return false
 	}
+	s.emit(ctx, SyncedMsg{Conversations: convs})
+	s.emit(ctx, ConnStateMsg{State: Online})
 	select {
 	case <-conn.Done():
 		s.emit(ctx, ConnStateMsg{State: Offline, Err: conn.Err()})
 	case <-ctx.Done():
 	}
+	return true
 }
 
 // prime starts the Tracker of every conversation it does not know yet at
