@@ -108,9 +108,6 @@ func (m *Model) Init() tea.Cmd {
 	return textinput.Blink
 }
 
-// Me returns the logged-in username, or "" before login.
-func (m *Model) Me() string { return m.me }
-
 // sessionMsg wraps what the Session reports, so that handling it also
 // asks for the next one.
 type sessionMsg struct{ msg tea.Msg }
@@ -179,6 +176,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	case PresenceMsg:
+		if msg.Err != nil {
+			clear(m.watched) // ask again with the next sync
+			return m, nil
+		}
 		for _, p := range msg.Presence {
 			m.presence[p.User] = p
 		}
