@@ -401,7 +401,8 @@ func TestChatTerminalBadLogin(t *testing.T) {
 // TestChatSessionResync runs the terminal client's Session in-process (so
 // the race detector sees it) behind a proxy: messages sent while it is cut
 // off (more than one sync answers) arrive after the reconnect, each once
-// and in seq order, with the live ones before and after.
+// and in seq order, with the live ones before and after; a logout from
+// elsewhere stops it.
 func TestChatSessionResync(t *testing.T) {
 	s := startServer(t)
 	alice := user(t, s, "alice")
@@ -480,5 +481,25 @@ func TestChatSessionResync(t *testing.T) {
 	}
 	if len(seqs) != 1110 {
 		t.Fatalf("got %d messages, want 1110", len(seqs))
+	}
+
+	// A logout elsewhere ends the token: the Session reports it refused
+	// and stops instead of retrying forever.
+	if err := alice.Logout(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	var refused tui.ConnStateMsg
+	await("the session refused", func(m tea.Msg) bool {
+		c, ok := m.(tui.ConnStateMsg)
+		refused = c
+		return ok && c.State == tui.Failed
+	})
+	if code := client.ErrorCode(refused.Err); code != "unauthorized" {
+		t.Errorf("refused with %v; want code unauthorized", refused.Err)
+	}
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return after the session was refused")
 	}
 }
