@@ -50,7 +50,11 @@ func startChat(t *testing.T, name string, args ...string) *tmuxTerm {
 		if t.Failed() {
 			t.Logf("%s's last screen:\n%s", name, x.screen())
 		}
+		path, _ := exec.Command("tmux", "-L", x.sock, "display-message", "-p", "#{socket_path}").Output()
 		_ = exec.Command("tmux", "-L", x.sock, "kill-server").Run()
+		if p := strings.TrimSpace(string(path)); p != "" {
+			_ = os.Remove(p)
+		}
 	})
 	return x
 }
