@@ -2,6 +2,7 @@
 //
 //	switchboard serve            run a node (embedded SQLite by default)
 //	switchboard bench SCENARIO   run the load generator against nodes
+//	switchboard chat             chat from a full-screen terminal client
 //	switchboard version          print the version
 package main
 
@@ -32,6 +33,7 @@ Usage:
   switchboard serve [flags]            run a node; with no flags, one node on an
                                        embedded SQLite store in ./data
   switchboard bench SCENARIO [flags]   run the load generator (see: switchboard bench -h)
+  switchboard chat [--server URL]      chat from a full-screen terminal client
   switchboard version                  print the version
 
 Run "switchboard COMMAND -h" for a command's flags.
@@ -49,6 +51,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, args[1:], getenv, stdout, stderr)
 	case "bench":
 		return bench(ctx, args[1:], getenv, stdout, stderr)
+	case "chat":
+		return chatCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "switchboard", version)
 		return nil
