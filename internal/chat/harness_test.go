@@ -35,6 +35,7 @@ type options struct {
 	hashWait    time.Duration
 	hasher      chat.PasswordHasher
 	common      func(string) bool
+	maxConns    int
 }
 
 func newCore(t *testing.T, o options) *core {
@@ -62,7 +63,7 @@ func newCore(t *testing.T, o options) *core {
 		SendRate: o.sendRate, SendBurst: o.sendBurst,
 		SignupRate: o.signupRate, SignupBurst: o.signupBurst,
 		HashConcurrency: o.hashSlots, HashWait: o.hashWait,
-		CommonPassword: o.common,
+		CommonPassword: o.common, MaxConnsPerUser: o.maxConns,
 	})
 	rec := &recorder{}
 	runCtx, cancel := context.WithCancel(ctx)

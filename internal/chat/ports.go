@@ -114,8 +114,10 @@ type RateLimiter interface {
 // Presence knows which node holds which user's connections. Implementations:
 // internal/inmem (one node) and internal/redis (a cluster).
 type Presence interface {
-	// Connect records a live connection of userID on this node.
-	Connect(ctx context.Context, userID, connID string) error
+	// Connect records a live connection of userID on this node and reports
+	// how many live connections the user has on every node, this one
+	// included.
+	Connect(ctx context.Context, userID, connID string) (conns int, err error)
 	// Disconnect removes it and reports how many connections the user still
 	// has on any node.
 	Disconnect(ctx context.Context, userID, connID string) (remaining int, err error)

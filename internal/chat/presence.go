@@ -1,6 +1,9 @@
 package chat
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Profile returns a user with its presence.
 func (s *Service) Profile(ctx context.Context, username string) (PresenceInfo, User, error) {
@@ -54,10 +57,19 @@ func (s *Service) presenceOf(ctx context.Context, us []User) ([]PresenceInfo, er
 
 // Connected records a new connection. A user who comes online (not merely
 // back within the grace period) is announced to presence subscribers.
+//
+// A user may hold at most MaxConnsPerUser connections over the cluster; one
+// more is undone and refused with ERateLimited.
 func (s *Service) Connected(ctx context.Context, c ConnInfo) error {
-	cameOnline, err := s.rt.Connected(ctx, c)
+	cameOnline, conns, err := s.rt.Connected(ctx, c)
 	if err != nil {
 		return err
+	}
+	if conns > s.cfg.MaxConnsPerUser {
+		s.rt.Disconnected(ctx, c)
+		e := Errorf(ERateLimited, "too many open connections: at most %d per user", s.cfg.MaxConnsPerUser)
+		e.RetryAfter = 5 * time.Second
+		return e
 	}
 	if cameOnline {
 		s.announce(ctx, PresenceInfo{UserID: c.UserID, Username: c.Username, Online: true, LastSeen: s.now()})

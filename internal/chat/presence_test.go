@@ -125,3 +125,34 @@ func TestPresenceQueries(t *testing.T) {
 	_, err = c.svc.Presence(ctx, make([]string, 1001))
 	wantCode(t, err, chat.ETooLarge)
 }
+
+func TestConnectionCapPerUser(t *testing.T) {
+	c := newCore(t, options{grace: time.Hour, maxConns: 2})
+	ctx := context.Background()
+	alice := c.user(t, "alice", false)
+	dev := func(i int) chat.ConnInfo {
+		d := alice
+		d.ConnID = fmt.Sprintf("n1/alice-%d", i)
+		return d
+	}
+	for i := range 2 {
+		if err := c.svc.Connected(ctx, dev(i)); err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+	}
+	err := c.svc.Connected(ctx, dev(2))
+	wantCode(t, err, chat.ERateLimited)
+	// The refused one was undone: closing one more frees a place, and the
+	// user stays online throughout.
+	c.svc.Disconnected(ctx, dev(0))
+	if err := c.svc.Connected(ctx, dev(3)); err != nil {
+		t.Fatalf("after one closed: %v", err)
+	}
+	ps, err := c.svc.Presence(ctx, []string{"alice"})
+	if err != nil || !ps[0].Online {
+		t.Fatalf("presence %+v, %v", ps, err)
+	}
+	if n := c.got.count(presenceOf(alice.UserID, false)); n != 0 {
+		t.Fatalf("announced offline %d times", n)
+	}
+}

@@ -35,8 +35,9 @@ type Runtime interface {
 	Broadcast(ctx context.Context, ev *Event)
 
 	// Connected records a new connection; cameOnline is true when the user
-	// had no connection (and was not merely back within the grace period).
-	Connected(ctx context.Context, c ConnInfo) (cameOnline bool, err error)
+	// had no connection (and was not merely back within the grace period),
+	// conns is the user's live connections on every node, this one included.
+	Connected(ctx context.Context, c ConnInfo) (cameOnline bool, conns int, err error)
 	// Disconnected records a closed connection. When the user then has no
 	// connection on any node, Hooks.Offline runs after the grace period,
 	// unless the user came back meanwhile.

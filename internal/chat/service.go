@@ -37,6 +37,9 @@ type Config struct {
 	// 2 per CPU); a request waits HashWait (default 2s) for a slot.
 	HashConcurrency int
 	HashWait        time.Duration
+	// MaxConnsPerUser bounds one user's open connections over the cluster
+	// (default 100).
+	MaxConnsPerUser int
 	// CommonPassword reports a password too common to allow; nil allows all.
 	CommonPassword func(string) bool
 	Metrics        Metrics
@@ -83,6 +86,9 @@ func NewService(cfg Config) *Service {
 	}
 	if cfg.HashConcurrency <= 0 {
 		cfg.HashConcurrency = 2 * runtime.NumCPU()
+	}
+	if cfg.MaxConnsPerUser <= 0 {
+		cfg.MaxConnsPerUser = 100
 	}
 	if cfg.HashWait <= 0 {
 		cfg.HashWait = 2 * time.Second

@@ -23,8 +23,8 @@ func NewPresence(node string) *Presence {
 	return &Presence{node: node, conns: make(map[string]map[string]struct{})}
 }
 
-// Connect records a connection.
-func (p *Presence) Connect(_ context.Context, userID, connID string) error {
+// Connect records a connection and returns the user's count.
+func (p *Presence) Connect(_ context.Context, userID, connID string) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	cs := p.conns[userID]
@@ -33,7 +33,7 @@ func (p *Presence) Connect(_ context.Context, userID, connID string) error {
 		p.conns[userID] = cs
 	}
 	cs[connID] = struct{}{}
-	return nil
+	return len(cs), nil
 }
 
 // Disconnect removes a connection and returns how many the user has left.

@@ -31,9 +31,10 @@ func newLocalPresence(n *Node) *localPresence {
 }
 
 // Connected records a new connection; see chat.Runtime.
-func (n *Node) Connected(ctx context.Context, c chat.ConnInfo) (bool, error) {
-	if err := n.cfg.Presence.Connect(ctx, c.UserID, c.ConnID); err != nil {
-		return false, err
+func (n *Node) Connected(ctx context.Context, c chat.ConnInfo) (bool, int, error) {
+	conns, err := n.cfg.Presence.Connect(ctx, c.UserID, c.ConnID)
+	if err != nil {
+		return false, 0, err
 	}
 	lp := n.local
 	lp.mu.Lock()
@@ -64,7 +65,7 @@ func (n *Node) Connected(ctx context.Context, c chat.ConnInfo) (bool, error) {
 		lp.mu.Unlock()
 		n.topics.acquire(ctx, acquire)
 	}
-	return cameOnline, nil
+	return cameOnline, conns, nil
 }
 
 // Disconnected records a closed connection; see chat.Runtime.

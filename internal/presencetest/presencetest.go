@@ -21,6 +21,27 @@ type Opener func(t *testing.T, node string) chat.Presence
 // share state (a cluster implementation); without it only one node is
 // used and the cross-node cases are skipped.
 func Run(t *testing.T, open Opener, multiNode bool) {
+	t.Run("ConnectCountsDevices", func(t *testing.T) {
+		t.Parallel()
+		p := open(t, "n1")
+		for i, want := range []int{1, 2, 3} {
+			if got := mustConnect(t, p, "alice", fmt.Sprintf("c%d", i)); got != want {
+				t.Fatalf("connection %d: Connect reports %d; want %d", i, got, want)
+			}
+		}
+		if got := mustConnect(t, p, "alice", "c0"); got != 3 {
+			t.Fatalf("the same connection again: %d; want 3", got)
+		}
+		if got := mustConnect(t, p, "bob", "c9"); got != 1 {
+			t.Fatalf("another user: %d; want 1", got)
+		}
+		if !multiNode {
+			return
+		}
+		if got := mustConnect(t, open(t, "n2"), "alice", "c3"); got != 4 {
+			t.Fatalf("on a second node: %d; want 4 over both", got)
+		}
+	})
 	t.Run("DisconnectCountsDevices", func(t *testing.T) {
 		t.Parallel()
 		ctx := testContext(t)
@@ -180,11 +201,13 @@ func testContext(t *testing.T) context.Context {
 	return ctx
 }
 
-func mustConnect(t *testing.T, p chat.Presence, user, conn string) {
+func mustConnect(t *testing.T, p chat.Presence, user, conn string) int {
 	t.Helper()
-	if err := p.Connect(testContext(t), user, conn); err != nil {
+	n, err := p.Connect(testContext(t), user, conn)
+	if err != nil {
 		t.Fatalf("Connect(%s, %s): %v", user, conn, err)
 	}
+	return n
 }
 
 func mustDisconnect(t *testing.T, p chat.Presence, user, conn string) int {

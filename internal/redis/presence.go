@@ -31,7 +31,7 @@ for j = 1, #h, 2 do
 end
 redis.call('HSET', KEYS[1], f, string.format('%.0f', now + ttl))
 if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
-return 1
+return redis.call('HLEN', KEYS[1])
 `)
 
 // disconnectScript removes one connection and returns how many live ones the
@@ -167,13 +167,15 @@ type userConn struct{ user, conn string }
 
 func (p *Presence) ttlMS() int64 { return p.ttl.Milliseconds() }
 
-// Connect records a live connection of userID on this node.
-func (p *Presence) Connect(ctx context.Context, userID, connID string) error {
+// Connect records a live connection of userID on this node and returns
+// the user's live connections on every node.
+func (p *Presence) Connect(ctx context.Context, userID, connID string) (int, error) {
 	l := p.lockFor(userID)
 	l.Lock()
 	defer l.Unlock()
-	if err := runScript(ctx, p.client, &p.n, connectScript, []string{p.key(userID)}, p.node, connID, p.ttlMS()).Err(); err != nil {
-		return translate("presence connect", err)
+	n, err := runScript(ctx, p.client, &p.n, connectScript, []string{p.key(userID)}, p.node, connID, p.ttlMS()).Int()
+	if err != nil {
+		return 0, translate("presence connect", err)
 	}
 	p.mu.Lock()
 	cs := p.conns[userID]
@@ -186,7 +188,7 @@ func (p *Presence) Connect(ctx context.Context, userID, connID string) error {
 		p.total++
 	}
 	p.mu.Unlock()
-	return nil
+	return n, nil
 }
 
 // Disconnect removes a connection and reports how many the user still has on

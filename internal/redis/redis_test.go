@@ -54,11 +54,11 @@ func TestPresenceExpiresDeadNode(t *testing.T) {
 	t.Cleanup(func() { stop(); <-done })
 
 	for i := range 5 {
-		mustNil(t, dead.Connect(ctx, fmt.Sprintf("d%d", i), "c"))
-		mustNil(t, live.Connect(ctx, fmt.Sprintf("l%d", i), "c"))
+		connect(t, dead, fmt.Sprintf("d%d", i), "c")
+		connect(t, live, fmt.Sprintf("l%d", i), "c")
 	}
-	mustNil(t, dead.Connect(ctx, "both", "c1"))
-	mustNil(t, live.Connect(ctx, "both", "c2"))
+	connect(t, dead, "both", "c1")
+	connect(t, live, "both", "c2")
 
 	poll(t, "the dead node's users to go offline", func() bool {
 		on, err := live.Online(ctx, []string{"d0", "d1", "d2", "d3", "d4"})
@@ -94,9 +94,9 @@ func TestRefreshCost(t *testing.T) {
 	p := redis.NewPresence(e.client(t), e.prefix(t), "n1", time.Minute)
 	const users = 3000
 	for i := range users {
-		mustNil(t, p.Connect(ctx, fmt.Sprintf("u%d", i), "c1"))
+		connect(t, p, fmt.Sprintf("u%d", i), "c1")
 	}
-	mustNil(t, p.Connect(ctx, "u0", "c2"))
+	connect(t, p, "u0", "c2")
 	mustNil(t, p.Refresh(ctx)) // loads the script
 	before := p.Stats()
 	mustNil(t, p.Refresh(ctx))
@@ -119,9 +119,9 @@ func TestPresenceRestoresLostEntries(t *testing.T) {
 	prefix := e.prefix(t)
 	ctx := testContext(t)
 	p := redis.NewPresence(e.client(t), prefix, "n1", time.Minute)
-	mustNil(t, p.Connect(ctx, "alice", "c1"))
-	mustNil(t, p.Connect(ctx, "alice", "c2"))
-	mustNil(t, p.Connect(ctx, "bob", "c3"))
+	connect(t, p, "alice", "c1")
+	connect(t, p, "alice", "c2")
+	connect(t, p, "bob", "c3")
 	if _, err := p.Disconnect(ctx, "bob", "c3"); err != nil {
 		t.Fatal(err)
 	}
@@ -143,9 +143,9 @@ func TestPresenceLeave(t *testing.T) {
 	ctx := testContext(t)
 	a := redis.NewPresence(e.client(t), prefix, "a", time.Minute)
 	b := redis.NewPresence(e.client(t), prefix, "b", time.Minute)
-	mustNil(t, a.Connect(ctx, "alice", "c1"))
-	mustNil(t, a.Connect(ctx, "bob", "c2"))
-	mustNil(t, b.Connect(ctx, "bob", "c3"))
+	connect(t, a, "alice", "c1")
+	connect(t, a, "bob", "c2")
+	connect(t, b, "bob", "c3")
 	mustNil(t, a.Leave(ctx))
 	wantOnline(t, b, map[string]bool{"alice": false, "bob": true})
 	if a.Conns() != 0 {
@@ -204,7 +204,7 @@ func TestFanOutCostsPerNode(t *testing.T) {
 		for j := range 100 {
 			u := fmt.Sprintf("u%d-%d", i, j)
 			members = append(members, u)
-			mustNil(t, p.Connect(ctx, u, "c-"+u))
+			connect(t, p, u, "c-"+u)
 		}
 	}
 	open := func(t *testing.T, node string) chat.Bus {
@@ -337,7 +337,7 @@ func TestRedisDown(t *testing.T) {
 	if err := a.Bus.Broadcast(ctx, ev); chat.ErrorCode(err) != chat.EUnavailable {
 		t.Fatalf("Broadcast with Redis down: %v, want code %s", err, chat.EUnavailable)
 	}
-	if err := presence.Connect(ctx, "alice", "c1"); chat.ErrorCode(err) != chat.EUnavailable {
+	if _, err := presence.Connect(ctx, "alice", "c1"); chat.ErrorCode(err) != chat.EUnavailable {
 		t.Fatalf("Connect with Redis down: %v, want code %s", err, chat.EUnavailable)
 	}
 	if _, err := presence.Locate(ctx, []string{"alice"}); chat.ErrorCode(err) != chat.EUnavailable {
@@ -353,7 +353,7 @@ func TestRedisDown(t *testing.T) {
 	if got := a.Next(t); got.SessionID != "during" {
 		t.Fatalf("got %+v, want the event sent while the link was down", got)
 	}
-	mustNil(t, presence.Connect(ctx, "alice", "c1"))
+	connect(t, presence, "alice", "c1")
 	mustNil(t, a.Bus.Send(ctx, "n2", ev))
 	if got := b.Next(t); got.SessionID != "s" {
 		t.Fatalf("n2 got %+v, want the revoke", got)
@@ -654,4 +654,10 @@ func (h countHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis
 		h.n.Add(uint64(len(cmds)))
 		return next(ctx, cmds)
 	}
+}
+
+func connect(t *testing.T, p chat.Presence, user, conn string) {
+	t.Helper()
+	_, err := p.Connect(testContext(t), user, conn)
+	mustNil(t, err)
 }
