@@ -10,8 +10,11 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/switchboard-chat/switchboard/internal/chat"
@@ -69,6 +72,11 @@ func Error(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) 
 	}
 	if code == chat.EInternal {
 		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	// An error that knows when a retry may succeed says so.
+	var ra interface{ RetryAfter() time.Duration }
+	if errors.As(err, &ra) && status == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(ra.RetryAfter().Seconds())))))
 	}
 	var body wire.ErrorBody
 	body.Error.Code = code

@@ -39,6 +39,10 @@ const (
 	DefaultMaxPixels = 50_000_000
 	DefaultThumbSize = 320
 	DefaultURLTTL    = time.Hour
+	// DefaultDecodeBudget is the memory one image may take to decode and
+	// thumbnail: a 48-megapixel JPEG photo fits, a 7000x7000 16-bit PNG
+	// or lossless WebP does not.
+	DefaultDecodeBudget = 160 << 20
 )
 
 // Deps are what the handler needs. Blobs, Meta and Authenticate are
@@ -63,16 +67,25 @@ type Deps struct {
 	MaxPixels int64         // pixels per image
 	ThumbSize int           // thumbnail box, pixels
 	URLTTL    time.Duration // how long a signed URL works (at least)
-	// MaxDecodes bounds how many images are decoded at once: a decoded
-	// image takes up to 4 bytes per pixel, far more than its file.
+	// DecodeBudget is the most memory, in bytes, that decoding and
+	// thumbnailing one image may take, estimated from its header before
+	// decoding (see decodeCost); an image over it is ETooLarge.
+	DecodeBudget int64
+	// MaxDecodes bounds how many images this node decodes at once, so
+	// decodes take at most MaxDecodes x DecodeBudget bytes. Default: half
+	// the CPUs, at least 2.
 	MaxDecodes int
-	Logger     *slog.Logger
+	// MaxDecodesPerUser bounds the decodes one uploader may have running
+	// or waiting; over it an upload is ERateLimited. Default: half of
+	// MaxDecodes, at least 1.
+	MaxDecodesPerUser int
+	Logger            *slog.Logger
 }
 
 type handler struct {
 	Deps
 	mux     *http.ServeMux
-	decodes chan struct{} // a slot per image decode under way
+	decodes *slots
 }
 
 // NewHandler returns the handler of POST /v1/media and GET /v1/media/{id}.
@@ -102,13 +115,19 @@ func NewHandler(d Deps) http.Handler {
 	if d.URLTTL <= 0 {
 		d.URLTTL = DefaultURLTTL
 	}
+	if d.DecodeBudget <= 0 {
+		d.DecodeBudget = DefaultDecodeBudget
+	}
 	if d.MaxDecodes <= 0 {
-		d.MaxDecodes = max(1, runtime.GOMAXPROCS(0)/2)
+		d.MaxDecodes = max(2, runtime.GOMAXPROCS(0)/2)
+	}
+	if d.MaxDecodesPerUser <= 0 {
+		d.MaxDecodesPerUser = max(1, d.MaxDecodes/2)
 	}
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
-	h := &handler{Deps: d, mux: http.NewServeMux(), decodes: make(chan struct{}, d.MaxDecodes)}
+	h := &handler{Deps: d, mux: http.NewServeMux(), decodes: newSlots(d.MaxDecodes, d.MaxDecodesPerUser)}
 	h.mux.HandleFunc("POST /v1/media", h.upload)
 	h.mux.HandleFunc("GET /v1/media/{id}", h.fetch)
 	h.mux.HandleFunc("/v1/media", h.badMethod)

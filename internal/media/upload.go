@@ -165,17 +165,16 @@ func (h *handler) rewriteWebP(ctx context.Context, id string, sum io.Writer) (in
 // thumbnail decodes the stored image, fills in its dimensions and stores
 // its thumbnail.
 func (h *handler) thumbnail(ctx context.Context, md *chat.Media, orientation int) error {
-	select {
-	case h.decodes <- struct{}{}:
-		defer func() { <-h.decodes }()
-	case <-ctx.Done():
-		return chat.Errorf(chat.EUnavailable, "request cancelled")
+	release, err := h.decodes.acquire(ctx, md.UploaderID)
+	if err != nil {
+		return err
 	}
+	defer release()
 	rc, _, err := h.Blobs.Get(ctx, originalKey(md.ID))
 	if err != nil {
 		return err
 	}
-	pic, err := makePicture(rc, md.ContentType, orientation, h.MaxPixels, h.ThumbSize)
+	pic, err := makePicture(rc, md.ContentType, orientation, limits{pixels: h.MaxPixels, budget: h.DecodeBudget, thumb: h.ThumbSize})
 	rc.Close()
 	if err != nil {
 		return err
