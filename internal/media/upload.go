@@ -87,11 +87,15 @@ func (h *handler) upload(w http.ResponseWriter, r *http.Request) {
 		pr := filtered(br, stripPNG)
 		defer pr.Close()
 		src = pr
+	case "image/gif":
+		pr := filtered(br, stripGIF)
+		defer pr.Close()
+		src = pr
 	}
-	// A WebP with metadata is stored aside first and copied without it
-	// (see stripWebP); anything else goes straight to its place.
+	// A WebP is stored aside first and copied without its metadata (see
+	// stripWebP); anything else goes straight to its place.
 	key := originalKey(id)
-	rewrite := k.contentType == "image/webp" && webpHasMeta(head)
+	rewrite := k.contentType == "image/webp"
 	if rewrite {
 		key = stagingKey(id)
 	}
