@@ -31,6 +31,10 @@ type MetaStore interface {
 	// current member of a conversation holding a message that carries it
 	// (invariant 6). An unknown media id gives false.
 	CanAccessMedia(ctx context.Context, mediaID, userID string) (bool, error)
+	// MediaUsage returns how many uploads userID made at or after since
+	// (Unix ms), the oldest of their times, and the bytes of all of
+	// userID's uploads. An unknown user has none.
+	MediaUsage(ctx context.Context, userID string, since int64) (chat.MediaUsage, error)
 }
 
 // Defaults for the zero values of Deps.
@@ -43,6 +47,10 @@ const (
 	// thumbnail: a 48-megapixel JPEG photo fits, a 7000x7000 16-bit PNG
 	// or lossless WebP does not.
 	DefaultDecodeBudget = 160 << 20
+	// DefaultMaxUploadsPerHour and DefaultMaxUserBytes are the per-user
+	// caps: uploads in any hour, and bytes of all of a user's uploads.
+	DefaultMaxUploadsPerHour = 120
+	DefaultMaxUserBytes      = 2 << 30
 )
 
 // Deps are what the handler needs. Blobs, Meta and Authenticate are
@@ -67,6 +75,11 @@ type Deps struct {
 	MaxPixels int64         // pixels per image
 	ThumbSize int           // thumbnail box, pixels
 	URLTTL    time.Duration // how long a signed URL works (at least)
+	// MaxUploadsPerHour caps a user's uploads in any hour (ERateLimited
+	// past it); MaxUserBytes caps the bytes of all of a user's uploads
+	// (ETooLarge past it). Negative turns a cap off.
+	MaxUploadsPerHour int
+	MaxUserBytes      int64
 	// DecodeBudget is the most memory, in bytes, that decoding and
 	// thumbnailing one image may take, estimated from its header before
 	// decoding (see decodeCost); an image over it is ETooLarge.
@@ -114,6 +127,12 @@ func NewHandler(d Deps) http.Handler {
 	}
 	if d.URLTTL <= 0 {
 		d.URLTTL = DefaultURLTTL
+	}
+	if d.MaxUploadsPerHour == 0 {
+		d.MaxUploadsPerHour = DefaultMaxUploadsPerHour
+	}
+	if d.MaxUserBytes == 0 {
+		d.MaxUserBytes = DefaultMaxUserBytes
 	}
 	if d.DecodeBudget <= 0 {
 		d.DecodeBudget = DefaultDecodeBudget

@@ -54,6 +54,12 @@ func (h *handler) upload(w http.ResponseWriter, r *http.Request) {
 		h.error(w, r, chat.Errorf(chat.ETooLarge, "media is at most %d bytes", h.MaxSize))
 		return
 	}
+	usage, err := h.checkQuota(r.Context(), sess.UserID, r.ContentLength)
+	if err != nil {
+		w.Header().Set("Connection", "close")
+		h.error(w, r, err)
+		return
+	}
 	body := &bodyReader{r: http.MaxBytesReader(w, r.Body, h.MaxSize)}
 	br := bufio.NewReaderSize(body, sniffLen)
 	head, err := br.Peek(sniffLen)
@@ -112,6 +118,11 @@ func (h *handler) upload(w http.ResponseWriter, r *http.Request) {
 		case errors.Is(err, errMalformed):
 			err = uploadError(err, h.MaxSize)
 		}
+		h.error(w, r, err)
+		return
+	}
+	if err := h.checkStored(usage, size); err != nil {
+		h.discard(id)
 		h.error(w, r, err)
 		return
 	}
