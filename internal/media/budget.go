@@ -89,8 +89,12 @@ func decodeCost(r io.ReadSeeker, ct string, cfg image.Config, thumbSize int) (in
 	if int64(cfg.Width) > tw || int64(cfg.Height) > th {
 		need += 32 * tw * int64(cfg.Height)
 	}
-	return need + 2*4*tw*th, nil
+	return need + 2*4*tw*th + decodeOverhead, nil
 }
+
+// decodeOverhead is what any decode takes whatever the image's size: the
+// decoder's state (a PNG's inflater) and the thumbnail's encoder.
+const decodeOverhead = 2 << 20
 
 // modelBytes is the bytes per pixel of an image in color model m.
 func modelBytes(m color.Model) int64 {

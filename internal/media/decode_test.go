@@ -7,6 +7,9 @@ import (
 	"encoding/binary"
 	"hash/crc32"
 	"image"
+	"image/color"
+	"image/gif"
+	"image/jpeg"
 	"image/png"
 	"io"
 	"net/http"
@@ -211,5 +214,66 @@ func TestDecodeSlotsFair(t *testing.T) {
 	}
 	if status, code, _ := e.postWithHeaders(t, "tok-alice", "image/png", img); status != 201 {
 		t.Errorf("alice once her decode is done: %d %q, want 201", status, code)
+	}
+}
+
+// TestDecodeCostCoversDecoding: for each format and colour model the
+// header estimate is at least what decoding and thumbnailing allocate
+// (measured), and not wildly more.
+func TestDecodeCostCoversDecoding(t *testing.T) {
+	const w, h = 1200, 900
+	encodePNG := func(img image.Image) []byte {
+		var buf bytes.Buffer
+		if err := png.Encode(&buf, img); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	rect := image.Rect(0, 0, w, h)
+	nrgba := image.NewNRGBA(rect)
+	nrgba64 := image.NewNRGBA64(rect)
+	for i := range nrgba.Pix {
+		nrgba.Pix[i] = byte(i * 7)
+	}
+	for i := range nrgba64.Pix {
+		nrgba64.Pix[i] = byte(i * 7)
+	}
+	pal := image.NewPaletted(rect, color.Palette{color.Black, color.White})
+	var gifFile, jpegGray bytes.Buffer
+	gif.Encode(&gifFile, pal, nil)
+	jpeg.Encode(&jpegGray, image.NewGray(rect), nil)
+	cases := []struct {
+		name, ct string
+		file     []byte
+	}{
+		{"PNG gray", "image/png", encodePNG(image.NewGray(rect))},
+		{"PNG gray16", "image/png", encodePNG(image.NewGray16(rect))},
+		{"PNG palette", "image/png", encodePNG(pal)},
+		{"PNG NRGBA", "image/png", encodePNG(nrgba)},
+		{"PNG NRGBA64", "image/png", encodePNG(nrgba64)},
+		{"PNG NRGBA small", "image/png", encodePNG(nrgba.SubImage(image.Rect(0, 0, 200, 150)))},
+		{"JPEG 4:2:0", "image/jpeg", jpegWithExif(t, w, h, 1)},
+		{"JPEG gray", "image/jpeg", jpegGray.Bytes()},
+		{"GIF", "image/gif", gifFile.Bytes()},
+		{"WebP lossless", "image/webp", webpVP8L(w, h)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cost, err := media.DecodeCost(c.file, c.ct, 320)
+			if err != nil {
+				t.Fatalf("DecodeCost: %v", err)
+			}
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			if _, _, err := media.MakePicture(c.file, c.ct, 320); err != nil {
+				t.Fatalf("MakePicture: %v", err)
+			}
+			runtime.ReadMemStats(&after)
+			used := int64(after.TotalAlloc - before.TotalAlloc)
+			if cost < used || cost > 3*used+1<<20 {
+				t.Errorf("estimated %d bytes; decoding took %d", cost, used)
+			}
+		})
 	}
 }

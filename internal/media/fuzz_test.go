@@ -137,4 +137,3 @@ func FuzzDetect(f *testing.F) {
 		}
 	})
 }
-
