@@ -314,7 +314,7 @@ const (
 
 // webpKept are the chunks of the extended format that stripWebP keeps:
 // those that make the picture. A simple-format file (no VP8X) is one VP8
-// or VP8L chunk; stripWebP keeps only that first chunk.
+// or VP8L chunk; stripWebP keeps only the first such chunk.
 var webpKept = map[string]bool{"VP8X": true, "ICCP": true, "ANIM": true, "ANMF": true, "ALPH": true, "VP8 ": true, "VP8L": true}
 
 // stripWebP copies a WebP from src to dst with only the chunks that make
@@ -332,13 +332,20 @@ func stripWebP(dst io.Writer, src io.ReadSeeker) error {
 	}
 	riff := int64(binary.LittleEndian.Uint32(hdr[4:8]))
 	extended := false
-	index := 0 // of the chunk being walked
+	index := 0          // of the chunk being walked
+	imageFound := false // in a simple file, whether its image chunk came
 	drop := func(fourcc string) bool {
 		if index == 0 {
-			extended = fourcc == "VP8X"
+			extended, imageFound = fourcc == "VP8X", false
+		}
+		if extended {
+			return !webpKept[fourcc]
+		}
+		if !imageFound && (fourcc == "VP8 " || fourcc == "VP8L") {
+			imageFound = true
 			return false
 		}
-		return !extended || !webpKept[fourcc]
+		return true
 	}
 	// walk calls fn for each chunk within the RIFF length, positioned at
 	// its payload; fn must consume exactly padded bytes.
