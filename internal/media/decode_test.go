@@ -221,7 +221,7 @@ func TestDecodeSlotsFair(t *testing.T) {
 // header estimate is at least what decoding and thumbnailing allocate
 // (measured), and not wildly more.
 func TestDecodeCostCoversDecoding(t *testing.T) {
-	const w, h = 1200, 900
+	const w, h = 640, 400
 	encodePNG := func(img image.Image) []byte {
 		var buf bytes.Buffer
 		if err := png.Encode(&buf, img); err != nil {
