@@ -70,6 +70,7 @@ type serveConfig struct {
 	hashSlots     int
 	maxConns      int
 	trusted       string
+	mediaLimits   media.Deps // the per-user and decode limits of media (flags below)
 }
 
 // flagSet binds the serve flags; each takes its default from its env twin.
@@ -100,6 +101,11 @@ func (c *serveConfig) flagSet(getenv func(string) string, stderr io.Writer) *fla
 	str(&c.s3Region, "s3-region", "SWITCHBOARD_S3_REGION", "", "S3 region")
 	str(&c.mediaSecret, "media-secret", "SWITCHBOARD_MEDIA_SECRET", "", "key that signs media URLs; every node of a cluster must share it (default: random per process)")
 	fs.Int64Var(&c.maxMedia, "max-media", int64(envFloat(getenv, "SWITCHBOARD_MAX_MEDIA", media.DefaultMaxSize)), "largest media upload in bytes (env SWITCHBOARD_MAX_MEDIA)")
+	fs.IntVar(&c.mediaLimits.MaxUploadsPerHour, "media-uploads-per-hour", int(envFloat(getenv, "SWITCHBOARD_MEDIA_UPLOADS_PER_HOUR", media.DefaultMaxUploadsPerHour)), "uploads per user in any hour; negative turns the cap off (env SWITCHBOARD_MEDIA_UPLOADS_PER_HOUR)")
+	fs.Int64Var(&c.mediaLimits.MaxUserBytes, "media-bytes-per-user", int64(envFloat(getenv, "SWITCHBOARD_MEDIA_BYTES_PER_USER", media.DefaultMaxUserBytes)), "bytes of all of a user's uploads; negative turns the cap off (env SWITCHBOARD_MEDIA_BYTES_PER_USER)")
+	fs.Int64Var(&c.mediaLimits.DecodeBudget, "media-decode-budget", int64(envFloat(getenv, "SWITCHBOARD_MEDIA_DECODE_BUDGET", media.DefaultDecodeBudget)), "bytes one image may take to decode and thumbnail, estimated from its header (env SWITCHBOARD_MEDIA_DECODE_BUDGET)")
+	fs.IntVar(&c.mediaLimits.MaxDecodes, "media-decodes", int(envFloat(getenv, "SWITCHBOARD_MEDIA_DECODES", 0)), "images decoded at once on this node; 0 means half the CPUs, at least 2 (env SWITCHBOARD_MEDIA_DECODES)")
+	fs.IntVar(&c.mediaLimits.MaxDecodesPerUser, "media-decodes-per-user", int(envFloat(getenv, "SWITCHBOARD_MEDIA_DECODES_PER_USER", 0)), "images one user may have decoding at once; 0 means half of --media-decodes, at least 1 (env SWITCHBOARD_MEDIA_DECODES_PER_USER)")
 	fs.Float64Var(&c.sendRate, "send-rate", envFloat(getenv, "SWITCHBOARD_SEND_RATE", 20), "per-user sends per second; 0 turns the limit off (env SWITCHBOARD_SEND_RATE)")
 	fs.Float64Var(&c.signupRate, "signup-rate", envFloat(getenv, "SWITCHBOARD_SIGNUP_RATE", 20), "new accounts per client address per minute, after --signup-burst; 0 turns the limit off, for load tests (env SWITCHBOARD_SIGNUP_RATE)")
 	fs.IntVar(&c.signupBurst, "signup-burst", int(envFloat(getenv, "SWITCHBOARD_SIGNUP_BURST", 20)), "new accounts one client address may create at once (env SWITCHBOARD_SIGNUP_BURST)")
@@ -255,6 +261,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Web:       web.Handler(),
 		Media: media.NewHandler(media.Deps{
 			Blobs: blobs, Meta: meta, Secret: []byte(cfg.mediaSecret), MaxSize: cfg.maxMedia, NewID: newIDs(), Logger: log,
+			MaxUploadsPerHour: cfg.mediaLimits.MaxUploadsPerHour, MaxUserBytes: cfg.mediaLimits.MaxUserBytes, DecodeBudget: cfg.mediaLimits.DecodeBudget,
+			MaxDecodes: cfg.mediaLimits.MaxDecodes, MaxDecodesPerUser: cfg.mediaLimits.MaxDecodesPerUser,
 			Authenticate: func(r *http.Request) (chat.Session, error) {
 				return svc.Authenticate(r.Context(), httpjson.BearerToken(r))
 			},

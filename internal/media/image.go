@@ -33,11 +33,20 @@ type picture struct {
 	thumbType     string
 }
 
-// makePicture decodes an image of type ct from r (after checking that its
-// pixel count is within maxPixels, so a small file cannot claim a huge
-// canvas), and makes a thumbnail that fits in a box of size pixels,
-// orientation applied. Bytes that do not decode as ct are EBadRequest.
-func makePicture(r io.ReadSeeker, ct string, orientation int, maxPixels int64, size int) (picture, error) {
+// limits are what makePicture checks an image against.
+type limits struct {
+	pixels int64 // pixels per image
+	budget int64 // bytes to decode and thumbnail it (decodeCost)
+	thumb  int   // the thumbnail's box, pixels
+}
+
+// makePicture decodes an image of type ct from r (after checking from its
+// header that its pixel count and decoding cost are within lim, so a
+// small file cannot claim a huge canvas), and makes a thumbnail that fits
+// in a box of lim.thumb pixels, orientation applied. Bytes that do not
+// decode as ct are EBadRequest; an image over lim is ETooLarge.
+func makePicture(r io.ReadSeeker, ct string, orientation int, lim limits) (picture, error) {
+	size := lim.thumb
 	dec := decoders[ct]
 	cfg, err := dec.config(r)
 	if err != nil {
@@ -46,8 +55,14 @@ func makePicture(r io.ReadSeeker, ct string, orientation int, maxPixels int64, s
 	if cfg.Width <= 0 || cfg.Height <= 0 {
 		return picture{}, chat.Errorf(chat.EBadRequest, "the image has no pixels")
 	}
-	if int64(cfg.Width)*int64(cfg.Height) > maxPixels {
-		return picture{}, chat.Errorf(chat.ETooLarge, "the image is %dx%d; at most %d pixels are accepted", cfg.Width, cfg.Height, maxPixels)
+	if int64(cfg.Width)*int64(cfg.Height) > lim.pixels {
+		return picture{}, chat.Errorf(chat.ETooLarge, "the image is %dx%d; at most %d pixels are accepted", cfg.Width, cfg.Height, lim.pixels)
+	}
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
+		return picture{}, err
+	}
+	if err := checkBudget(r, ct, cfg, size, lim.budget); err != nil {
+		return picture{}, err
 	}
 	if _, err := r.Seek(0, io.SeekStart); err != nil {
 		return picture{}, err
@@ -66,7 +81,13 @@ func makePicture(r io.ReadSeeker, ct string, orientation int, maxPixels int64, s
 		tw, th = th, tw // scale before turning
 	}
 	scaled := image.NewRGBA(image.Rect(0, 0, tw, th))
-	draw.BiLinear.Scale(scaled, scaled.Bounds(), img, b, draw.Src, nil)
+	if tw == b.Dx() && th == b.Dy() {
+		// Small enough already: a copy, sparing the scaler's working
+		// memory (32 bytes per thumbnail column and source row).
+		draw.Draw(scaled, scaled.Bounds(), img, b.Min, draw.Src)
+	} else {
+		draw.BiLinear.Scale(scaled, scaled.Bounds(), img, b, draw.Src, nil)
+	}
 	thumb := orient(scaled, orientation)
 
 	var buf bytes.Buffer

@@ -31,6 +31,10 @@ type MetaStore interface {
 	// current member of a conversation holding a message that carries it
 	// (invariant 6). An unknown media id gives false.
 	CanAccessMedia(ctx context.Context, mediaID, userID string) (bool, error)
+	// MediaUsage returns how many uploads userID made at or after since
+	// (Unix ms), the oldest of their times, and the bytes of all of
+	// userID's uploads. An unknown user has none.
+	MediaUsage(ctx context.Context, userID string, since int64) (chat.MediaUsage, error)
 }
 
 // Defaults for the zero values of Deps.
@@ -39,6 +43,14 @@ const (
 	DefaultMaxPixels = 50_000_000
 	DefaultThumbSize = 320
 	DefaultURLTTL    = time.Hour
+	// DefaultDecodeBudget is the memory one image may take to decode and
+	// thumbnail: a 48-megapixel JPEG photo fits, a 7000x7000 16-bit PNG
+	// or lossless WebP does not.
+	DefaultDecodeBudget = 160 << 20
+	// DefaultMaxUploadsPerHour and DefaultMaxUserBytes are the per-user
+	// caps: uploads in any hour, and bytes of all of a user's uploads.
+	DefaultMaxUploadsPerHour = 120
+	DefaultMaxUserBytes      = 2 << 30
 )
 
 // Deps are what the handler needs. Blobs, Meta and Authenticate are
@@ -63,16 +75,30 @@ type Deps struct {
 	MaxPixels int64         // pixels per image
 	ThumbSize int           // thumbnail box, pixels
 	URLTTL    time.Duration // how long a signed URL works (at least)
-	// MaxDecodes bounds how many images are decoded at once: a decoded
-	// image takes up to 4 bytes per pixel, far more than its file.
+	// MaxUploadsPerHour caps a user's uploads in any hour (ERateLimited
+	// past it); MaxUserBytes caps the bytes of all of a user's uploads
+	// (ETooLarge past it). Negative turns a cap off.
+	MaxUploadsPerHour int
+	MaxUserBytes      int64
+	// DecodeBudget is the most memory, in bytes, that decoding and
+	// thumbnailing one image may take, estimated from its header before
+	// decoding (see decodeCost); an image over it is ETooLarge.
+	DecodeBudget int64
+	// MaxDecodes bounds how many images this node decodes at once, so
+	// decodes take at most MaxDecodes x DecodeBudget bytes. Default: half
+	// the CPUs, at least 2.
 	MaxDecodes int
-	Logger     *slog.Logger
+	// MaxDecodesPerUser bounds the decodes one uploader may have running
+	// or waiting; over it an upload is ERateLimited. Default: half of
+	// MaxDecodes, at least 1.
+	MaxDecodesPerUser int
+	Logger            *slog.Logger
 }
 
 type handler struct {
 	Deps
 	mux     *http.ServeMux
-	decodes chan struct{} // a slot per image decode under way
+	decodes *slots
 }
 
 // NewHandler returns the handler of POST /v1/media and GET /v1/media/{id}.
@@ -102,13 +128,25 @@ func NewHandler(d Deps) http.Handler {
 	if d.URLTTL <= 0 {
 		d.URLTTL = DefaultURLTTL
 	}
+	if d.MaxUploadsPerHour == 0 {
+		d.MaxUploadsPerHour = DefaultMaxUploadsPerHour
+	}
+	if d.MaxUserBytes == 0 {
+		d.MaxUserBytes = DefaultMaxUserBytes
+	}
+	if d.DecodeBudget <= 0 {
+		d.DecodeBudget = DefaultDecodeBudget
+	}
 	if d.MaxDecodes <= 0 {
-		d.MaxDecodes = max(1, runtime.GOMAXPROCS(0)/2)
+		d.MaxDecodes = max(2, runtime.GOMAXPROCS(0)/2)
+	}
+	if d.MaxDecodesPerUser <= 0 {
+		d.MaxDecodesPerUser = max(1, d.MaxDecodes/2)
 	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &handler{Deps: d, mux: http.NewServeMux(), decodes: make(chan struct{}, d.MaxDecodes)}
+	h := &handler{Deps: d, mux: http.NewServeMux(), decodes: newSlots(d.MaxDecodes, d.MaxDecodesPerUser)}
 	h.mux.HandleFunc("POST /v1/media", h.upload)
 	h.mux.HandleFunc("GET /v1/media/{id}", h.fetch)
 	h.mux.HandleFunc("/v1/media", h.badMethod)

@@ -29,18 +29,21 @@ const (
 	mSOI   = 0xD8
 	mEOI   = 0xD9
 	mSOS   = 0xDA
+	mAPP0  = 0xE0 // JFIF (kept without its thumbnail), JFXX (dropped)
 	mAPP1  = 0xE1 // Exif, XMP
-	mAPP2  = 0xE2 // ICC profile (kept), MPF (dropped)
-	mAPP13 = 0xED // Photoshop / IPTC
+	mAPP2  = 0xE2 // ICC profile (kept), MPF, FlashPix (dropped)
+	mAPP14 = 0xEE // Adobe colour transform (kept, reduced to it)
+	mAPP15 = 0xEF
 	mCOM   = 0xFE
 )
 
-// stripJPEG copies a JPEG from src to dst without its APP1 (Exif, XMP),
-// APP13 (IPTC), MPF and comment segments, and without anything after its
-// end marker (where phones append further pictures, each with its own
-// Exif). The one Exif field that changes how the picture looks, its
-// orientation, is kept in a minimal Exif segment of its own. It returns
-// that orientation (1 if none).
+// stripJPEG copies a JPEG from src to dst without its application segments
+// (APP0-APP15: Exif, XMP, IPTC, MPF, maker data) and comments, and without
+// anything after its end marker (where phones append further pictures,
+// each with its own Exif). What changes how the picture looks is kept in
+// minimal segments of its own: the Exif orientation, the JFIF header
+// (without its thumbnail), the ICC profile and the Adobe colour transform.
+// It returns the orientation (1 if none).
 func stripJPEG(dst io.Writer, src io.Reader) (orientation int, err error) {
 	r := bufio.NewReader(src)
 	w := bufio.NewWriter(dst)
@@ -105,10 +108,26 @@ func stripJPEG(dst io.Writer, src io.Reader) (orientation int, err error) {
 				w.Write(minimalExif(o))
 			}
 			continue
-		case marker == mAPP13, marker == mCOM:
+		case marker == mAPP0:
+			// Version, density units and density; no thumbnail.
+			if len(payload) >= 14 && bytes.HasPrefix(payload, []byte("JFIF\x00")) {
+				w.Write([]byte{0xFF, mAPP0, 0, 16})
+				w.Write(payload[:12])
+				w.Write([]byte{0, 0})
+			}
 			continue
-		case marker == mAPP2 && bytes.HasPrefix(payload, []byte("MPF\x00")):
-			continue // points at the pictures after the end marker
+		case marker == mAPP14:
+			// Version, flags and the transform, which tells RGB or CMYK from
+			// YCbCr or YCCK: without it colours come out wrong.
+			if len(payload) >= 12 && bytes.HasPrefix(payload, []byte("Adobe")) {
+				w.Write([]byte{0xFF, mAPP14, 0, 14})
+				w.Write(payload[:12])
+			}
+			continue
+		case marker == mAPP2 && bytes.HasPrefix(payload, []byte("ICC_PROFILE\x00")):
+			// Kept: colours depend on it.
+		case marker >= mAPP0 && marker <= mAPP15, marker == mCOM:
+			continue
 		}
 		w.Write([]byte{0xFF, marker})
 		w.Write(lb[:])
@@ -285,20 +304,24 @@ func uploadError(err error, maxSize int64) error {
 }
 
 // WebP keeps its metadata in EXIF and "XMP " chunks that the VP8X chunk
-// (always first) announces with flag bits.
+// (first in the extended format) announces with flag bits. Decoders do
+// not need the flags to find the chunks, and a file may carry any chunk,
+// so the stripper goes by chunks, not flags.
 const (
 	webpFlagEXIF = 0x08
 	webpFlagXMP  = 0x04
 )
 
-// webpHasMeta reports whether a WebP's first bytes announce metadata.
-func webpHasMeta(head []byte) bool {
-	return len(head) >= 21 && string(head[12:16]) == "VP8X" && head[20]&(webpFlagEXIF|webpFlagXMP) != 0
-}
+// webpKept are the chunks of the extended format that stripWebP keeps:
+// those that make the picture. A simple-format file (no VP8X) is one VP8
+// or VP8L chunk; stripWebP keeps only the first such chunk.
+var webpKept = map[string]bool{"VP8X": true, "ICCP": true, "ANIM": true, "ANMF": true, "ALPH": true, "VP8 ": true, "VP8L": true}
 
-// stripWebP copies a WebP from src to dst without its EXIF and XMP chunks.
-// The RIFF header states the file's length up front, so it reads src twice:
-// once to add up what goes, once to copy the rest.
+// stripWebP copies a WebP from src to dst with only the chunks that make
+// the picture (no EXIF, XMP or unknown chunks, nothing past the RIFF
+// length), and the VP8X metadata flags cleared. The RIFF header states the
+// file's length up front, so it reads src twice: once to add up what
+// goes, once to copy the rest.
 func stripWebP(dst io.Writer, src io.ReadSeeker) error {
 	var hdr [12]byte
 	if _, err := io.ReadFull(src, hdr[:]); err != nil {
@@ -308,14 +331,30 @@ func stripWebP(dst io.Writer, src io.ReadSeeker) error {
 		return malformed("not a WebP")
 	}
 	riff := int64(binary.LittleEndian.Uint32(hdr[4:8]))
-	drop := func(fourcc string) bool { return fourcc == "EXIF" || fourcc == "XMP " }
+	extended := false
+	index := 0          // of the chunk being walked
+	imageFound := false // in a simple file, whether its image chunk came
+	drop := func(fourcc string) bool {
+		if index == 0 {
+			extended, imageFound = fourcc == "VP8X", false
+		}
+		if extended {
+			return !webpKept[fourcc]
+		}
+		if !imageFound && (fourcc == "VP8 " || fourcc == "VP8L") {
+			imageFound = true
+			return false
+		}
+		return true
+	}
 	// walk calls fn for each chunk within the RIFF length, positioned at
 	// its payload; fn must consume exactly padded bytes.
 	walk := func(fn func(ch [8]byte, padded int64) error) error {
 		if _, err := src.Seek(12, io.SeekStart); err != nil {
 			return err
 		}
-		for pos := int64(4); pos < riff; {
+		for pos, i := int64(4), 0; pos < riff; i++ {
+			index = i
 			var ch [8]byte
 			if _, err := io.ReadFull(src, ch[:]); err != nil {
 				return readErr(err)

@@ -54,6 +54,12 @@ func (h *handler) upload(w http.ResponseWriter, r *http.Request) {
 		h.error(w, r, chat.Errorf(chat.ETooLarge, "media is at most %d bytes", h.MaxSize))
 		return
 	}
+	usage, err := h.checkQuota(r.Context(), sess.UserID, r.ContentLength)
+	if err != nil {
+		w.Header().Set("Connection", "close")
+		h.error(w, r, err)
+		return
+	}
 	body := &bodyReader{r: http.MaxBytesReader(w, r.Body, h.MaxSize)}
 	br := bufio.NewReaderSize(body, sniffLen)
 	head, err := br.Peek(sniffLen)
@@ -87,11 +93,15 @@ func (h *handler) upload(w http.ResponseWriter, r *http.Request) {
 		pr := filtered(br, stripPNG)
 		defer pr.Close()
 		src = pr
+	case "image/gif":
+		pr := filtered(br, stripGIF)
+		defer pr.Close()
+		src = pr
 	}
-	// A WebP with metadata is stored aside first and copied without it
-	// (see stripWebP); anything else goes straight to its place.
+	// A WebP is stored aside first and copied without its metadata (see
+	// stripWebP); anything else goes straight to its place.
 	key := originalKey(id)
-	rewrite := k.contentType == "image/webp" && webpHasMeta(head)
+	rewrite := k.contentType == "image/webp"
 	if rewrite {
 		key = stagingKey(id)
 	}
@@ -108,6 +118,11 @@ func (h *handler) upload(w http.ResponseWriter, r *http.Request) {
 		case errors.Is(err, errMalformed):
 			err = uploadError(err, h.MaxSize)
 		}
+		h.error(w, r, err)
+		return
+	}
+	if err := h.checkStored(usage, size); err != nil {
+		h.discard(id)
 		h.error(w, r, err)
 		return
 	}
@@ -165,17 +180,16 @@ func (h *handler) rewriteWebP(ctx context.Context, id string, sum io.Writer) (in
 // thumbnail decodes the stored image, fills in its dimensions and stores
 // its thumbnail.
 func (h *handler) thumbnail(ctx context.Context, md *chat.Media, orientation int) error {
-	select {
-	case h.decodes <- struct{}{}:
-		defer func() { <-h.decodes }()
-	case <-ctx.Done():
-		return chat.Errorf(chat.EUnavailable, "request cancelled")
+	release, err := h.decodes.acquire(ctx, md.UploaderID)
+	if err != nil {
+		return err
 	}
+	defer release()
 	rc, _, err := h.Blobs.Get(ctx, originalKey(md.ID))
 	if err != nil {
 		return err
 	}
-	pic, err := makePicture(rc, md.ContentType, orientation, h.MaxPixels, h.ThumbSize)
+	pic, err := makePicture(rc, md.ContentType, orientation, limits{pixels: h.MaxPixels, budget: h.DecodeBudget, thumb: h.ThumbSize})
 	rc.Close()
 	if err != nil {
 		return err

@@ -43,3 +43,15 @@ func (s *Store) CanAccessMedia(ctx context.Context, mediaID, userID string) (boo
 			WHERE m.media_id = ?1)`, mediaID, userID).Scan(&ok)
 	return ok, translate(err)
 }
+
+// MediaUsage returns how many uploads userID made at or after since (Unix
+// ms), the oldest of their times, and the bytes of all userID's uploads.
+func (s *Store) MediaUsage(ctx context.Context, userID string, since int64) (chat.MediaUsage, error) {
+	var u chat.MediaUsage
+	err := s.r.QueryRowContext(ctx, `SELECT
+		COUNT(*) FILTER (WHERE created_at >= ?2),
+		COALESCE(MIN(created_at) FILTER (WHERE created_at >= ?2), 0),
+		COALESCE(SUM(size), 0)
+		FROM media WHERE uploader_id = ?1`, userID, since).Scan(&u.Uploads, &u.Oldest, &u.Bytes)
+	return u, translate(err)
+}

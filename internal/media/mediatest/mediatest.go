@@ -29,6 +29,7 @@ func Run(t *testing.T, open func(tb testing.TB) Store) {
 		{"UnknownUploader", testUnknownUploader},
 		{"Access", testAccess},
 		{"AccessEndsWithMembership", testLeave},
+		{"Usage", testUsage},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -222,4 +223,48 @@ func testLeave(t *testing.T, s Store) {
 		t.Fatalf("AddMember: %v", err)
 	}
 	check(carol.ID, true)
+}
+
+// testUsage: a user's uploads since a time (with the oldest of them) and
+// the bytes of all their uploads; other users' uploads do not count.
+func testUsage(t *testing.T, s Store) {
+	ctx := context.Background()
+	MustUser(t, s, "u1", "alice")
+	MustUser(t, s, "u2", "bob")
+	MustUser(t, s, "u3", "carol")
+	for i, m := range []struct {
+		uploader string
+		size     int64
+		at       int64
+	}{
+		{"u1", 100, 1000}, {"u1", 20, 2000}, {"u1", 3, 3000}, {"u1", 5_000_000_000, 3000}, {"u2", 7, 2500},
+	} {
+		md := chat.Media{ID: fmt.Sprintf("m%d", i), UploaderID: m.uploader, ContentType: "text/plain; charset=utf-8",
+			Size: m.size, SHA256: fmt.Sprintf("%064x", i), CreatedAt: m.at}
+		if err := s.PutMedia(ctx, md); err != nil {
+			t.Fatalf("PutMedia: %v", err)
+		}
+	}
+	cases := []struct {
+		user  string
+		since int64
+		want  chat.MediaUsage
+	}{
+		{"u1", 0, chat.MediaUsage{Uploads: 4, Oldest: 1000, Bytes: 5_000_000_123}},
+		{"u1", 1000, chat.MediaUsage{Uploads: 4, Oldest: 1000, Bytes: 5_000_000_123}},
+		{"u1", 1001, chat.MediaUsage{Uploads: 3, Oldest: 2000, Bytes: 5_000_000_123}},
+		{"u1", 3001, chat.MediaUsage{Uploads: 0, Oldest: 0, Bytes: 5_000_000_123}},
+		{"u2", 0, chat.MediaUsage{Uploads: 1, Oldest: 2500, Bytes: 7}},
+		{"u3", 0, chat.MediaUsage{}},
+		{"nobody", 0, chat.MediaUsage{}},
+	}
+	for _, c := range cases {
+		got, err := s.MediaUsage(ctx, c.user, c.since)
+		if err != nil {
+			t.Fatalf("MediaUsage(%s, %d): %v", c.user, c.since, err)
+		}
+		if got != c.want {
+			t.Errorf("MediaUsage(%s, %d) = %+v, want %+v", c.user, c.since, got, c.want)
+		}
+	}
 }
