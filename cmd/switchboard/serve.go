@@ -62,6 +62,7 @@ type serveConfig struct {
 	s3Region      string
 	mediaSecret   string
 	maxMedia      int64
+	timeouts      serverTimeouts
 }
 
 // flagSet binds the serve flags; each takes its default from its env twin.
@@ -104,6 +105,7 @@ func (c *serveConfig) flagSet(getenv func(string) string, stderr io.Writer) *fla
 	fs.IntVar(&c.maxText, "max-text", int(envFloat(getenv, "SWITCHBOARD_MAX_TEXT", chat.DefaultMaxText)), "largest message text in bytes (env SWITCHBOARD_MAX_TEXT)")
 	fs.UintVar(&c.argonMemory, "argon2-memory", uint(envFloat(getenv, "SWITCHBOARD_ARGON2_MEMORY", float64(password.Default.MemoryKiB))), "argon2id memory per password hash in KiB; lower only for load tests (env SWITCHBOARD_ARGON2_MEMORY)")
 	fs.UintVar(&c.argonTime, "argon2-time", uint(envFloat(getenv, "SWITCHBOARD_ARGON2_TIME", float64(password.Default.Time))), "argon2id passes per password hash (env SWITCHBOARD_ARGON2_TIME)")
+	c.timeouts.flags(fs, getenv)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: switchboard serve [flags]\n\nRuns one Switchboard node. With no --postgres and --redis it is a complete\nsingle-node server on an embedded SQLite store.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -142,6 +144,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	if cfg.sendRate > 0 && cfg.sendBurst < 1 {
 		return fmt.Errorf("--send-burst must be at least 1 while --send-rate is on")
+	}
+	if err := cfg.timeouts.check(); err != nil {
+		return err
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(cfg.logLevel)); err != nil {
@@ -225,8 +230,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Discover: func(r *http.Request) (string, string, error) {
 			return cl.discover(r.Context(), wsURL, cfg.nodeID)
 		},
-		Ready:  ready,
-		Logger: log,
+		Ready:        ready,
+		TransferIdle: cfg.timeouts.read,
+		Logger:       log,
 	})
 
 	runCtx, stopRun := context.WithCancel(context.Background())
@@ -249,7 +255,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		fmt.Fprintf(stdout, "pprof on http://%s/debug/pprof/\n", dln.Addr())
 	}
 
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	srv := cfg.timeouts.server(handler, log)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "switchboard %s: node %s listening on http://%s\n", version, cfg.nodeID, addr)

@@ -135,7 +135,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// connection that caused them (ExceptConn) on every node.
 	c := &conn{g: g, socket: socket, id: g.svc.NodeID() + "/" + strconv.FormatUint(n, 36), slot: n}
 	socket.Session().Store("", c)
+	// The HTTP server's request deadlines stay on a hijacked connection;
+	// from here the gateway owns them: auth timeout and heartbeats for
+	// reads, a deadline per write in the writer.
 	_ = socket.SetReadDeadline(time.Now().Add(g.cfg.AuthTimeout))
+	_ = socket.SetWriteDeadline(time.Time{})
 	g.mu.Lock()
 	g.conns[c] = struct{}{}
 	g.mu.Unlock()

@@ -32,8 +32,9 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 		mux.Handle("GET /metrics", d.Metrics)
 	}
 	if d.Media != nil {
-		mux.Handle("/v1/media", d.Media)
-		mux.Handle("/v1/media/", d.Media)
+		media := Transfer(d.Media, d.TransferIdle)
+		mux.Handle("/v1/media", media)
+		mux.Handle("/v1/media/", media)
 	}
 	mux.Handle("/v1/", handleNotFound(log))
 	if d.Web != nil {

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/switchboard-chat/switchboard/internal/chat"
@@ -32,8 +33,12 @@ type Deps struct {
 	// use; r is the request asking.
 	Discover func(r *http.Request) (wsURL, node string, err error)
 	// Ready reports whether the node can serve (store and bus reachable).
-	Ready  func(ctx context.Context) error
-	Logger *slog.Logger
+	Ready func(ctx context.Context) error
+	// TransferIdle is how long a media upload or download may stall; while
+	// its bytes move it outlives the server's read and write timeouts (see
+	// Transfer). Zero leaves media under the server's timeouts.
+	TransferIdle time.Duration
+	Logger       *slog.Logger
 }
 
 // NewServer returns the HTTP handler of a node.

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// rawHTTP opens a plain TCP connection to s.
+func rawHTTP(t *testing.T, s *testServer) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// waitEOF reads c until the server closes it; a connection still open after
+// 15 s fails the test.
+func waitEOF(t *testing.T, c net.Conn, r io.Reader) {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(15 * time.Second))
+	_, err := io.Copy(io.Discard, r)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatal("the server kept the connection open")
+	}
+}
+
+func TestStalledRequestBodyIsClosed(t *testing.T) {
+	s := startServer(t, "--read-timeout", "1s")
+	c := rawHTTP(t, s)
+	// Headers promise 100 bytes; one comes, then nothing.
+	if _, err := io.WriteString(c, "POST /v1/users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"); err != nil {
+		t.Fatal(err)
+	}
+	waitEOF(t, c, c)
+}
+
+func TestIdleKeepAliveIsClosed(t *testing.T) {
+	s := startServer(t, "--idle-timeout", "1s")
+	c := rawHTTP(t, s)
+	if _, err := io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Close {
+		t.Fatalf("status %d, close %v; want 200 on a kept-alive connection", resp.StatusCode, resp.Close)
+	}
+	waitEOF(t, c, br)
+}
+
+// TestLongTransfersOutliveTimeouts: a WebSocket and a media upload that
+// last longer than the read and write timeouts still work, as long as
+// they are not stalled.
+func TestLongTransfersOutliveTimeouts(t *testing.T) {
+	s := startServer(t, "--read-timeout", "1s", "--write-timeout", "1s")
+	ann := user(t, s, "ann")
+	conn := dial(t, ann, "web")
+
+	// An upload whose body trickles in over about 3 s, never stalling 1 s.
+	pr, pw := io.Pipe()
+	go func() {
+		body := []byte(strings.Repeat("a line of plain text\n", 300))
+		for i := 0; i < 10; i++ {
+			chunk := body[i*len(body)/10 : (i+1)*len(body)/10]
+			if _, err := pw.Write(chunk); err != nil {
+				return
+			}
+			time.Sleep(300 * time.Millisecond)
+		}
+		pw.Close()
+	}()
+	up, err := ann.UploadMedia(ctxT(t), "text/plain", pr)
+	if err != nil {
+		t.Fatalf("slow upload: %v", err)
+	}
+	resp, err := ann.OpenMedia(ctxT(t), up.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !bytes.HasPrefix(got, []byte("a line of plain text")) {
+		t.Fatalf("download = %.40q", got)
+	}
+
+	// The WebSocket opened before the upload is still served.
+	if err := conn.Ping(ctxT(t)); err != nil {
+		t.Fatalf("WebSocket after the read timeout: %v", err)
+	}
+}
