@@ -97,7 +97,9 @@ func (c *cluster) ping(ctx context.Context) error {
 		return nil
 	}
 	if err := c.client.Ping(ctx).Err(); err != nil {
-		return chat.Errorf(chat.EUnavailable, "redis: %v", err)
+		// The error names Redis's address: log it, do not answer it.
+		slog.Warn("redis ping", "err", err)
+		return chat.Errorf(chat.EUnavailable, "redis unreachable")
 	}
 	return nil
 }

@@ -63,6 +63,7 @@ type serveConfig struct {
 	mediaSecret   string
 	maxMedia      int64
 	timeouts      serverTimeouts
+	sessionTTL    time.Duration
 }
 
 // flagSet binds the serve flags; each takes its default from its env twin.
@@ -106,6 +107,7 @@ func (c *serveConfig) flagSet(getenv func(string) string, stderr io.Writer) *fla
 	fs.UintVar(&c.argonMemory, "argon2-memory", uint(envFloat(getenv, "SWITCHBOARD_ARGON2_MEMORY", float64(password.Default.MemoryKiB))), "argon2id memory per password hash in KiB; lower only for load tests (env SWITCHBOARD_ARGON2_MEMORY)")
 	fs.UintVar(&c.argonTime, "argon2-time", uint(envFloat(getenv, "SWITCHBOARD_ARGON2_TIME", float64(password.Default.Time))), "argon2id passes per password hash (env SWITCHBOARD_ARGON2_TIME)")
 	c.timeouts.flags(fs, getenv)
+	fs.DurationVar(&c.sessionTTL, "session-ttl", envDuration(getenv, "SWITCHBOARD_SESSION_TTL", 30*24*time.Hour), "how long a login token works; a WebSocket opened with it is closed (4002) when it expires (env SWITCHBOARD_SESSION_TTL)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: switchboard serve [flags]\n\nRuns one Switchboard node. With no --postgres and --redis it is a complete\nsingle-node server on an embedded SQLite store.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -144,6 +146,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	if cfg.sendRate > 0 && cfg.sendBurst < 1 {
 		return fmt.Errorf("--send-burst must be at least 1 while --send-rate is on")
+	}
+	if cfg.sessionTTL <= 0 {
+		return fmt.Errorf("--session-ttl must be positive")
 	}
 	if err := cfg.timeouts.check(); err != nil {
 		return err
@@ -213,6 +218,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		LargeGroup:    cfg.largeGroup,
 		ReorderWait:   cfg.reorderWait,
 		Metrics:       m.Core(),
+		SessionTTL:    cfg.sessionTTL,
 	})
 	gw := gateway.New(svc, gateway.Config{Heartbeat: cfg.heartbeat, AuthTimeout: cfg.authTimeout, Logger: log, Metrics: m.Gateway()})
 	wsURL := strings.Replace(strings.Replace(cfg.publicURL, "https://", "wss://", 1), "http://", "ws://", 1) + "/v1/ws"

@@ -24,26 +24,39 @@ func rawHTTP(t *testing.T, s *testServer) net.Conn {
 	return c
 }
 
-// waitEOF reads c until the server closes it; a connection still open after
-// 15 s fails the test.
-func waitEOF(t *testing.T, c net.Conn, r io.Reader) {
+// waitEOF reads c until the server closes it and returns what came; a
+// connection still open after 15 s fails the test.
+func waitEOF(t *testing.T, c net.Conn, r io.Reader) string {
 	t.Helper()
 	_ = c.SetReadDeadline(time.Now().Add(15 * time.Second))
-	_, err := io.Copy(io.Discard, r)
+	var got bytes.Buffer
+	_, err := io.Copy(&got, r)
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatal("the server kept the connection open")
 	}
+	return got.String()
 }
 
 func TestStalledRequestBodyIsClosed(t *testing.T) {
 	s := startServer(t, "--read-timeout", "1s")
+	token := user(t, s, "stan").Token()
+	for _, path := range []string{"/v1/users", "/v1/media"} {
+		t.Run(path, func(t *testing.T) { stallBody(t, s, path, token) })
+	}
+}
+
+func stallBody(t *testing.T, s *testServer, path, token string) {
 	c := rawHTTP(t, s)
 	// Headers promise 100 bytes; one comes, then nothing.
-	if _, err := io.WriteString(c, "POST /v1/users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"); err != nil {
+	if _, err := io.WriteString(c, "POST "+path+" HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "+token+"\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\n{"); err != nil {
 		t.Fatal(err)
 	}
-	waitEOF(t, c, c)
+	got := waitEOF(t, c, c)
+	// Whatever the answer says, it names no socket address.
+	if strings.Contains(got, "127.0.0.1") {
+		t.Fatalf("answer names a socket address:\n%s", got)
+	}
 }
 
 func TestIdleKeepAliveIsClosed(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -97,7 +98,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 		if errors.As(err, &mbe) {
 			return chat.Errorf(chat.ETooLarge, "body is over %d bytes", maxBody)
 		}
-		return chat.Errorf(chat.EBadRequest, "read body: %v", err)
+		return BodyError(err)
 	}
 	if !utf8.Valid(b) {
 		return chat.Errorf(chat.EBadRequest, "body is not valid UTF-8")
@@ -111,6 +112,17 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 		return chat.Errorf(chat.EBadRequest, "malformed JSON body: trailing data")
 	}
 	return nil
+}
+
+// BodyError describes a failed read of a request body without the
+// network error's text, which names the server's and the client's socket
+// addresses.
+func BodyError(err error) error {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return chat.Errorf(chat.EBadRequest, "the request body stalled past the read timeout")
+	}
+	return chat.Errorf(chat.EBadRequest, "the request body was cut off")
 }
 
 type ctxKey struct{}
