@@ -106,7 +106,7 @@ type HistoryQuery struct {
 	// Forward sends After even when it is 0: the oldest page, from seq 1.
 	// An After above 0 pages forward without it.
 	Forward bool
-	Limit  int
+	Limit   int
 }
 
 // Messages returns a page of a conversation's history in ascending seq
