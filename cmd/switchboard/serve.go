@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -48,7 +47,7 @@ type serveConfig struct {
 	presenceGrace time.Duration
 	drainTimeout  time.Duration
 	authTimeout   time.Duration
-	debugAddr     string
+	metricsAddr   string
 	maxText       int
 	largeGroup    int
 	reorderWait   time.Duration
@@ -100,7 +99,7 @@ func (c *serveConfig) flagSet(getenv func(string) string, stderr io.Writer) *fla
 	fs.DurationVar(&c.presenceGrace, "presence-grace", envDuration(getenv, "SWITCHBOARD_PRESENCE_GRACE", 5*time.Second), "how long a user stays online after the last connection closes (env SWITCHBOARD_PRESENCE_GRACE)")
 	fs.DurationVar(&c.drainTimeout, "drain-timeout", envDuration(getenv, "SWITCHBOARD_DRAIN_TIMEOUT", 10*time.Second), "on SIGTERM, how long to wait for clients to reconnect elsewhere (env SWITCHBOARD_DRAIN_TIMEOUT)")
 	fs.DurationVar(&c.authTimeout, "auth-timeout", envDuration(getenv, "SWITCHBOARD_AUTH_TIMEOUT", 10*time.Second), "a WebSocket that sends no auth frame within this is closed (env SWITCHBOARD_AUTH_TIMEOUT)")
-	str(&c.debugAddr, "debug-addr", "SWITCHBOARD_DEBUG_ADDR", "", "if set, serve Go's pprof profiles on this address (keep it on loopback)")
+	str(&c.metricsAddr, "metrics-addr", "SWITCHBOARD_METRICS_ADDR", "", "if set, serve /metrics (Prometheus) and /debug/pprof/ on this address, a listener of its own (keep it private, e.g. 127.0.0.1:9090); off by default, and never on the public port")
 	fs.IntVar(&c.largeGroup, "large-group", int(envFloat(getenv, "SWITCHBOARD_LARGE_GROUP", 1000)), "in a cluster, groups with more members than this travel on a per-group topic (one publish per message); 0 turns topics off (env SWITCHBOARD_LARGE_GROUP)")
 	fs.DurationVar(&c.reorderWait, "reorder-wait", envDuration(getenv, "SWITCHBOARD_REORDER_WAIT", time.Second), "in a cluster, how long a node holds a pushed message whose predecessor has not arrived, to push a conversation in seq order (env SWITCHBOARD_REORDER_WAIT)")
 	fs.IntVar(&c.maxText, "max-text", int(envFloat(getenv, "SWITCHBOARD_MAX_TEXT", chat.DefaultMaxText)), "largest message text in bytes (env SWITCHBOARD_MAX_TEXT)")
@@ -225,7 +224,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	handler := httpapi.NewServer(httpapi.Deps{
 		Service:   svc,
 		WebSocket: gw,
-		Metrics:   m.Handler(),
 		Web:       web.Handler(),
 		Media: media.NewHandler(media.Deps{
 			Blobs: blobs, Meta: meta, Secret: []byte(cfg.mediaSecret), MaxSize: cfg.maxMedia, NewID: newIDs(), Logger: log,
@@ -247,18 +245,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	go gw.Run(runCtx)
 	cl.start(runCtx, func() redis.NodeInfo { return redis.NodeInfo{ID: cfg.nodeID, URL: wsURL, Conns: gw.Count()} }, log)
 
-	if cfg.debugAddr != "" {
-		dln, err := net.Listen("tcp", cfg.debugAddr)
+	if cfg.metricsAddr != "" {
+		stopMetrics, err := serveMetrics(cfg.metricsAddr, m.Handler(), stdout, log)
 		if err != nil {
-			return fmt.Errorf("--debug-addr: %w", err)
+			return err
 		}
-		defer dln.Close()
-		dmux := http.NewServeMux()
-		dmux.HandleFunc("/debug/pprof/", pprof.Index)
-		dmux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		dmux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-		go func() { _ = http.Serve(dln, dmux) }()
-		fmt.Fprintf(stdout, "pprof on http://%s/debug/pprof/\n", dln.Addr())
+		defer stopMetrics()
 	}
 
 	srv := cfg.timeouts.server(handler, log)

@@ -27,7 +27,6 @@ const maxBody = 64 << 10
 type Deps struct {
 	Service   *chat.Service
 	WebSocket http.Handler // /v1/ws
-	Metrics   http.Handler // /metrics
 	Web       http.Handler // / (the browser client)
 	Media     http.Handler // /v1/media and /v1/media/{id}
 	// Discover returns the WebSocket URL and id of the node a client should
