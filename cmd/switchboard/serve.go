@@ -30,6 +30,7 @@ import (
 	"github.com/switchboard-chat/switchboard/internal/redis"
 	"github.com/switchboard-chat/switchboard/internal/sqlite"
 	"github.com/switchboard-chat/switchboard/web"
+	"github.com/switchboard-chat/switchboard/wire"
 )
 
 // serveConfig is everything `switchboard serve` can be told.
@@ -63,6 +64,7 @@ type serveConfig struct {
 	maxMedia      int64
 	timeouts      serverTimeouts
 	sessionTTL    time.Duration
+	registryTTL   time.Duration
 }
 
 // flagSet binds the serve flags; each takes its default from its env twin.
@@ -106,6 +108,7 @@ func (c *serveConfig) flagSet(getenv func(string) string, stderr io.Writer) *fla
 	fs.UintVar(&c.argonMemory, "argon2-memory", uint(envFloat(getenv, "SWITCHBOARD_ARGON2_MEMORY", float64(password.Default.MemoryKiB))), "argon2id memory per password hash in KiB; lower only for load tests (env SWITCHBOARD_ARGON2_MEMORY)")
 	fs.UintVar(&c.argonTime, "argon2-time", uint(envFloat(getenv, "SWITCHBOARD_ARGON2_TIME", float64(password.Default.Time))), "argon2id passes per password hash (env SWITCHBOARD_ARGON2_TIME)")
 	c.timeouts.flags(fs, getenv)
+	fs.DurationVar(&c.registryTTL, "registry-ttl", envDuration(getenv, "SWITCHBOARD_REGISTRY_TTL", redis.DefaultRegistryTTL), "in a cluster, how long a node's discovery entry lives; it is refreshed every third of this, and discovery stops naming a node that missed two refreshes; the same on every node (env SWITCHBOARD_REGISTRY_TTL)")
 	fs.DurationVar(&c.sessionTTL, "session-ttl", envDuration(getenv, "SWITCHBOARD_SESSION_TTL", 30*24*time.Hour), "how long a login token works; a WebSocket opened with it is closed (4002) when it expires (env SWITCHBOARD_SESSION_TTL)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: switchboard serve [flags]\n\nRuns one Switchboard node. With no --postgres and --redis it is a complete\nsingle-node server on an embedded SQLite store.\n\nFlags:\n")
@@ -146,8 +149,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if cfg.sendRate > 0 && cfg.sendBurst < 1 {
 		return fmt.Errorf("--send-burst must be at least 1 while --send-rate is on")
 	}
-	if cfg.sessionTTL <= 0 {
-		return fmt.Errorf("--session-ttl must be positive")
+	if cfg.sessionTTL <= 0 || cfg.registryTTL <= 0 {
+		return fmt.Errorf("--session-ttl and --registry-ttl must be positive")
 	}
 	if err := cfg.timeouts.check(); err != nil {
 		return err
@@ -231,7 +234,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 				return svc.Authenticate(r.Context(), httpapi.BearerToken(r))
 			},
 		}),
-		Discover: func(r *http.Request) (string, string, error) {
+		Discover: func(r *http.Request) (wire.DiscoverResponse, error) {
 			return cl.discover(r.Context(), wsURL, cfg.nodeID)
 		},
 		Ready:        ready,

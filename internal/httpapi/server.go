@@ -29,9 +29,9 @@ type Deps struct {
 	WebSocket http.Handler // /v1/ws
 	Web       http.Handler // / (the browser client)
 	Media     http.Handler // /v1/media and /v1/media/{id}
-	// Discover returns the WebSocket URL and id of the node a client should
-	// use; r is the request asking.
-	Discover func(r *http.Request) (wsURL, node string, err error)
+	// Discover returns the node a client should use (and others to try if
+	// it cannot be reached); r is the request asking.
+	Discover func(r *http.Request) (wire.DiscoverResponse, error)
 	// Ready reports whether the node can serve (store and bus reachable).
 	Ready func(ctx context.Context) error
 	// TransferIdle is how long a media upload or download may stall; while
