@@ -286,11 +286,19 @@ var procServersRE = regexp.MustCompile(`(?m)^[ \t]*@SERVERS@[ \t]*$`)
 // nginx skips the test, or fails it when CI is set.
 func startProcNginx(t testing.TB, nodes ...string) string {
 	t.Helper()
+	url, _ := startProcNginxConf(t, "nginx.conf", nodes...)
+	return url
+}
+
+// startProcNginxConf is startProcNginx with the named config of deploy/;
+// it also returns nginx's prefix dir (logs/access.log is there).
+func startProcNginxConf(t testing.TB, name string, nodes ...string) (string, string) {
+	t.Helper()
 	bin, err := exec.LookPath("nginx")
 	if err != nil {
 		testenv.Need(t, "nginx: %v", err)
 	}
-	tmpl, err := os.ReadFile(filepath.Join("..", "..", "deploy", "nginx.conf"))
+	tmpl, err := os.ReadFile(filepath.Join("..", "..", "deploy", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -350,5 +358,5 @@ func startProcNginx(t testing.TB, nodes ...string) string {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return url
+	return url, dir
 }
