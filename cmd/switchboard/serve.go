@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -65,6 +66,7 @@ type serveConfig struct {
 	timeouts      serverTimeouts
 	sessionTTL    time.Duration
 	registryTTL   time.Duration
+	tls           tlsSettings
 }
 
 // flagSet binds the serve flags; each takes its default from its env twin.
@@ -108,6 +110,7 @@ func (c *serveConfig) flagSet(getenv func(string) string, stderr io.Writer) *fla
 	fs.UintVar(&c.argonMemory, "argon2-memory", uint(envFloat(getenv, "SWITCHBOARD_ARGON2_MEMORY", float64(password.Default.MemoryKiB))), "argon2id memory per password hash in KiB; lower only for load tests (env SWITCHBOARD_ARGON2_MEMORY)")
 	fs.UintVar(&c.argonTime, "argon2-time", uint(envFloat(getenv, "SWITCHBOARD_ARGON2_TIME", float64(password.Default.Time))), "argon2id passes per password hash (env SWITCHBOARD_ARGON2_TIME)")
 	c.timeouts.flags(fs, getenv)
+	c.tls.flags(fs, getenv)
 	fs.DurationVar(&c.registryTTL, "registry-ttl", envDuration(getenv, "SWITCHBOARD_REGISTRY_TTL", redis.DefaultRegistryTTL), "in a cluster, how long a node's discovery entry lives; it is refreshed every third of this, and discovery stops naming a node that missed two refreshes; the same on every node (env SWITCHBOARD_REGISTRY_TTL)")
 	fs.DurationVar(&c.sessionTTL, "session-ttl", envDuration(getenv, "SWITCHBOARD_SESSION_TTL", 30*24*time.Hour), "how long a login token works; a WebSocket opened with it is closed (4002) when it expires (env SWITCHBOARD_SESSION_TTL)")
 	fs.Usage = func() {
@@ -152,6 +155,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if cfg.sessionTTL <= 0 || cfg.registryTTL <= 0 {
 		return fmt.Errorf("--session-ttl and --registry-ttl must be positive")
 	}
+	if err := cfg.tls.check(); err != nil {
+		return err
+	}
 	if err := cfg.timeouts.check(); err != nil {
 		return err
 	}
@@ -172,7 +178,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		cfg.nodeID = host + "-" + strings.ReplaceAll(addr, ":", "-")
 	}
 	if cfg.publicURL == "" {
-		cfg.publicURL = "http://" + addr
+		cfg.publicURL = cfg.tls.publicURL(addr)
 	}
 
 	store, err := openStore(ctx, cfg)
@@ -256,10 +262,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		defer stopMetrics()
 	}
 
+	scheme := "http"
+	if cfg.tls.enabled() {
+		tlsConf, err := cfg.tls.config(cfg.data)
+		if err != nil {
+			return err
+		}
+		ln = tls.NewListener(ln, tlsConf)
+		handler = httpapi.HSTS(handler, hstsMaxAge)
+		scheme = "https"
+	}
 	srv := cfg.timeouts.server(handler, log)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	fmt.Fprintf(stdout, "switchboard %s: node %s listening on http://%s\n", version, cfg.nodeID, addr)
+	fmt.Fprintf(stdout, "switchboard %s: node %s listening on %s://%s\n", version, cfg.nodeID, scheme, addr)
 
 	select {
 	case err := <-served:
