@@ -6,6 +6,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
@@ -291,8 +293,67 @@ func startProcNginx(t testing.TB, nodes ...string) string {
 }
 
 // startProcNginxConf is startProcNginx with the named config of deploy/;
-// it also returns nginx's prefix dir (logs/access.log is there).
+// it also returns nginx's prefix dir (logs/access.log is there). A config
+// with TLS (@CERT@) gets a certificate for 127.0.0.1 from a test CA, whose
+// PEM is left in the prefix dir as ca.pem, and its https URL is returned.
 func startProcNginxConf(t testing.TB, name string, nodes ...string) (string, string) {
+	t.Helper()
+	url, dir, cmd := renderProcNginx(t, name, nodes...)
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start nginx: %v", err)
+	}
+	logs := cmd.Stdout.(*logWriter)
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
+	t.Cleanup(func() {
+		// SIGTERM, not SIGKILL: the master stops its workers.
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+		if t.Failed() {
+			b, _ := os.ReadFile(filepath.Join(dir, "logs", "error.log"))
+			t.Logf("nginx output:\n%s\nerror.log:\n%s", logs.buf.String(), b)
+		}
+	})
+	hc := &http.Client{Timeout: 3 * time.Second}
+	if pemCA, err := os.ReadFile(filepath.Join(dir, "ca.pem")); err == nil {
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(pemCA)
+		hc = &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := hc.Get(url + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return url, dir
+			}
+		}
+		select {
+		case <-exited:
+			b, _ := os.ReadFile(filepath.Join(dir, "logs", "error.log"))
+			t.Fatalf("nginx exited:\n%s\n%s", logs.buf.String(), b)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nginx at %s does not answer", url)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// renderProcNginx writes deploy/NAME with its placeholders filled into a
+// fresh prefix dir and returns the base URL it will serve, the dir, and the
+// command that runs it (not started). Extra args go to nginx (e.g. -t).
+func renderProcNginx(t testing.TB, name string, nodes ...string) (string, string, *exec.Cmd) {
 	t.Helper()
 	bin, err := exec.LookPath("nginx")
 	if err != nil {
@@ -315,6 +376,17 @@ func startProcNginxConf(t testing.TB, name string, nodes ...string) (string, str
 			t.Fatal(err)
 		}
 	}
+	url := "http://" + listen
+	if strings.Contains(conf, "@CERT@") {
+		ca := newTestCA(t)
+		cert, key := ca.issue(t, dir)
+		if err := os.WriteFile(filepath.Join(dir, "ca.pem"), ca.PEM, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		conf = strings.NewReplacer("@CERT@", cert, "@KEY@", key,
+			"@HTTP_LISTEN@", "127.0.0.1:"+strconv.Itoa(procFreePort(t))).Replace(conf)
+		url = "https://" + listen
+	}
 	confPath := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
@@ -322,41 +394,5 @@ func startProcNginxConf(t testing.TB, name string, nodes ...string) (string, str
 	logs := &logWriter{}
 	cmd := exec.Command(bin, "-p", dir, "-e", "logs/error.log", "-c", confPath)
 	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start nginx: %v", err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		// SIGTERM, not SIGKILL: the master stops its workers.
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			b, _ := os.ReadFile(filepath.Join(dir, "logs", "error.log"))
-			t.Logf("nginx output:\n%s\nerror.log:\n%s", logs.buf.String(), b)
-		}
-	})
-	url := "http://" + listen
-	deadline := time.Now().Add(30 * time.Second)
-	for procStatus(url+"/healthz") != http.StatusOK {
-		select {
-		case <-exited:
-			b, _ := os.ReadFile(filepath.Join(dir, "logs", "error.log"))
-			t.Fatalf("nginx exited:\n%s\n%s", logs.buf.String(), b)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nginx at %s does not answer", url)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return url, dir
+	return url, dir, cmd
 }

@@ -27,7 +27,7 @@ type testCA struct {
 	PEM  []byte
 }
 
-func newTestCA(t *testing.T) *testCA {
+func newTestCA(t testing.TB) *testCA {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -48,7 +48,7 @@ func newTestCA(t *testing.T) *testCA {
 
 // issue writes a certificate for 127.0.0.1 and localhost and its key into
 // dir and returns their paths.
-func (ca *testCA) issue(t *testing.T, dir string) (certPath, keyPath string) {
+func (ca *testCA) issue(t testing.TB, dir string) (certPath, keyPath string) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
