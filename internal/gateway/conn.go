@@ -305,17 +305,22 @@ func connOf(socket *gws.Conn) *conn {
 // the order they arrive, so one client's sends are stored in order.
 func (g *Gateway) OnMessage(socket *gws.Conn, msg *gws.Message) {
 	defer msg.Close()
-	c := connOf(socket)
-	if c == nil || c.isClosed() {
+	if c := connOf(socket); c != nil {
+		c.receive(msg.Opcode, msg.Bytes())
+	}
+}
+
+// receive parses and dispatches one client frame.
+func (c *conn) receive(op gws.Opcode, data []byte) {
+	if c.isClosed() {
 		return // a connection on its way out reads nothing more
 	}
-	data := msg.Bytes()
 	if !c.authed.Load() {
-		c.first(msg.Opcode, data)
+		c.first(op, data)
 		return
 	}
 	c.alive()
-	f, err := g.parse(msg.Opcode, data)
+	f, err := c.g.parse(op, data)
 	if err != nil {
 		c.sendError(f.ID, err)
 		return
