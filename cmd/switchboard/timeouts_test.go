@@ -112,6 +112,31 @@ func TestLongTransfersOutliveTimeouts(t *testing.T) {
 		t.Fatalf("download = %.40q", got)
 	}
 
+	// A download read slowly, over several write timeouts, arrives whole.
+	big := bytes.Repeat([]byte("0123456789abcdef\n"), 8<<20/17)
+	bigUp, err := ann.UploadMedia(ctxT(t), "text/plain", bytes.NewReader(big))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err = ann.OpenMedia(ctxT(t), bigUp.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var slow bytes.Buffer
+	chunk := make([]byte, 512<<10)
+	for {
+		n, err := io.ReadFull(resp.Body, chunk)
+		slow.Write(chunk[:n])
+		if err != nil {
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	resp.Body.Close()
+	if !bytes.Equal(slow.Bytes(), big) {
+		t.Fatalf("slow download: %d of %d bytes", slow.Len(), len(big))
+	}
+
 	// The WebSocket opened before the upload is still served.
 	if err := conn.Ping(ctxT(t)); err != nil {
 		t.Fatalf("WebSocket after the read timeout: %v", err)
