@@ -81,16 +81,19 @@ func TestIdleKeepAliveIsClosed(t *testing.T) {
 // last longer than the read and write timeouts still work, as long as
 // they are not stalled.
 func TestLongTransfersOutliveTimeouts(t *testing.T) {
-	s := startServer(t, "--read-timeout", "1s", "--write-timeout", "1s")
+	// A stall of --read-timeout (3 s) ends a media transfer; each of these
+	// lasts longer than that and than --write-timeout (1 s), with pauses
+	// far shorter, so a loaded machine does not turn a pause into a stall.
+	s := startServer(t, "--read-timeout", "3s", "--write-timeout", "1s")
 	ann := user(t, s, "ann")
 	conn := dial(t, ann, "web")
 
-	// An upload whose body trickles in over about 3 s, never stalling 1 s.
+	// An upload whose body trickles in over about 4.5 s.
 	pr, pw := io.Pipe()
 	go func() {
 		body := []byte(strings.Repeat("a line of plain text\n", 300))
-		for i := 0; i < 10; i++ {
-			chunk := body[i*len(body)/10 : (i+1)*len(body)/10]
+		for i := 0; i < 15; i++ {
+			chunk := body[i*len(body)/15 : (i+1)*len(body)/15]
 			if _, err := pw.Write(chunk); err != nil {
 				return
 			}
