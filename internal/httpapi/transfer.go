@@ -3,6 +3,7 @@ package httpapi
 import (
 	"io"
 	"net/http"
+	"sync/atomic"
 	"time"
 )
 
@@ -26,11 +27,13 @@ func Transfer(h http.Handler, idle time.Duration) http.Handler {
 	})
 }
 
-// progress moves a connection's deadlines forward.
+// progress moves a connection's deadlines forward. The body may be read
+// on another goroutine than the one writing the answer (media strips
+// metadata on one), so last is atomic.
 type progress struct {
 	rc   *http.ResponseController
 	idle time.Duration
-	last time.Time
+	last atomic.Int64 // unix nanoseconds of the last extension
 }
 
 // touch extends both deadlines; it skips the syscalls when the last
@@ -38,10 +41,10 @@ type progress struct {
 // otherwise pay two per read.
 func (p *progress) touch() {
 	now := time.Now()
-	if now.Sub(p.last) < p.idle/10 {
+	last := p.last.Load()
+	if now.UnixNano()-last < int64(p.idle/10) || !p.last.CompareAndSwap(last, now.UnixNano()) {
 		return
 	}
-	p.last = now
 	_ = p.rc.SetReadDeadline(now.Add(p.idle))
 	_ = p.rc.SetWriteDeadline(now.Add(p.idle))
 }
