@@ -167,6 +167,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
+	var tlsConf *tls.Config
+	if cfg.tls.enabled() {
+		c, err := cfg.tls.config(cfg.data)
+		if err != nil {
+			return err
+		}
+		tlsConf = c
+	}
+
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -263,11 +272,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	scheme := "http"
-	if cfg.tls.enabled() {
-		tlsConf, err := cfg.tls.config(cfg.data)
-		if err != nil {
-			return err
-		}
+	if tlsConf != nil {
 		ln = tls.NewListener(ln, tlsConf)
 		handler = httpapi.HSTS(handler, hstsMaxAge)
 		scheme = "https"
