@@ -54,6 +54,7 @@ func TestDiscoverDropsKilledNode(t *testing.T) {
 			t.Fatal(err)
 		}
 		if d.Node == survivor.ID {
+			t.Logf("discover stopped naming the killed node %s after the kill", time.Since(killed).Round(100*time.Millisecond))
 			for _, a := range d.Alternates {
 				if a == "ws"+strings.TrimPrefix(victim.URL, "http")+"/v1/ws" {
 					t.Fatalf("discover still lists the dead node as an alternate: %+v", d)
