@@ -98,12 +98,15 @@ func (c *Client) Conversations(ctx context.Context) ([]wire.Conversation, error)
 }
 
 // HistoryQuery selects a page of history. Zero fields are left out: no
-// Before and no After asks for the latest page; Limit 0 takes the server's
-// default (the server allows at most 200).
+// Before, no After and no Forward asks for the latest page; Limit 0 takes
+// the server's default (the server allows at most 200).
 type HistoryQuery struct {
 	Before int64 // only messages with seq < Before
 	After  int64 // only messages with seq > After
-	Limit  int
+	// Forward sends After even when it is 0: the oldest page, from seq 1.
+	// An After above 0 pages forward without it.
+	Forward bool
+	Limit   int
 }
 
 // Messages returns a page of a conversation's history in ascending seq
@@ -114,7 +117,7 @@ func (c *Client) Messages(ctx context.Context, convID string, q HistoryQuery) ([
 	if q.Before > 0 {
 		v.Set("before", strconv.FormatInt(q.Before, 10))
 	}
-	if q.After > 0 {
+	if q.After > 0 || q.Forward {
 		v.Set("after", strconv.FormatInt(q.After, 10))
 	}
 	if q.Limit > 0 {

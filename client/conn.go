@@ -117,6 +117,44 @@ func (c *Client) Dial(ctx context.Context, device string, opts ...DialOption) (*
 	return c.DialURL(ctx, c.WebSocketURL(), device, opts...)
 }
 
+// DialDiscovered asks the deployment which node to use (Discover) and
+// dials it; when that dial fails it tries the answer's alternates and then
+// WebSocketURL at once, in that order, so a node that died since discovery
+// last saw it costs one refused dial, not a backoff. Without an answer from
+// Discover it dials WebSocketURL.
+// A refused token ends the tries: another node would say the same.
+// perDial bounds each attempt (0: only ctx does).
+func (c *Client) DialDiscovered(ctx context.Context, device string, perDial time.Duration, opts ...DialOption) (*Conn, error) {
+	urls := []string{}
+	if d, err := c.Discover(ctx); err == nil {
+		urls = append(append(urls, d.WSURL), d.Alternates...)
+	}
+	urls = append(urls, c.WebSocketURL())
+	var errs []error
+	seen := map[string]bool{}
+	for _, u := range urls {
+		if u == "" || seen[u] {
+			continue
+		}
+		seen[u] = true
+		dctx, cancel := ctx, context.CancelFunc(func() {})
+		if perDial > 0 {
+			dctx, cancel = context.WithTimeout(ctx, perDial)
+		}
+		conn, err := c.DialURL(dctx, u, device, opts...)
+		cancel()
+		if err == nil {
+			return conn, nil
+		}
+		var apiErr *Error
+		if errors.As(err, &apiErr) && apiErr.Code == "unauthorized" || ctx.Err() != nil {
+			return nil, err
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", u, err))
+	}
+	return nil, fmt.Errorf("switchboard: no node reachable: %w", errors.Join(errs...))
+}
+
 // DialURL opens a WebSocket to wsURL (for example the ws_url from
 // Discover), sends the auth frame with the Client's token and device, and
 // returns once the server answered ready. A refused token is the server's

@@ -289,4 +289,7 @@ type MediaResponse struct {
 type DiscoverResponse struct {
 	WSURL string `json:"ws_url"`
 	Node  string `json:"node"`
+	// Alternates are the WebSocket URLs of other live nodes, least loaded
+	// first, to try at once if WSURL cannot be reached.
+	Alternates []string `json:"alternates,omitempty"`
 }

@@ -73,13 +73,17 @@ func (r *rawConn) next(t *testing.T) wire.ServerFrame {
 	return wire.ServerFrame{}
 }
 
-// waitClosed returns the close code the server sent.
+// waitClosed returns the close code the server sent, and checks that its
+// reason names no socket address.
 func (r *rawConn) waitClosed(t *testing.T) uint16 {
 	t.Helper()
 	select {
 	case ce := <-r.closed:
 		if ce == nil {
 			return 0
+		}
+		if strings.Contains(string(ce.Reason), "127.0.0.1") {
+			t.Errorf("close reason %q names a socket address", ce.Reason)
 		}
 		return ce.Code
 	case <-time.After(10 * time.Second):
@@ -90,26 +94,45 @@ func (r *rawConn) waitClosed(t *testing.T) uint16 {
 
 func TestBadInputBeforeAuth(t *testing.T) {
 	s := startServer(t, "--auth-timeout", "500ms")
-	user(t, s, "olive")
+	olive := user(t, s, "olive")
+	auth := `{"type":"auth","id":"a","token":"` + olive.Token() + `"}`
 	for _, tc := range []struct {
 		name, frame, code string
-		closeCode         uint16
+		binary            bool
 	}{
-		{"frame before auth", `{"type":"send","id":"1","to_user":"olive","text":"hi"}`, "unauthorized", 4001},
-		{"bad token", `{"type":"auth","id":"1","token":"sb_forged"}`, "unauthorized", 4001},
-		{"empty token", `{"type":"auth","id":"1"}`, "unauthorized", 4001},
-		{"malformed JSON", `{"type":"auth",`, "bad_request", 4001},
-		{"device too long", `{"type":"auth","id":"1","token":"x","device":"` + strings.Repeat("d", 65) + `"}`, "bad_request", 4001},
+		{"frame before auth", `{"type":"send","id":"1","to_user":"olive","text":"hi"}`, "unauthorized", false},
+		{"ping before auth", `{"type":"ping","id":"1"}`, "unauthorized", false},
+		{"bad token", `{"type":"auth","id":"1","token":"sb_forged"}`, "unauthorized", false},
+		{"empty token", `{"type":"auth","id":"1"}`, "unauthorized", false},
+		{"malformed JSON", `{"type":"auth",`, "bad_request", false},
+		{"binary frame", auth, "bad_request", true},
+		{"invalid UTF-8", "{\"type\":\"auth\",\"id\":\"\xff\"}", "bad_request", false},
+		{"oversized frame", `{"type":"auth","id":"1","token":"` + strings.Repeat("t", 70<<10) + `"}`, "too_large", false},
+		{"device too long", `{"type":"auth","id":"1","token":"x","device":"` + strings.Repeat("d", 65) + `"}`, "bad_request", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := rawDial(t, s)
-			r.write(t, tc.frame)
+			op := gws.OpcodeText
+			if tc.binary {
+				op = gws.OpcodeBinary
+			}
+			// The bad frame and, right behind it, a good auth frame: the
+			// connection must close on the first and never read the second.
+			if err := r.ws.WriteMessage(op, []byte(tc.frame)); err != nil {
+				t.Fatal(err)
+			}
+			_ = r.ws.WriteMessage(gws.OpcodeText, []byte(auth))
 			f := r.next(t)
 			if f.Type != "error" || f.Code != tc.code {
 				t.Fatalf("got %+v; want error %s", f, tc.code)
 			}
-			if got := r.waitClosed(t); got != tc.closeCode {
-				t.Fatalf("close code %d; want %d", got, tc.closeCode)
+			if got := r.waitClosed(t); got != 4001 {
+				t.Fatalf("close code %d; want 4001", got)
+			}
+			for len(r.frames) > 0 {
+				if f := <-r.frames; f.Type == "ready" {
+					t.Fatalf("auth after a bad first frame succeeded: %+v", f)
+				}
 			}
 		})
 	}
@@ -117,6 +140,25 @@ func TestBadInputBeforeAuth(t *testing.T) {
 		r := rawDial(t, s)
 		r.waitClosed(t) // the read deadline passes; the server closes
 	})
+}
+
+// TestSessionExpiryClosesWebSocket: an open connection is closed like a
+// logout (4002) when its session expires, and the token stops working.
+func TestSessionExpiryClosesWebSocket(t *testing.T) {
+	s := startServer(t, "--session-ttl", "2s")
+	vic := user(t, s, "vic")
+	c := dial(t, vic, "web")
+	select {
+	case <-c.Done():
+	case <-time.After(15 * time.Second):
+		t.Fatal("connection of an expired session stayed open")
+	}
+	var ce *client.CloseError
+	if !errors.As(c.Err(), &ce) || ce.Code != 4002 {
+		t.Fatalf("close = %v; want code 4002", c.Err())
+	}
+	_, err := vic.Dial(ctxT(t), "web")
+	wantCode(t, err, "unauthorized")
 }
 
 func TestBadInputAfterAuth(t *testing.T) {

@@ -50,6 +50,7 @@ func bench(ctx context.Context, args []string, getenv func(string) string, stdou
 	var (
 		cfg      loadgen.Config
 		targets  targetList
+		metrics  targetList
 		jsonOut  bool
 		plot     string
 		progress bool
@@ -59,6 +60,7 @@ func bench(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Var(&targets, "target", "node base URL, e.g. http://127.0.0.1:8080 (repeat or comma-separate for several nodes)")
+	fs.Var(&metrics, "metrics", "a target's metrics listener (serve --metrics-addr), e.g. http://127.0.0.1:9090; one per --target, in the same order, for the per-node figures")
 	fs.IntVar(&cfg.Conns, "conns", 1000, "connections: how many idle connections")
 	fs.IntVar(&cfg.Pairs, "pairs", 10, "dm: pairs of users")
 	fs.IntVar(&cfg.Members, "members", 100, "group: online members")
@@ -114,6 +116,7 @@ func bench(ctx context.Context, args []string, getenv func(string) string, stdou
 		cfg.SourceAddrs = append(cfg.SourceAddrs, ip)
 	}
 	cfg.Targets = targets
+	cfg.Metrics = metrics
 
 	if worker >= 0 {
 		cfg.Worker = worker

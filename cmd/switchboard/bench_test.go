@@ -57,7 +57,7 @@ func wantClean(t *testing.T, rep *loadgen.Report, err error, sent, deliveriesPer
 
 func TestBenchDM(t *testing.T) {
 	s := startServer(t)
-	rep, err := runBench(t, "dm", "--target", s.URL, "--pairs", "3", "--rate", "0", "--messages", "120", "--inflight", "8")
+	rep, err := runBench(t, "dm", "--target", s.URL, "--metrics", s.Metrics, "--pairs", "3", "--rate", "0", "--messages", "120", "--inflight", "8")
 	wantClean(t, rep, err, 120, 1)
 	if rep.Receivers != 6 || rep.Connections != 6 {
 		t.Errorf("receivers %d, connections %d; want 6", rep.Receivers, rep.Connections)
@@ -67,7 +67,7 @@ func TestBenchDM(t *testing.T) {
 func TestBenchDMRateAndPlot(t *testing.T) {
 	s := startServer(t)
 	plot := filepath.Join(t.TempDir(), "lat.svg")
-	rep, err := runBench(t, "dm", "--target", s.URL, "--pairs", "2", "--rate", "200", "--messages", "40", "--plot", plot)
+	rep, err := runBench(t, "dm", "--target", s.URL, "--metrics", s.Metrics, "--pairs", "2", "--rate", "200", "--messages", "40", "--plot", plot)
 	wantClean(t, rep, err, 40, 1)
 	b, err := os.ReadFile(plot)
 	if err != nil {
@@ -80,7 +80,7 @@ func TestBenchDMRateAndPlot(t *testing.T) {
 
 func TestBenchGroup(t *testing.T) {
 	s := startServer(t)
-	rep, err := runBench(t, "group", "--target", s.URL, "--members", "12", "--senders", "3", "--rate", "0",
+	rep, err := runBench(t, "group", "--target", s.URL, "--metrics", s.Metrics, "--members", "12", "--senders", "3", "--rate", "0",
 		"--messages", "60", "--inflight", "4")
 	// Each message reaches every member but its sender.
 	wantClean(t, rep, err, 60, 11)
@@ -90,7 +90,7 @@ func TestBenchGroupWorkers(t *testing.T) {
 	// Two workers (goroutines here; processes with --procs), members split
 	// between them, so deliveries are checked against the other worker's acks.
 	s := startServer(t)
-	rep, err := loadgen.Run(context.Background(), loadgen.Config{Scenario: loadgen.Group, Targets: []string{s.URL},
+	rep, err := loadgen.Run(context.Background(), loadgen.Config{Scenario: loadgen.Group, Targets: []string{s.URL}, Metrics: []string{s.Metrics},
 		Members: 9, Senders: 2, Messages: 40, InFlight: 4, Procs: 2})
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +103,7 @@ func TestBenchGroupWorkers(t *testing.T) {
 
 func TestBenchConnections(t *testing.T) {
 	s := startServer(t)
-	rep, err := runBench(t, "connections", "--target", s.URL, "--conns", "40")
+	rep, err := runBench(t, "connections", "--target", s.URL, "--metrics", s.Metrics, "--conns", "40")
 	if err != nil || rep.Failed {
 		t.Fatalf("run failed: %v %+v", err, rep.Verdict)
 	}
@@ -117,7 +117,7 @@ func TestBenchConnections(t *testing.T) {
 
 func TestBenchConnectionsTwoTargets(t *testing.T) {
 	a, b := startServer(t), startServer(t)
-	rep, err := runBench(t, "connections", "--target", a.URL, "--target", b.URL, "--conns", "30", "--procs", "1")
+	rep, err := runBench(t, "connections", "--target", a.URL, "--target", b.URL, "--metrics", a.Metrics+","+b.Metrics, "--conns", "30", "--procs", "1")
 	if err != nil || rep.Failed {
 		t.Fatalf("run failed: %v %+v", err, rep.Verdict)
 	}
@@ -141,6 +141,7 @@ func TestBenchBadArgs(t *testing.T) {
 		{"bench", "nosuch", "--target", "http://127.0.0.1:1"},
 		{"bench", "dm"},
 		{"bench", "group", "--target", "http://127.0.0.1:1", "--members", "2", "--senders", "3"},
+		{"bench", "dm", "--target", "http://127.0.0.1:1,http://127.0.0.1:2", "--metrics", "http://127.0.0.1:3"},
 	}
 	for _, args := range tests {
 		var out, errOut bytes.Buffer

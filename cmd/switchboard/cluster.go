@@ -12,6 +12,7 @@ import (
 	"github.com/switchboard-chat/switchboard/internal/chat"
 	"github.com/switchboard-chat/switchboard/internal/inmem"
 	"github.com/switchboard-chat/switchboard/internal/redis"
+	"github.com/switchboard-chat/switchboard/wire"
 )
 
 // cluster is how a node finds and reaches the others: Redis presence, bus
@@ -52,7 +53,7 @@ func openCluster(ctx context.Context, cfg serveConfig) (*cluster, error) {
 		client:   client,
 		rbus:     b,
 		rpres:    p,
-		registry: redis.NewRegistry(client, cfg.redisPrefix, 15*time.Second),
+		registry: redis.NewRegistry(client, cfg.redisPrefix, cfg.registryTTL),
 	}, nil
 }
 
@@ -99,22 +100,43 @@ func (c *cluster) ping(ctx context.Context) error {
 		return nil
 	}
 	if err := c.client.Ping(ctx).Err(); err != nil {
-		return chat.Errorf(chat.EUnavailable, "redis: %v", err)
+		// The error names Redis's address: log it, do not answer it.
+		slog.Warn("redis ping", "err", err)
+		return chat.Errorf(chat.EUnavailable, "redis unreachable")
 	}
 	return nil
 }
 
-// discover returns the least-loaded live node, or this one when alone.
-func (c *cluster) discover(ctx context.Context, selfURL, selfID string) (string, string, error) {
+// maxAlternates bounds the other nodes a discovery answer lists.
+const maxAlternates = 3
+
+// discover returns the least-loaded live node, or this one when alone, and
+// up to maxAlternates others to try if it cannot be reached. Only nodes
+// that refreshed their registry entry lately are named (Registry.Nodes),
+// so a crashed node drops out within 2/3 of the registry TTL.
+func (c *cluster) discover(ctx context.Context, selfURL, selfID string) (wire.DiscoverResponse, error) {
+	self := wire.DiscoverResponse{WSURL: selfURL, Node: selfID}
 	if c.registry == nil {
-		return selfURL, selfID, nil
+		return self, nil
 	}
 	nodes, err := c.registry.Nodes(ctx)
 	if err != nil || len(nodes) == 0 {
 		// Redis is out: this node is alive, so it is a fair answer.
-		return selfURL, selfID, nil
+		return self, nil
 	}
-	return nodes[0].URL, nodes[0].ID, nil
+	out := wire.DiscoverResponse{WSURL: nodes[0].URL, Node: nodes[0].ID}
+	selfListed := nodes[0].ID == selfID
+	for _, n := range nodes[1:] {
+		selfListed = selfListed || n.ID == selfID
+		if len(out.Alternates) < maxAlternates {
+			out.Alternates = append(out.Alternates, n.URL)
+		}
+	}
+	if !selfListed && len(out.Alternates) < maxAlternates {
+		// This node answers, so it is alive even if its entry is late.
+		out.Alternates = append(out.Alternates, selfURL)
+	}
+	return out, nil
 }
 
 // leaveDiscovery stops discovery from handing out this node.

@@ -43,7 +43,7 @@ func on(c *client.Client, s *testServer) *client.Client {
 // metric reads one unlabelled counter or gauge from a node's /metrics.
 func metric(t *testing.T, s *testServer, name string) float64 {
 	t.Helper()
-	resp, err := http.Get(s.URL + "/metrics")
+	resp, err := http.Get(s.Metrics + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ import (
 // with its own data dir.
 type testServer struct {
 	URL      string
+	Metrics  string // base URL of the metrics listener (--metrics-addr)
 	Data     string
 	stop     context.CancelFunc
 	done     chan error
@@ -31,7 +33,10 @@ type addrWriter struct {
 	addr chan string
 }
 
-var listenRE = regexp.MustCompile(`listening on (http://\S+)`)
+var (
+	listenRE  = regexp.MustCompile(`listening on (https?://\S+)`)
+	metricsRE = regexp.MustCompile(`metrics on (http://\S+)/metrics`)
+)
 
 func (w *addrWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
@@ -64,7 +69,7 @@ func startServer(t testing.TB, args ...string) *testServer {
 	data := t.TempDir()
 	base := []string{"serve", "--addr", "127.0.0.1:0", "--data", data,
 		"--argon2-memory", "64", "--argon2-time", "1", "--presence-grace", "300ms",
-		"--send-rate", "0", "--signup-rate", "0", "--drain-timeout", "2s"}
+		"--send-rate", "0", "--signup-rate", "0", "--drain-timeout", "2s", "--metrics-addr", "127.0.0.1:0"}
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &addrWriter{addr: make(chan string, 1)}
 	logs := &logWriter{}
@@ -75,6 +80,11 @@ func startServer(t testing.TB, args ...string) *testServer {
 	}()
 	select {
 	case s.URL = <-addr:
+		out.mu.Lock()
+		if m := metricsRE.FindSubmatch(out.buf.Bytes()); m != nil {
+			s.Metrics = string(m[1])
+		}
+		out.mu.Unlock()
 	case err := <-s.done:
 		cancel()
 		t.Fatalf("server exited before listening: %v\n%s", err, logs.buf.String())
@@ -90,7 +100,9 @@ func startServer(t testing.TB, args ...string) *testServer {
 			logs.mu.Unlock()
 		}
 	})
-	waitHealthy(t, s.URL)
+	if strings.HasPrefix(s.URL, "http://") {
+		waitHealthy(t, s.URL) // TLS tests check their servers themselves
+	}
 	return s
 }
 

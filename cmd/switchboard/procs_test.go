@@ -6,6 +6,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
@@ -286,37 +288,21 @@ var procServersRE = regexp.MustCompile(`(?m)^[ \t]*@SERVERS@[ \t]*$`)
 // nginx skips the test, or fails it when CI is set.
 func startProcNginx(t testing.TB, nodes ...string) string {
 	t.Helper()
-	bin, err := exec.LookPath("nginx")
-	if err != nil {
-		testenv.Need(t, "nginx: %v", err)
-	}
-	tmpl, err := os.ReadFile(filepath.Join("..", "..", "deploy", "nginx.conf"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var servers strings.Builder
-	for _, n := range nodes {
-		fmt.Fprintf(&servers, "        server %s max_fails=1 fail_timeout=2s;\n", strings.TrimPrefix(n, "http://"))
-	}
-	listen := "127.0.0.1:" + strconv.Itoa(procFreePort(t))
-	conf := strings.ReplaceAll(string(tmpl), "@LISTEN@", listen)
-	conf = procServersRE.ReplaceAllLiteralString(conf, servers.String())
-	dir := t.TempDir()
-	for _, d := range []string{"logs", "tmp"} {
-		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	confPath := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	logs := &logWriter{}
-	cmd := exec.Command(bin, "-p", dir, "-e", "logs/error.log", "-c", confPath)
-	cmd.Stdout, cmd.Stderr = logs, logs
+	url, _ := startProcNginxConf(t, "nginx.conf", nodes...)
+	return url
+}
+
+// startProcNginxConf is startProcNginx with the named config of deploy/;
+// it also returns nginx's prefix dir (logs/access.log is there). A config
+// with TLS (@CERT@) gets a certificate for 127.0.0.1 from a test CA, whose
+// PEM is left in the prefix dir as ca.pem, and its https URL is returned.
+func startProcNginxConf(t testing.TB, name string, nodes ...string) (string, string) {
+	t.Helper()
+	url, dir, cmd := renderProcNginx(t, name, nodes...)
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start nginx: %v", err)
 	}
+	logs := cmd.Stdout.(*logWriter)
 	exited := make(chan struct{})
 	go func() {
 		_ = cmd.Wait()
@@ -336,9 +322,21 @@ func startProcNginx(t testing.TB, nodes ...string) string {
 			t.Logf("nginx output:\n%s\nerror.log:\n%s", logs.buf.String(), b)
 		}
 	})
-	url := "http://" + listen
+	hc := &http.Client{Timeout: 3 * time.Second}
+	if pemCA, err := os.ReadFile(filepath.Join(dir, "ca.pem")); err == nil {
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(pemCA)
+		hc = &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	}
 	deadline := time.Now().Add(30 * time.Second)
-	for procStatus(url+"/healthz") != http.StatusOK {
+	for {
+		resp, err := hc.Get(url + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return url, dir
+			}
+		}
 		select {
 		case <-exited:
 			b, _ := os.ReadFile(filepath.Join(dir, "logs", "error.log"))
@@ -350,5 +348,51 @@ func startProcNginx(t testing.TB, nodes ...string) string {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return url
+}
+
+// renderProcNginx writes deploy/NAME with its placeholders filled into a
+// fresh prefix dir and returns the base URL it will serve, the dir, and the
+// command that runs it (not started). Extra args go to nginx (e.g. -t).
+func renderProcNginx(t testing.TB, name string, nodes ...string) (string, string, *exec.Cmd) {
+	t.Helper()
+	bin, err := exec.LookPath("nginx")
+	if err != nil {
+		testenv.Need(t, "nginx: %v", err)
+	}
+	tmpl, err := os.ReadFile(filepath.Join("..", "..", "deploy", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var servers strings.Builder
+	for _, n := range nodes {
+		fmt.Fprintf(&servers, "        server %s max_fails=1 fail_timeout=2s;\n", strings.TrimPrefix(n, "http://"))
+	}
+	listen := "127.0.0.1:" + strconv.Itoa(procFreePort(t))
+	conf := strings.ReplaceAll(string(tmpl), "@LISTEN@", listen)
+	conf = procServersRE.ReplaceAllLiteralString(conf, servers.String())
+	dir := t.TempDir()
+	for _, d := range []string{"logs", "tmp"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	url := "http://" + listen
+	if strings.Contains(conf, "@CERT@") {
+		ca := newTestCA(t)
+		cert, key := ca.issue(t, dir)
+		if err := os.WriteFile(filepath.Join(dir, "ca.pem"), ca.PEM, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		conf = strings.NewReplacer("@CERT@", cert, "@KEY@", key,
+			"@HTTP_LISTEN@", "127.0.0.1:"+strconv.Itoa(procFreePort(t))).Replace(conf)
+		url = "https://" + listen
+	}
+	confPath := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logs := &logWriter{}
+	cmd := exec.Command(bin, "-p", dir, "-e", "logs/error.log", "-c", confPath)
+	cmd.Stdout, cmd.Stderr = logs, logs
+	return url, dir, cmd
 }

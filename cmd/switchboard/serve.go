@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -34,6 +34,7 @@ import (
 	"github.com/switchboard-chat/switchboard/internal/redis"
 	"github.com/switchboard-chat/switchboard/internal/sqlite"
 	"github.com/switchboard-chat/switchboard/web"
+	"github.com/switchboard-chat/switchboard/wire"
 )
 
 // serveConfig is everything `switchboard serve` can be told.
@@ -51,7 +52,7 @@ type serveConfig struct {
 	presenceGrace time.Duration
 	drainTimeout  time.Duration
 	authTimeout   time.Duration
-	debugAddr     string
+	metricsAddr   string
 	maxText       int
 	largeGroup    int
 	reorderWait   time.Duration
@@ -71,6 +72,10 @@ type serveConfig struct {
 	maxConns      int
 	trusted       string
 	mediaLimits   media.Deps // the per-user and decode limits of media (flags below)
+	timeouts      serverTimeouts
+	sessionTTL    time.Duration
+	registryTTL   time.Duration
+	tls           tlsSettings
 }
 
 // flagSet binds the serve flags; each takes its default from its env twin.
@@ -117,12 +122,16 @@ func (c *serveConfig) flagSet(getenv func(string) string, stderr io.Writer) *fla
 	fs.DurationVar(&c.presenceGrace, "presence-grace", envDuration(getenv, "SWITCHBOARD_PRESENCE_GRACE", 5*time.Second), "how long a user stays online after the last connection closes (env SWITCHBOARD_PRESENCE_GRACE)")
 	fs.DurationVar(&c.drainTimeout, "drain-timeout", envDuration(getenv, "SWITCHBOARD_DRAIN_TIMEOUT", 10*time.Second), "on SIGTERM, how long to wait for clients to reconnect elsewhere (env SWITCHBOARD_DRAIN_TIMEOUT)")
 	fs.DurationVar(&c.authTimeout, "auth-timeout", envDuration(getenv, "SWITCHBOARD_AUTH_TIMEOUT", 10*time.Second), "a WebSocket that sends no auth frame within this is closed (env SWITCHBOARD_AUTH_TIMEOUT)")
-	str(&c.debugAddr, "debug-addr", "SWITCHBOARD_DEBUG_ADDR", "", "if set, serve Go's pprof profiles on this address (keep it on loopback)")
+	str(&c.metricsAddr, "metrics-addr", "SWITCHBOARD_METRICS_ADDR", "", "if set, serve /metrics (Prometheus) and /debug/pprof/ on this address, a listener of its own (keep it private, e.g. 127.0.0.1:9090); off by default, and never on the public port")
 	fs.IntVar(&c.largeGroup, "large-group", int(envFloat(getenv, "SWITCHBOARD_LARGE_GROUP", 1000)), "in a cluster, groups with more members than this travel on a per-group topic (one publish per message); 0 turns topics off (env SWITCHBOARD_LARGE_GROUP)")
 	fs.DurationVar(&c.reorderWait, "reorder-wait", envDuration(getenv, "SWITCHBOARD_REORDER_WAIT", time.Second), "in a cluster, how long a node holds a pushed message whose predecessor has not arrived, to push a conversation in seq order (env SWITCHBOARD_REORDER_WAIT)")
 	fs.IntVar(&c.maxText, "max-text", int(envFloat(getenv, "SWITCHBOARD_MAX_TEXT", chat.DefaultMaxText)), "largest message text in bytes (env SWITCHBOARD_MAX_TEXT)")
 	fs.UintVar(&c.argonMemory, "argon2-memory", uint(envFloat(getenv, "SWITCHBOARD_ARGON2_MEMORY", float64(password.Default.MemoryKiB))), "argon2id memory per password hash in KiB; lower only for load tests (env SWITCHBOARD_ARGON2_MEMORY)")
 	fs.UintVar(&c.argonTime, "argon2-time", uint(envFloat(getenv, "SWITCHBOARD_ARGON2_TIME", float64(password.Default.Time))), "argon2id passes per password hash (env SWITCHBOARD_ARGON2_TIME)")
+	c.timeouts.flags(fs, getenv)
+	c.tls.flags(fs, getenv)
+	fs.DurationVar(&c.registryTTL, "registry-ttl", envDuration(getenv, "SWITCHBOARD_REGISTRY_TTL", redis.DefaultRegistryTTL), "in a cluster, how long a node's discovery entry lives; it is refreshed every third of this, and discovery stops naming a node that missed two refreshes; the same on every node (env SWITCHBOARD_REGISTRY_TTL)")
+	fs.DurationVar(&c.sessionTTL, "session-ttl", envDuration(getenv, "SWITCHBOARD_SESSION_TTL", 30*24*time.Hour), "how long a login token works; a WebSocket opened with it is closed (4002) when it expires (env SWITCHBOARD_SESSION_TTL)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: switchboard serve [flags]\n\nRuns one Switchboard node. With no --postgres and --redis it is a complete\nsingle-node server on an embedded SQLite store.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -162,11 +171,29 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if cfg.sendRate > 0 && cfg.sendBurst < 1 {
 		return fmt.Errorf("--send-burst must be at least 1 while --send-rate is on")
 	}
+	if cfg.sessionTTL <= 0 || cfg.registryTTL <= 0 {
+		return fmt.Errorf("--session-ttl and --registry-ttl must be positive")
+	}
+	if err := cfg.tls.check(); err != nil {
+		return err
+	}
+	if err := cfg.timeouts.check(); err != nil {
+		return err
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(cfg.logLevel)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	var tlsConf *tls.Config
+	if cfg.tls.enabled() {
+		c, err := cfg.tls.config(cfg.data)
+		if err != nil {
+			return err
+		}
+		tlsConf = c
+	}
 
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
@@ -179,7 +206,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		cfg.nodeID = host + "-" + strings.ReplaceAll(addr, ":", "-")
 	}
 	if cfg.publicURL == "" {
-		cfg.publicURL = "http://" + addr
+		cfg.publicURL = cfg.tls.publicURL(addr)
 	}
 
 	store, err := openStore(ctx, cfg)
@@ -244,6 +271,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Media:     meta.Media,
 		Metrics:   m.Core(),
 
+		SessionTTL:      cfg.sessionTTL,
 		SignupRate:      signupRate,
 		SignupBurst:     cfg.signupBurst,
 		HashConcurrency: cfg.hashSlots,
@@ -257,7 +285,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	handler := httpapi.NewServer(httpapi.Deps{
 		Service:   svc,
 		WebSocket: gw,
-		Metrics:   m.Handler(),
 		Web:       web.Handler(),
 		Media: media.NewHandler(media.Deps{
 			Blobs: blobs, Meta: meta, Secret: []byte(cfg.mediaSecret), MaxSize: cfg.maxMedia, NewID: newIDs(), Logger: log,
@@ -267,11 +294,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 				return svc.Authenticate(r.Context(), httpjson.BearerToken(r))
 			},
 		}),
-		Discover: func(r *http.Request) (string, string, error) {
+		Discover: func(r *http.Request) (wire.DiscoverResponse, error) {
 			return cl.discover(r.Context(), wsURL, cfg.nodeID)
 		},
 		Ready:          ready,
 		TrustedProxies: trusted,
+		TransferIdle:   cfg.timeouts.read,
 		Logger:         log,
 	})
 
@@ -281,24 +309,24 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	go gw.Run(runCtx)
 	cl.start(runCtx, func() redis.NodeInfo { return redis.NodeInfo{ID: cfg.nodeID, URL: wsURL, Conns: gw.Count()} }, log)
 
-	if cfg.debugAddr != "" {
-		dln, err := net.Listen("tcp", cfg.debugAddr)
+	if cfg.metricsAddr != "" {
+		stopMetrics, err := serveMetrics(cfg.metricsAddr, m.Handler(), stdout, log)
 		if err != nil {
-			return fmt.Errorf("--debug-addr: %w", err)
+			return err
 		}
-		defer dln.Close()
-		dmux := http.NewServeMux()
-		dmux.HandleFunc("/debug/pprof/", pprof.Index)
-		dmux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		dmux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-		go func() { _ = http.Serve(dln, dmux) }()
-		fmt.Fprintf(stdout, "pprof on http://%s/debug/pprof/\n", dln.Addr())
+		defer stopMetrics()
 	}
 
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	scheme := "http"
+	if tlsConf != nil {
+		ln = tls.NewListener(ln, tlsConf)
+		handler = httpapi.HSTS(handler, hstsMaxAge)
+		scheme = "https"
+	}
+	srv := cfg.timeouts.server(handler, log)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	fmt.Fprintf(stdout, "switchboard %s: node %s listening on http://%s\n", version, cfg.nodeID, addr)
+	fmt.Fprintf(stdout, "switchboard %s: node %s listening on %s://%s\n", version, cfg.nodeID, scheme, addr)
 
 	select {
 	case err := <-served:

@@ -34,6 +34,10 @@ const (
 type Config struct {
 	Scenario string
 	Targets  []string // node base URLs, e.g. http://127.0.0.1:8080
+	// Metrics are the targets' metrics listeners (serve --metrics-addr),
+	// base URLs in Targets order, scraped before and after the load. Empty
+	// leaves the per-node figures out of the report.
+	Metrics []string
 	// SourceAddrs are local addresses to dial from, round-robin: one source
 	// address reaches only ~28k ports per destination.
 	SourceAddrs []net.IP
@@ -95,6 +99,13 @@ func (c *Config) Defaults() error {
 		if !strings.HasPrefix(t, "http://") && !strings.HasPrefix(t, "https://") {
 			return fmt.Errorf("target %q: want an http:// or https:// URL", t)
 		}
+	}
+	if len(c.Metrics) > 0 && len(c.Metrics) != len(c.Targets) {
+		return fmt.Errorf("%d --metrics for %d --target; give one per target, in the same order", len(c.Metrics), len(c.Targets))
+	}
+	c.Metrics = append([]string(nil), c.Metrics...)
+	for i, m := range c.Metrics {
+		c.Metrics[i] = strings.TrimRight(m, "/")
 	}
 	def := func(p *int, v int) {
 		if *p <= 0 {

@@ -16,7 +16,7 @@ import (
 )
 
 // Run coordinates a run: it creates the group if the scenario needs one,
-// starts Procs workers, scrapes every target's /metrics before the load
+// starts Procs workers, scrapes every target's metrics listener before the load
 // and after it, merges the workers' parts and checks delivery.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := cfg.Defaults(); err != nil {
@@ -202,7 +202,10 @@ func createGroup(ctx context.Context, cfg *Config) error {
 
 func scrapeAll(ctx context.Context, cfg *Config) ([]Sample, error) {
 	out := make([]Sample, len(cfg.Targets))
-	for i, t := range cfg.Targets {
+	for i := range out {
+		out[i] = Sample{}
+	}
+	for i, t := range cfg.Metrics {
 		s, err := Scrape(ctx, cfg.HTTPClient, t)
 		if err != nil {
 			return nil, err

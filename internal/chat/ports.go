@@ -93,12 +93,15 @@ type Append struct {
 	PrevTS int64
 }
 
-// HistoryQuery selects a page of history: messages with seq > After, or
-// seq < Before (the newest Limit of them), or the newest Limit if both are 0.
+// HistoryQuery selects a page of history: the oldest Limit messages with
+// seq > After when Forward is set or After > 0 (so Forward with After 0
+// pages from seq 1); else the newest Limit with seq < Before, or the newest
+// Limit if Before is 0.
 type HistoryQuery struct {
-	After  int64
-	Before int64
-	Limit  int
+	After   int64
+	Before  int64
+	Limit   int
+	Forward bool
 }
 
 // RateLimiter decides, across every node, whether key may act now under a

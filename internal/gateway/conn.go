@@ -49,6 +49,7 @@ type conn struct {
 	starting bool
 	early    []outFrame
 	wake     chan struct{} // signalled when the queue drains, for blocking enqueues
+	expiry   *time.Timer   // closes the connection when its session expires
 }
 
 // outFrame is a frame waiting to be written; conv and seq are set for
@@ -259,6 +260,9 @@ func (g *Gateway) OnClose(socket *gws.Conn, _ error) {
 	c.mu.Lock()
 	c.closed = true
 	c.queue, c.held, c.closeCode = nil, nil, 0
+	if c.expiry != nil {
+		c.expiry.Stop()
+	}
 	c.mu.Unlock()
 	g.unregister(c)
 	g.count.Add(-1)
@@ -301,47 +305,73 @@ func connOf(socket *gws.Conn) *conn {
 // the order they arrive, so one client's sends are stored in order.
 func (g *Gateway) OnMessage(socket *gws.Conn, msg *gws.Message) {
 	defer msg.Close()
-	c := connOf(socket)
-	if c == nil {
+	if c := connOf(socket); c != nil {
+		c.receive(msg.Opcode, msg.Bytes())
+	}
+}
+
+// receive parses and dispatches one client frame.
+func (c *conn) receive(op gws.Opcode, data []byte) {
+	if c.isClosed() {
+		return // a connection on its way out reads nothing more
+	}
+	if !c.authed.Load() {
+		c.first(op, data)
 		return
 	}
-	data := msg.Bytes()
-	if c.authed.Load() {
-		c.alive()
+	c.alive()
+	f, err := c.g.parse(op, data)
+	if err != nil {
+		c.sendError(f.ID, err)
+		return
 	}
+	c.handle(f)
+}
+
+// parse decodes a client frame, refusing what the protocol does not allow.
+// The returned frame keeps whatever id could be read.
+func (g *Gateway) parse(op gws.Opcode, data []byte) (wire.ClientFrame, error) {
 	var f wire.ClientFrame
 	switch {
-	case msg.Opcode != gws.OpcodeText:
-		c.sendError("", chat.Errorf(chat.EBadRequest, "binary frames are not supported; send JSON text frames"))
-		return
+	case op != gws.OpcodeText:
+		return f, chat.Errorf(chat.EBadRequest, "binary frames are not supported; send JSON text frames")
 	case len(data) > g.cfg.MaxFrame:
-		c.sendError("", chat.Errorf(chat.ETooLarge, "frame is %d bytes; the limit is %d", len(data), g.cfg.MaxFrame))
-		return
+		return f, chat.Errorf(chat.ETooLarge, "frame is %d bytes; the limit is %d", len(data), g.cfg.MaxFrame)
 	case !utf8.Valid(data):
-		c.sendError("", chat.Errorf(chat.EBadRequest, "frame is not valid UTF-8"))
-		return
+		return f, chat.Errorf(chat.EBadRequest, "frame is not valid UTF-8")
 	}
 	if err := json.Unmarshal(data, &f); err != nil {
-		c.sendError("", chat.Errorf(chat.EBadRequest, "malformed JSON frame: %v", err))
-		if !c.authed.Load() {
-			c.close(CloseAuthFailed, "expected an auth frame", true)
-		}
-		return
+		return wire.ClientFrame{}, chat.Errorf(chat.EBadRequest, "malformed JSON frame: %v", err)
 	}
 	if count := g.cfg.Metrics.FrameIn; count != nil {
 		count(f.Type)
 	}
-	if !c.authed.Load() {
-		// Authenticate on a goroutine of its own: the store lookup's deep
-		// stack then dies with it instead of staying with the read loop,
-		// which idles with every connection. The read loop waits, so no
-		// frame is read before auth is done.
-		done := make(chan struct{})
-		go func() { defer close(done); c.auth(f) }()
-		<-done
+	return f, nil
+}
+
+// first handles a connection's first frame, which must be a well-formed
+// auth frame: anything else is answered with an error and closes the
+// connection (4001), and nothing after it is read.
+func (c *conn) first(op gws.Opcode, data []byte) {
+	f, err := c.g.parse(op, data)
+	if err != nil {
+		c.sendError(f.ID, err)
+		c.close(CloseAuthFailed, "expected an auth frame", true)
 		return
 	}
-	c.handle(f)
+	// Authenticate on a goroutine of its own: the store lookup's deep
+	// stack then dies with it instead of staying with the read loop, which
+	// idles with every connection. The read loop waits, so no frame is
+	// read before auth is done.
+	done := make(chan struct{})
+	go func() { defer close(done); c.auth(f) }()
+	<-done
+}
+
+func (c *conn) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
 }
 
 // auth handles the first frame, which must be auth.
@@ -373,6 +403,10 @@ func (c *conn) auth(f wire.ClientFrame) {
 	}
 	c.info = chat.ConnInfo{UserID: sess.UserID, Username: sess.Username, ConnID: c.id, Session: sess.ID}
 	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
 	c.starting = true
 	c.mu.Unlock()
 	c.authed.Store(true)
@@ -381,8 +415,20 @@ func (c *conn) auth(f wire.ClientFrame) {
 		g.log.Warn("presence connect", "err", err)
 	}
 	c.alive()
+	c.expireAt(time.UnixMilli(sess.ExpiresAt))
 	ready := wire.ServerFrame{Type: wire.TypeReady, ID: f.ID, User: &wire.User{ID: sess.UserID, Username: sess.Username, DisplayName: u.DisplayName}, Node: g.svc.NodeID()}
 	c.start(outFrame{op: gws.OpcodeText, data: mustEncode(ready)})
+}
+
+// expireAt closes the connection as a logout does (4002) when its session
+// expires. One timer per connection, and no goroutine until it fires.
+func (c *conn) expireAt(t time.Time) {
+	timer := time.AfterFunc(time.Until(t), func() {
+		c.close(CloseLoggedOut, "session expired", true)
+	})
+	c.mu.Lock()
+	c.expiry = timer
+	c.mu.Unlock()
 }
 
 // handle dispatches an authenticated client's frame.

@@ -4,6 +4,7 @@
 package gateway
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -108,13 +109,17 @@ func New(svc *chat.Service, cfg Config) *Gateway {
 		// error frame, not the connection; beyond that gws closes with 1009.
 		ReadMaxPayloadSize: cfg.MaxFrame * 16,
 		// A small read buffer keeps idle connections cheap.
-		ReadBufferSize:   1024,
+		ReadBufferSize:   readBuffer,
 		HandshakeTimeout: 5 * time.Second,
 		NewSession:       func() gws.SessionStorage { return &session{} },
 		Logger:           slogAdapter{cfg.Logger},
 	})
 	return g
 }
+
+// readBuffer is each connection's read buffer: small, so idle connections
+// are cheap.
+const readBuffer = 1024
 
 // Count returns the number of open WebSocket connections.
 func (g *Gateway) Count() int { return int(g.count.Load()) }
@@ -126,7 +131,19 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"error":{"code":"unavailable","message":"node is draining; reconnect elsewhere"}}`, http.StatusServiceUnavailable)
 		return
 	}
-	socket, err := g.upgrader.Upgrade(w, r)
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		http.Error(w, `{"error":{"code":"internal","message":"connection cannot be upgraded"}}`, http.StatusInternalServerError)
+		return
+	}
+	netConn, _, err := hj.Hijack()
+	if err != nil {
+		return
+	}
+	// gws sends a read error's text as the close reason; quietConn strips
+	// the socket addresses from those errors.
+	qc := &quietConn{Conn: netConn}
+	socket, err := g.upgrader.UpgradeFromConn(qc, bufio.NewReaderSize(qc, readBuffer), r)
 	if err != nil {
 		return // gws has answered the bad handshake
 	}
@@ -135,7 +152,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// connection that caused them (ExceptConn) on every node.
 	c := &conn{g: g, socket: socket, id: g.svc.NodeID() + "/" + strconv.FormatUint(n, 36), slot: n}
 	socket.Session().Store("", c)
+	// The HTTP server's request deadlines stay on a hijacked connection;
+	// from here the gateway owns them: auth timeout and heartbeats for
+	// reads, a deadline per write in the writer.
 	_ = socket.SetReadDeadline(time.Now().Add(g.cfg.AuthTimeout))
+	_ = socket.SetWriteDeadline(time.Time{})
 	g.mu.Lock()
 	g.conns[c] = struct{}{}
 	g.mu.Unlock()

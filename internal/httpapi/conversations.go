@@ -25,12 +25,19 @@ func handleConversations(svc *chat.Service, log *slog.Logger) http.HandlerFunc {
 func handleHistory(svc *chat.Service, log *slog.Logger) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var q chat.HistoryQuery
+		// A given after, 0 included, pages forward from it; only with
+		// neither after nor before is the answer the newest page.
+		_, q.Forward = r.URL.Query()["after"]
+		if _, before := r.URL.Query()["before"]; before && q.Forward {
+			httpjson.Error(w, r, log, chat.Errorf(chat.EBadRequest, "give before or after, not both"))
+			return
+		}
 		for _, p := range []struct {
 			name string
 			dst  *int64
 		}{{"before", &q.Before}, {"after", &q.After}} {
-			if v := r.URL.Query().Get(p.name); v != "" {
-				n, err := strconv.ParseInt(v, 10, 64)
+			if v, ok := r.URL.Query()[p.name]; ok {
+				n, err := strconv.ParseInt(v[0], 10, 64)
 				if err != nil {
 					httpjson.Error(w, r, log, chat.Errorf(chat.EBadRequest, "%s must be a whole number", p.name))
 					return

@@ -31,18 +31,18 @@ func handleReady(ready func(context.Context) error, log *slog.Logger) http.Handl
 	}
 }
 
-func handleDiscover(discover func(*http.Request) (string, string, error), log *slog.Logger) http.HandlerFunc {
+func handleDiscover(discover func(*http.Request) (wire.DiscoverResponse, error), log *slog.Logger) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if discover == nil {
 			httpjson.Error(w, r, log, chat.Errorf(chat.EUnavailable, "discovery is not configured"))
 			return
 		}
-		url, node, err := discover(r)
+		d, err := discover(r)
 		if err != nil {
 			httpjson.Error(w, r, log, err)
 			return
 		}
-		httpjson.Write(w, http.StatusOK, wire.DiscoverResponse{WSURL: url, Node: node})
+		httpjson.Write(w, http.StatusOK, d)
 	}
 }
 

@@ -28,12 +28,14 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	if d.WebSocket != nil {
 		mux.Handle("GET /v1/ws", d.WebSocket)
 	}
-	if d.Metrics != nil {
-		mux.Handle("GET /metrics", d.Metrics)
-	}
+	// Metrics and profiles live on a listener of their own (serve
+	// --metrics-addr), never on the public port.
+	mux.Handle("/metrics", handleNotFound(log))
+	mux.Handle("/debug/", handleNotFound(log))
 	if d.Media != nil {
-		mux.Handle("/v1/media", d.Media)
-		mux.Handle("/v1/media/", d.Media)
+		media := Transfer(d.Media, d.TransferIdle)
+		mux.Handle("/v1/media", media)
+		mux.Handle("/v1/media/", media)
 	}
 	mux.Handle("/v1/", handleNotFound(log))
 	if d.Web != nil {

@@ -8,27 +8,32 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"time"
 
 	"github.com/switchboard-chat/switchboard/internal/chat"
 	"github.com/switchboard-chat/switchboard/internal/httpjson"
+	"github.com/switchboard-chat/switchboard/wire"
 )
 
 // Deps are what the API needs; nil handlers leave their routes out.
 type Deps struct {
 	Service   *chat.Service
 	WebSocket http.Handler // /v1/ws
-	Metrics   http.Handler // /metrics
 	Web       http.Handler // / (the browser client)
 	Media     http.Handler // /v1/media and /v1/media/{id}
-	// Discover returns the WebSocket URL and id of the node a client should
-	// use; r is the request asking.
-	Discover func(r *http.Request) (wsURL, node string, err error)
+	// Discover returns the node a client should use (and others to try if
+	// it cannot be reached); r is the request asking.
+	Discover func(r *http.Request) (wire.DiscoverResponse, error)
 	// Ready reports whether the node can serve (store and bus reachable).
 	Ready func(ctx context.Context) error
 	// TrustedProxies are the peers whose X-Real-IP / X-Forwarded-For name
 	// the client (the balancer in front of the nodes).
 	TrustedProxies []netip.Prefix
-	Logger         *slog.Logger
+	// TransferIdle is how long a media upload or download may stall; while
+	// its bytes move it outlives the server's read and write timeouts (see
+	// Transfer). Zero leaves media under the server's timeouts.
+	TransferIdle time.Duration
+	Logger       *slog.Logger
 }
 
 // NewServer returns the HTTP handler of a node.

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -76,7 +77,7 @@ func Decode(w http.ResponseWriter, r *http.Request, v any) error {
 		if errors.As(err, &mbe) {
 			return chat.Errorf(chat.ETooLarge, "body is over %d bytes", MaxBody)
 		}
-		return chat.Errorf(chat.EBadRequest, "read body: %v", err)
+		return BodyError(err)
 	}
 	if !utf8.Valid(b) {
 		return chat.Errorf(chat.EBadRequest, "body is not valid UTF-8")
@@ -99,4 +100,15 @@ func BearerToken(r *http.Request) string {
 		return strings.TrimSpace(h[7:])
 	}
 	return ""
+}
+
+// BodyError describes a failed read of a request body without the
+// network error's text, which names the server's and the client's socket
+// addresses.
+func BodyError(err error) error {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return chat.Errorf(chat.EBadRequest, "the request body stalled past the read timeout")
+	}
+	return chat.Errorf(chat.EBadRequest, "the request body was cut off")
 }

@@ -36,7 +36,7 @@ func (h *handler) bodyError(err error) error {
 	if e := uploadError(err, h.MaxSize); e != nil {
 		return e
 	}
-	return chat.Errorf(chat.EBadRequest, "the upload was cut off: %v", err)
+	return httpjson.BodyError(err)
 }
 
 // upload streams the body into the blob store (its type checked from the

@@ -438,7 +438,7 @@ func (s *Store) Messages(ctx context.Context, convID string, q chat.HistoryQuery
 		err  error
 	)
 	switch {
-	case q.After > 0 || (q.After == 0 && q.Before == 0 && limit == nil):
+	case q.After > 0 || q.Forward || (q.After == 0 && q.Before == 0 && limit == nil):
 		rows, err = s.pool.Query(ctx, from+" AND m.seq > $2 ORDER BY m.seq LIMIT $3", convID, q.After, limit)
 	case q.Before > 0:
 		rows, err = s.pool.Query(ctx, from+" AND m.seq < $2 ORDER BY m.seq DESC LIMIT $3", convID, q.Before, limit)
@@ -452,7 +452,7 @@ func (s *Store) Messages(ctx context.Context, convID string, q chat.HistoryQuery
 	if err != nil {
 		return nil, dbErr(err)
 	}
-	if q.After == 0 && (q.Before > 0 || limit != nil) {
+	if q.After == 0 && !q.Forward && (q.Before > 0 || limit != nil) {
 		slices.Reverse(ms)
 	}
 	return ms, nil

@@ -20,16 +20,19 @@ if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) en
 return 1
 `)
 
-// nodesScript returns the live entries as id, value pairs and deletes the
-// expired ones.
+// nodesScript returns the fresh entries (at least ARGV[1] ms before their
+// deadline) as id, value pairs and deletes the expired ones.
 var nodesScript = goredis.NewScript(nowScript + `
 local h = redis.call('HGETALL', KEYS[1])
+local fresh = tonumber(ARGV[1])
 local out = {}
 for j = 1, #h, 2 do
   local v = h[j+1]
   local dl = tonumber(string.sub(v, 1, string.find(v, '|', 1, true) - 1))
   if dl > now then
-    out[#out+1] = h[j]; out[#out+1] = v
+    if dl - now >= fresh then
+      out[#out+1] = h[j]; out[#out+1] = v
+    end
   else
     redis.call('HDEL', KEYS[1], h[j])
   end
@@ -45,8 +48,10 @@ type NodeInfo struct {
 }
 
 // Registry is the list of live nodes: each node publishes its NodeInfo with
-// a TTL and refreshes it; a node that stops (or crashes) drops out when its
-// TTL passes.
+// a TTL and refreshes it every TTL/3. Nodes lists only entries refreshed
+// within the last two of those intervals, so a node that crashes stops
+// being listed after at most 2*TTL/3, and its entry is deleted at its TTL.
+// Every node of a cluster must use the same TTL.
 type Registry struct {
 	client *goredis.Client
 	key    string
@@ -54,11 +59,14 @@ type Registry struct {
 	n      counter
 }
 
+// DefaultRegistryTTL is how long an entry lives after its last refresh.
+const DefaultRegistryTTL = 6 * time.Second
+
 // NewRegistry returns the registry under prefix; entries live ttl after
-// their last Register (e.g. 15s).
+// their last Register [DefaultRegistryTTL].
 func NewRegistry(client *goredis.Client, prefix string, ttl time.Duration) *Registry {
 	if ttl <= 0 {
-		ttl = 15 * time.Second
+		ttl = DefaultRegistryTTL
 	}
 	return &Registry{client: client, key: prefix + ":nodes", ttl: ttl}
 }
@@ -76,9 +84,12 @@ func (r *Registry) Deregister(ctx context.Context, id string) error {
 	return translate("deregister node", r.client.HDel(ctx, r.key, id).Err())
 }
 
-// Nodes returns the live nodes, least loaded first (ties by id).
+// Nodes returns the live nodes, those refreshed within the last two
+// refresh intervals, least loaded first (ties by id).
 func (r *Registry) Nodes(ctx context.Context) ([]NodeInfo, error) {
-	raw, err := runScript(ctx, r.client, &r.n, nodesScript, []string{r.key}).StringSlice()
+	// An entry refreshed every ttl/3 is never less than ttl/3 from its
+	// deadline; one that is has missed at least one refresh.
+	raw, err := runScript(ctx, r.client, &r.n, nodesScript, []string{r.key}, (r.ttl / 3).Milliseconds()).StringSlice()
 	if err != nil {
 		return nil, translate("list nodes", err)
 	}

@@ -218,8 +218,8 @@ func (t *appendTx) finish(tx *sql.Tx) error {
 }
 
 // Messages returns messages of a conversation in ascending seq order: with
-// seq > q.After (the oldest q.Limit of them), or seq < q.Before (the newest),
-// or the newest q.Limit when both are 0. A Limit of 0 means
+// seq > q.After (the oldest q.Limit of them) when q.Forward or q.After > 0,
+// or seq < q.Before (the newest), or the newest q.Limit when both are 0. A Limit of 0 means
 // chat.DefaultHistoryPage.
 func (s *Store) Messages(ctx context.Context, convID string, q chat.HistoryQuery) ([]chat.Message, error) {
 	limit := q.Limit
@@ -231,7 +231,7 @@ func (s *Store) Messages(ctx context.Context, convID string, q chat.HistoryQuery
 		before = math.MaxInt64
 	}
 	stmt, newestFirst := s.stmts.messagesAsc, false
-	if q.After <= 0 {
+	if q.After <= 0 && !q.Forward {
 		stmt, newestFirst = s.stmts.messagesDesc, true
 	}
 	rows, err := stmt.QueryContext(ctx, convID, max(q.After, 0), before, limit)

@@ -378,6 +378,10 @@ func testMessages(t *testing.T, f *fixture) {
 		{chat.HistoryQuery{Before: 21, Limit: 2}, seqRange(19, 20)},
 		{chat.HistoryQuery{Before: 500, Limit: 2}, seqRange(19, 20)},
 		{chat.HistoryQuery{After: 0, Limit: 1}, seqRange(20, 20)},
+		{chat.HistoryQuery{After: 0, Limit: 3, Forward: true}, seqRange(1, 3)},
+		{chat.HistoryQuery{After: 0, Limit: 100, Forward: true}, seqRange(1, 20)},
+		{chat.HistoryQuery{After: 18, Limit: 10, Forward: true}, seqRange(19, 20)},
+		{chat.HistoryQuery{After: 20, Limit: 10, Forward: true}, nil},
 	} {
 		got := f.messages(t, g.ID, tc.q)
 		if !slices.Equal(seqs(got), tc.want) {
@@ -420,11 +424,10 @@ func testMessagesLarge(t *testing.T, f *fixture) {
 	if want := seqRange(1, n); !slices.Equal(backward, want) {
 		t.Errorf("paging backward: %d messages, first %v; want 1..%d", len(backward), backward[:min(5, len(backward))], n)
 	}
-	// After 0 means the newest page, so the first page is asked for with
-	// Before and the rest with After.
-	forward := seqs(f.messages(t, g.ID, chat.HistoryQuery{Before: 174, Limit: 173}))
-	for after, pages := int64(173), 0; pages < n; pages++ {
-		page := f.messages(t, g.ID, chat.HistoryQuery{After: after, Limit: 173})
+	// Forward from After 0 pages from seq 1.
+	var forward []int64
+	for after, pages := int64(0), 0; pages < n; pages++ {
+		page := f.messages(t, g.ID, chat.HistoryQuery{After: after, Limit: 173, Forward: true})
 		if len(page) == 0 {
 			break
 		}

@@ -18,6 +18,7 @@ export class Link {
     this.ready = false;
     this.stopped = true;
     this.attempt = 0;
+    this.retriedAtOnce = false;
     this.timer = 0;
     this.pingTimer = 0;
     this.retryAt = 0;
@@ -58,7 +59,9 @@ export class Link {
       return;
     }
     this.ws = ws;
+    let opened = false;
     ws.onopen = () => {
+      opened = true;
       ws.send(JSON.stringify({ type: 'auth', id: 'auth', token: this.token, device: this.device }));
     };
     ws.onmessage = ev => {
@@ -70,6 +73,7 @@ export class Link {
         if (f.type === 'ready') {
           this.ready = true;
           this.attempt = 0;
+          this.retriedAtOnce = false;
           this.setState('online');
           this.heartbeat();
           this.onReady(f);
@@ -98,6 +102,16 @@ export class Link {
       this.teardown();
       if (ev.code === 4001 || ev.code === 4002) {
         this.authFailed();
+        return;
+      }
+      if (!opened && !this.retriedAtOnce) {
+        // The dial failed: the node behind the balancer may have died.
+        // Try again at once (the balancer picks another node); back off
+        // only if that fails too.
+        this.retriedAtOnce = true;
+        this.setState('offline');
+        clearTimeout(this.timer);
+        this.timer = setTimeout(() => this.connect(), 0);
         return;
       }
       this.schedule(false);
