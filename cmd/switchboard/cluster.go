@@ -34,14 +34,9 @@ func openCluster(ctx context.Context, cfg serveConfig) (*cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--redis: %w", err)
 	}
+	// Redis is not asked here: waitBackends waits for it at start, and
+	// later outages are ridden out (readiness reports them).
 	client := goredis.NewClient(opt)
-	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if err := client.Ping(pingCtx).Err(); err != nil {
-		// Keep going: the node serves from the store and catches up when
-		// Redis is back; readiness reports the outage meanwhile.
-		slog.Warn("redis unreachable at start", "err", err)
-	}
 	p := redis.NewPresence(client, cfg.redisPrefix, cfg.nodeID, 30*time.Second)
 	b := redis.NewBus(client, cfg.redisPrefix, cfg.nodeID, redis.BusOptions{})
 	return &cluster{

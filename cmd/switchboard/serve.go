@@ -163,11 +163,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		cfg.publicURL = "http://" + addr
 	}
 
-	store, err := openStore(ctx, cfg)
+	// Wait for PostgreSQL and Redis (answering /healthz meanwhile) rather
+	// than exit: nodes and databases start in any order.
+	store, cl, err := waitBackends(ctx, ln, cfg, stdout, log)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return err
 	}
 	defer store.Close()
+	defer cl.close()
 
 	meta, ok := store.(media.MetaStore)
 	if !ok {
@@ -178,11 +184,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 
-	cl, err := openCluster(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer cl.close()
 	ready := func(ctx context.Context) error {
 		if err := store.Ping(ctx); err != nil {
 			return err

@@ -63,6 +63,10 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	}
 	if err := migrate(ctx, pool); err != nil {
 		pool.Close()
+		if code := chat.ErrorCode(dbErr(err)); code == chat.EUnavailable {
+			// A standby (read-only) or a server going down mid-migration.
+			return nil, chat.Errorf(code, "postgres: database unavailable: %v", err)
+		}
 		return nil, fmt.Errorf("postgres: migrate: %w", err)
 	}
 	return &Store{pool: pool}, nil
@@ -127,6 +131,7 @@ const (
 	codeDeadlock            = "40P01"
 	codeBadCharacter        = "22021" // e.g. a NUL in a text value
 	codeBadEscape           = "22P05" // e.g. \u0000 in a jsonb value
+	codeReadOnly            = "25006" // read_only_sql_transaction
 )
 
 // dbErr translates a driver error into the store's error contract: no rows
@@ -156,7 +161,8 @@ func dbErr(err error) error {
 			strings.HasPrefix(pgErr.Code, "53"), // insufficient resources
 			pgErr.Code == "57P01",               // admin shutdown
 			pgErr.Code == "57P02",               // crash shutdown
-			pgErr.Code == "57P03":               // cannot connect now
+			pgErr.Code == "57P03",               // cannot connect now
+			pgErr.Code == codeReadOnly:          // a standby, or a demoted primary
 			return chat.Errorf(chat.EUnavailable, "database unavailable")
 		}
 		return fmt.Errorf("postgres: %w", err)
