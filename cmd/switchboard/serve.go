@@ -279,9 +279,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	return nil
 }
 
-func openStore(ctx context.Context, cfg serveConfig) (chat.Store, error) {
+func openStore(ctx context.Context, cfg serveConfig, log *slog.Logger) (chat.Store, error) {
 	if cfg.postgres != "" {
-		s, err := postgres.Open(ctx, cfg.postgres)
+		s, err := postgres.Open(ctx, cfg.postgres, postgres.WithLogger(log))
 		if err != nil {
 			return nil, fmt.Errorf("open PostgreSQL store: %w", err)
 		}

@@ -179,7 +179,7 @@ func waitBackends(ctx context.Context, ln net.Listener, cfg serveConfig, stdout 
 		})
 	}
 	store, err := waitFor(ctx, log, startBackoff, "PostgreSQL", waiting, func(ctx context.Context) (chat.Store, error) {
-		return openStore(ctx, cfg)
+		return openStore(ctx, cfg, log)
 	})
 	if err != nil {
 		return nil, nil, err

@@ -40,11 +40,24 @@ var _ chat.Store = (*Store)(nil)
 // A database that cannot be reached is an *chat.Error with EUnavailable.
 // The pool holds at most 4 connections per CPU (at least 8) unless url sets
 // pool_max_conns.
-func Open(ctx context.Context, url string) (*Store, error) {
+//
+// url may name several hosts (host=a,b,c or postgres://a:5432,b:5432/db)
+// with target_session_attrs=read-write: pgx then connects to whichever is
+// the primary, and after a failover the pool's new connections find the
+// new primary by themselves. Operations that fail on a lost or read-only
+// server are EUnavailable, so no write is acknowledged that was not
+// committed, and a read-only error empties the pool.
+func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: parse connection string: %w", err)
 	}
+	watch := newOutage(o.log)
+	cfg.ConnConfig.Tracer = watch
 	if !strings.Contains(url, "pool_max_conns") {
 		// pgxpool's default (the number of CPUs, at least 4) starves a node
 		// whose requests wait on the network more than on the CPU.
@@ -69,6 +82,9 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		}
 		return nil, fmt.Errorf("postgres: migrate: %w", err)
 	}
+	// Watch from now on: failures while opening are Open's error, not an
+	// outage (a node waiting for its database retries Open).
+	watch.pool.Store(pool)
 	return &Store{pool: pool}, nil
 }
 
