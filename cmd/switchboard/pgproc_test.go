@@ -7,6 +7,7 @@ import (
 	osuser "os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -31,20 +32,34 @@ type procPG struct {
 // is not started. It is stopped when the test ends.
 func newProcPG(t testing.TB) *procPG {
 	t.Helper()
+	p := newProcPGDir(t, 0)
+	p.run("initdb", "-D", p.dir, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8")
+	return p
+}
+
+// newProcPGStandby copies primary with pg_basebackup into a temp dir, set up
+// as its streaming standby, to run on port (0 picks a free one). It is not
+// started.
+func newProcPGStandby(t testing.TB, primary *procPG, port int) *procPG {
+	t.Helper()
+	p := newProcPGDir(t, port)
+	p.run("pg_basebackup", "-h", "127.0.0.1", "-p", strconv.Itoa(primary.port), "-U", "postgres",
+		"-D", p.dir, "-R", "-X", "stream", "-c", "fast", "--no-sync")
+	return p
+}
+
+// newProcPGDir prepares an empty cluster dir and a port.
+func newProcPGDir(t testing.TB, port int) *procPG {
+	t.Helper()
 	matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
 	if len(matches) == 0 {
 		testenv.Need(t, "initdb: no /usr/lib/postgresql/*/bin/initdb (apt-get install postgresql)")
 	}
-	p := &procPG{t: t, bin: filepath.Dir(matches[len(matches)-1]), port: procFreePort(t)}
-	p.Addr = "127.0.0.1:" + strconv.Itoa(p.port)
-	// Not t.TempDir: its parent is private to root, and the server may run
-	// as the postgres user.
-	parent, err := os.MkdirTemp("", "switchboard-pg-")
-	if err != nil {
-		t.Fatal(err)
+	if port == 0 {
+		port = procFreePort(t)
 	}
-	t.Cleanup(func() { _ = os.RemoveAll(parent) })
-	p.dir = filepath.Join(parent, "pg")
+	p := &procPG{t: t, bin: filepath.Dir(matches[len(matches)-1]), port: port}
+	p.Addr = "127.0.0.1:" + strconv.Itoa(p.port)
 	if os.Getuid() == 0 {
 		// initdb refuses to run as root.
 		u, err := osuser.Lookup("postgres")
@@ -54,13 +69,92 @@ func newProcPG(t testing.TB) *procPG {
 		uid, _ := strconv.Atoi(u.Uid)
 		gid, _ := strconv.Atoi(u.Gid)
 		p.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
-		if err := os.Chmod(parent, 0o777); err != nil {
-			t.Fatal(err)
-		}
 	}
-	p.run("initdb", "-D", p.dir, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8")
+	// Not t.TempDir: its parent is private to root, and the server may run
+	// as the postgres user.
+	parent, err := os.MkdirTemp("", "switchboard-pg-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(parent, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(parent) })
+	p.dir = filepath.Join(parent, "pg")
 	t.Cleanup(func() { p.pgctl("stop", "-m", "immediate") })
 	return p
+}
+
+// Kill ends the postmaster and all its processes with SIGKILL, as a crash
+// of the machine would, and waits until they are gone.
+func (p *procPG) Kill() {
+	p.t.Helper()
+	b, err := os.ReadFile(filepath.Join(p.dir, "postmaster.pid"))
+	if err != nil {
+		p.t.Fatalf("kill PostgreSQL on %s: %v", p.Addr, err)
+	}
+	pid, err := strconv.Atoi(strings.SplitN(string(b), "\n", 2)[0])
+	if err != nil {
+		p.t.Fatalf("postmaster.pid: %v", err)
+	}
+	pids := append([]int{pid}, procChildren(pid)...)
+	for _, q := range pids {
+		_ = syscall.Kill(q, syscall.SIGKILL)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for _, q := range pids {
+		for syscall.Kill(q, 0) == nil {
+			if time.Now().After(deadline) {
+				p.t.Fatalf("process %d of PostgreSQL on %s survives SIGKILL", q, p.Addr)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
+
+// procChildren lists the processes whose parent is pid.
+func procChildren(pid int) []int {
+	var out []int
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		q, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", d.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...; comm may hold spaces.
+		s := string(b)
+		if i := strings.LastIndexByte(s, ')'); i >= 0 {
+			if f := strings.Fields(s[i+1:]); len(f) > 1 && f[1] == strconv.Itoa(pid) {
+				out = append(out, q)
+			}
+		}
+	}
+	return out
+}
+
+// Promote turns a standby into a primary and waits until it is one.
+func (p *procPG) Promote() {
+	p.t.Helper()
+	p.run("pg_ctl", "promote", "-w", "-t", "60", "-D", p.dir)
+}
+
+// Exec runs sql on database postgres of the cluster.
+func (p *procPG) Exec(sql string) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := pgx.Connect(ctx, p.URL("postgres"))
+	if err != nil {
+		p.t.Fatalf("connect to %s: %v", p.Addr, err)
+	}
+	defer c.Close(context.Background())
+	if _, err := c.Exec(ctx, sql); err != nil {
+		p.t.Fatalf("%s on %s: %v", sql, p.Addr, err)
+	}
 }
 
 func (p *procPG) command(name string, args ...string) *exec.Cmd {

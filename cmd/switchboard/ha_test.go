@@ -1,0 +1,351 @@
+package main
+
+// The high-availability fault test: PostgreSQL as a primary with a
+// synchronous streaming standby behind a multi-host URL, Redis as a master
+// with a replica behind three Sentinels, three node processes. The primary
+// and the master are killed with SIGKILL mid-traffic and the standby and
+// the replica take over, as Patroni and Sentinel make them; the test plays
+// Patroni's part (pg_ctl promote) so that it runs anywhere PostgreSQL is
+// installed. scripts/ha runs the same faults under real Patroni.
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-chat/switchboard/internal/testenv"
+)
+
+// haMaster is the name the sentinels monitor.
+const haMaster = "sbha"
+
+// procSentinel is a redis-sentinel process.
+type procSentinel struct {
+	Addr   string
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+// startProcSentinel starts a sentinel watching master with quorum 2 and a
+// 1 s down-after; it is killed when the test ends.
+func startProcSentinel(t testing.TB, master string) *procSentinel {
+	t.Helper()
+	bin, err := exec.LookPath("redis-sentinel")
+	if err != nil {
+		testenv.Need(t, "redis-sentinel: %v (apt-get install redis-sentinel)", err)
+	}
+	host, port, _ := strings.Cut(master, ":")
+	dir := t.TempDir()
+	s := &procSentinel{Addr: "127.0.0.1:" + strconv.Itoa(procFreePort(t)), exited: make(chan struct{})}
+	_, sport, _ := strings.Cut(s.Addr, ":")
+	conf := filepath.Join(dir, "sentinel.conf")
+	body := fmt.Sprintf(`port %s
+bind 127.0.0.1
+daemonize no
+dir %s
+sentinel resolve-hostnames no
+sentinel monitor %s %s %s 2
+sentinel down-after-milliseconds %s 1000
+sentinel failover-timeout %s 10000
+sentinel parallel-syncs %s 1
+`, sport, dir, haMaster, host, port, haMaster, haMaster, haMaster)
+	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logs := &logWriter{}
+	s.cmd = exec.Command(bin, conf)
+	s.cmd.Stdout, s.cmd.Stderr = logs, logs
+	if err := s.cmd.Start(); err != nil {
+		t.Fatalf("start redis-sentinel: %v", err)
+	}
+	go func() {
+		_ = s.cmd.Wait()
+		close(s.exited)
+	}()
+	t.Cleanup(func() {
+		_ = s.cmd.Process.Signal(syscall.SIGKILL)
+		<-s.exited
+		if t.Failed() {
+			t.Logf("sentinel %s:\n%s", s.Addr, logs.String())
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for s.master() != master {
+		if time.Now().After(deadline) {
+			t.Fatalf("sentinel %s does not know the master:\n%s", s.Addr, logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return s
+}
+
+// master returns the master address the sentinel gives out, or "".
+func (s *procSentinel) master() string {
+	c := goredis.NewSentinelClient(&goredis.Options{Addr: s.Addr, MaxRetries: -1})
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	a, err := c.GetMasterAddrByName(ctx, haMaster).Result()
+	if err != nil || len(a) != 2 {
+		return ""
+	}
+	return a[0] + ":" + a[1]
+}
+
+// waitSync waits until primary has a synchronous standby streaming.
+func waitSync(t testing.TB, primary *procPG) {
+	t.Helper()
+	pool, err := pgxpool.New(context.Background(), primary.URL("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var n int
+		err := pool.QueryRow(context.Background(), "SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync' AND state = 'streaming'").Scan(&n)
+		if err == nil && n > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no synchronous standby on %s (%d, %v)", primary.Addr, n, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// makeSync makes every commit on primary wait for a standby, as Patroni's
+// synchronous_mode does, and waits until one is attached.
+func makeSync(t testing.TB, primary *procPG) {
+	t.Helper()
+	primary.Exec("ALTER SYSTEM SET synchronous_standby_names = '*'")
+	primary.Exec("SELECT pg_reload_conf()")
+	waitSync(t, primary)
+}
+
+// haWindow sums up the acks after a fault: how long from the fault until
+// a message first sent after it was acked, and the send->ack latencies
+// (retries included) of messages acked from the fault until end.
+type haWindow struct {
+	recovery      time.Duration
+	p50, p99, max time.Duration
+	n             int
+}
+
+func haMeasure(users []*foUser, fault, faultDone, end time.Time) haWindow {
+	var w haWindow
+	var lat []time.Duration
+	first := time.Time{}
+	for _, u := range users {
+		u.mu.Lock()
+		for _, a := range u.acks {
+			if a.sent.After(faultDone) && (first.IsZero() || a.at.Before(first)) {
+				first = a.at
+			}
+			if a.at.After(fault) && a.at.Before(end) {
+				lat = append(lat, a.at.Sub(a.sent))
+			}
+		}
+		u.mu.Unlock()
+	}
+	if !first.IsZero() {
+		w.recovery = first.Sub(fault)
+	}
+	slices.Sort(lat)
+	w.n = len(lat)
+	if n := len(lat); n > 0 {
+		w.p50, w.p99, w.max = lat[n*50/100], lat[min(n-1, n*99/100)], lat[n-1]
+	}
+	return w
+}
+
+func (w haWindow) String() string {
+	return fmt.Sprintf("sends acked again %v after the kill; send->ack until the next step (%d acks): p50 %v, p99 %v, max %v",
+		w.recovery.Round(time.Millisecond), w.n, w.p50.Round(time.Millisecond), w.p99.Round(time.Millisecond), w.max.Round(time.Millisecond))
+}
+
+func TestFailoverHA(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL, Redis and Sentinel clusters")
+	}
+	// PostgreSQL: a primary and a synchronous standby.
+	pg1 := newProcPG(t)
+	pg1.Start()
+	pg1.Exec("CREATE DATABASE sb")
+	pg2 := newProcPGStandby(t, pg1, 0)
+	pg2.Start()
+	makeSync(t, pg1)
+	pgURL := "postgres://postgres@" + pg1.Addr + "," + pg2.Addr + "/sb?sslmode=disable&target_session_attrs=read-write&connect_timeout=2"
+
+	// Redis: a master, a replica, three sentinels.
+	master := startProcRedis(t)
+	port := procFreePort(t)
+	replica := &procRedis{t: t, port: port, Addr: "127.0.0.1:" + strconv.Itoa(port), args: []string{"--replicaof", "127.0.0.1", strconv.Itoa(master.port)}}
+	replica.Start()
+	t.Cleanup(replica.Kill)
+	var sentinels []string
+	for range 3 {
+		sentinels = append(sentinels, startProcSentinel(t, master.Addr).Addr)
+	}
+	redisURL := "redis-sentinel://" + strings.Join(sentinels, ",") + "/" + haMaster + "?db=0"
+
+	nodes := make([]*procNode, 3)
+	for i := range nodes {
+		nodes[i] = startProcNode(t, fmt.Sprintf("ha-n%d", i), "--postgres", pgURL, "--redis", redisURL, "--redis-prefix", "sbha")
+		procWaitStatus(t, nodes[i].URL+"/readyz", http.StatusOK)
+	}
+	users := foUsers(t, "ha", 9, nodes)
+	group := foGroup(t, users, "crew")
+	tr := startFoTraffic(t, users, 2, foPlan(users, group))
+	tr.waitAcked(t, 200)
+
+	// The primary dies; the synchronous standby is promoted (what Patroni
+	// does once the leader key expires; here after 1 s).
+	pgKill := time.Now()
+	pg1.Kill()
+	pgKilled := time.Now()
+	time.Sleep(time.Second)
+	pg2.Promote()
+	tr.waitAcked(t, 200)
+	time.Sleep(2 * time.Second) // steady traffic again
+	pgWin := haMeasure(users, pgKill, pgKilled, time.Now())
+
+	// The Redis master dies; the sentinels promote the replica.
+	resyncsBefore := map[string]int{}
+	for _, u := range users {
+		u.mu.Lock()
+		resyncsBefore[u.name] = u.resyncs
+		u.mu.Unlock()
+	}
+	rKill := time.Now()
+	master.Kill()
+	rKilled := time.Now()
+	deadline := time.Now().Add(60 * time.Second)
+	s := &procSentinel{Addr: sentinels[0]}
+	for s.master() != replica.Addr {
+		if time.Now().After(deadline) {
+			t.Fatalf("the sentinels did not promote the replica (master %q)", s.master())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	switched := time.Since(rKill)
+	tr.waitAcked(t, 200)
+	time.Sleep(2 * time.Second)
+	rWin := haMeasure(users, rKill, rKilled, time.Now())
+
+	// Both come back, as replicas of the new primaries.
+	master.Start() // the sentinels turn it into a replica
+	pg1b := newProcPGStandby(t, pg2, pg1.port)
+	pg1b.Start()
+	makeSync(t, pg2)
+	for {
+		if r := master.role(); r == "slave" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the old Redis master did not become a replica")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	tr.waitAcked(t, 200)
+	tr.Stop(t)
+
+	db, err := pgxpool.New(context.Background(), pg2.URL("sb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	checkStore(t, db, users)
+	// A master switch breaks every node's bus link: each tells its clients
+	// to resync.
+	deadline = time.Now().Add(30 * time.Second)
+	for _, u := range users {
+		for {
+			u.mu.Lock()
+			n := u.resyncs
+			u.mu.Unlock()
+			if n > resyncsBefore[u.name] {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s got no resync frame after the Redis failover", u.name)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	for _, u := range users {
+		if _, err := u.current().Sync(ctxT(t), u.trk.Cursors()); err != nil {
+			t.Fatalf("%s: final sync: %v", u.name, err)
+		}
+	}
+	waitCaughtUp(t, db, users)
+	for _, u := range users {
+		if s := u.trk.Stats(); s.Held != 0 || s.Duplicates != 0 {
+			t.Errorf("%s: %d seqs left above a hole, %d duplicates", u.name, s.Held, s.Duplicates)
+		}
+	}
+	for _, n := range nodes {
+		select {
+		case <-n.exited:
+			t.Errorf("node %s exited", n.ID)
+		default:
+		}
+		if got := procStatus(n.URL + "/readyz"); got != http.StatusOK {
+			t.Errorf("node %s: /readyz %d after both failovers", n.ID, got)
+		}
+		// Each outage shows in the node's log as a start and an end line.
+		logs := n.logs.String()
+		counts := map[string]int{}
+		for _, what := range []string{"PostgreSQL unavailable", "PostgreSQL available again", "Redis unavailable", "Redis available again", "Redis server changed", "level=ERROR"} {
+			counts[what] = strings.Count(logs, what)
+		}
+		if counts["PostgreSQL unavailable"] < 1 || counts["PostgreSQL available again"] != counts["PostgreSQL unavailable"] ||
+			counts["Redis available again"]+counts["Redis server changed"] < 1 {
+			t.Errorf("node %s did not log the outages' starts and ends: %v", n.ID, counts)
+		}
+		errs := map[string]int{}
+		for _, line := range strings.Split(logs, "\n") {
+			if strings.Contains(line, "level=ERROR") {
+				msg, _, _ := strings.Cut(line[strings.Index(line, "msg=")+4:], " err=")
+				errs[msg]++
+			}
+		}
+		t.Logf("node %s log lines: %v; ERROR lines by message: %v", n.ID, counts, errs)
+	}
+	t.Logf("PostgreSQL primary SIGKILLed, standby promoted 1 s later: %v", pgWin)
+	t.Logf("Redis master SIGKILLed, Sentinel switched in %v: %v", switched.Round(time.Millisecond), rWin)
+	t.Logf("message frames received again (dropped by seq): %d", redelivered(users))
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		t.Logf("load average at the end: %s", strings.TrimSpace(string(b)))
+	}
+}
+
+// role returns the server's replication role (master or slave), or "".
+func (r *procRedis) role() string {
+	c := goredis.NewClient(&goredis.Options{Addr: r.Addr, MaxRetries: -1})
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	info, err := c.Info(ctx, "replication").Result()
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(line, "role:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
