@@ -176,6 +176,21 @@ func (w haWindow) String() string {
 		w.recovery.Round(time.Millisecond), w.n, w.p50.Round(time.Millisecond), w.p99.Round(time.Millisecond), w.max.Round(time.Millisecond))
 }
 
+// haLayout is a running HA layout that a fault test drives: the nodes, and
+// how to kill and bring back its PostgreSQL primary and Redis master.
+type haLayout struct {
+	nodes       []*procNode
+	killPG      func(t testing.TB)        // SIGKILL the primary; returns once it is dead
+	failoverPG  func(t testing.TB)        // returns once a new primary is in place
+	redisMaster func() string             // the master the sentinels give out
+	killRedis   func(t testing.TB)        // SIGKILL the Redis master
+	restore     func(t testing.TB)        // returns once the killed servers are back as replicas
+	primaryURL  func(t testing.TB) string // URL of the database on the current primary
+	nodeLog     func(i int) string
+	nodeAlive   func(i int) bool
+	promotion   string // how failoverPG promotes, for the report
+}
+
 func TestFailoverHA(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts PostgreSQL, Redis and Sentinel clusters")
@@ -206,37 +221,78 @@ func TestFailoverHA(t *testing.T) {
 		nodes[i] = startProcNode(t, fmt.Sprintf("ha-n%d", i), "--postgres", pgURL, "--redis", redisURL, "--redis-prefix", "sbha")
 		procWaitStatus(t, nodes[i].URL+"/readyz", http.StatusOK)
 	}
-	users := foUsers(t, "ha", 9, nodes)
+	sentinel := &procSentinel{Addr: sentinels[0]}
+	runHAFault(t, haLayout{
+		nodes:  nodes,
+		killPG: func(testing.TB) { pg1.Kill() },
+		failoverPG: func(testing.TB) {
+			// What Patroni does once the leader key expires; here after 1 s.
+			time.Sleep(time.Second)
+			pg2.Promote()
+		},
+		redisMaster: sentinel.master,
+		killRedis:   func(testing.TB) { master.Kill() },
+		restore: func(t testing.TB) {
+			master.Start() // the sentinels turn it into a replica
+			pg1b := newProcPGStandby(t, pg2, pg1.port)
+			pg1b.Start()
+			makeSync(t, pg2)
+			deadline := time.Now().Add(60 * time.Second)
+			for master.role() != "slave" {
+				if time.Now().After(deadline) {
+					t.Fatalf("the old Redis master did not become a replica")
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		},
+		primaryURL: func(testing.TB) string { return pg2.URL("sb") },
+		nodeLog:    func(i int) string { return nodes[i].logs.String() },
+		nodeAlive: func(i int) bool {
+			select {
+			case <-nodes[i].exited:
+				return false
+			default:
+				return true
+			}
+		},
+		promotion: "standby promoted with pg_ctl 1 s later",
+	})
+}
+
+// runHAFault runs traffic over the layout's nodes, kills the PostgreSQL
+// primary and then the Redis master, restores both, and checks that every
+// acknowledged message is stored once on the new primary, that every
+// conversation is gapless, that every client caught up and that no node
+// restarted. It logs the recovery times and send->ack latencies.
+func runHAFault(t *testing.T, l haLayout) {
+	users := foUsers(t, "ha", 9, l.nodes)
 	group := foGroup(t, users, "crew")
 	tr := startFoTraffic(t, users, 2, foPlan(users, group))
 	tr.waitAcked(t, 200)
 
-	// The primary dies; the synchronous standby is promoted (what Patroni
-	// does once the leader key expires; here after 1 s).
 	pgKill := time.Now()
-	pg1.Kill()
+	l.killPG(t)
 	pgKilled := time.Now()
-	time.Sleep(time.Second)
-	pg2.Promote()
+	l.failoverPG(t)
+	pgPromoted := time.Since(pgKill)
 	tr.waitAcked(t, 200)
 	time.Sleep(2 * time.Second) // steady traffic again
 	pgWin := haMeasure(users, pgKill, pgKilled, time.Now())
 
-	// The Redis master dies; the sentinels promote the replica.
 	resyncsBefore := map[string]int{}
 	for _, u := range users {
 		u.mu.Lock()
 		resyncsBefore[u.name] = u.resyncs
 		u.mu.Unlock()
 	}
+	oldMaster := l.redisMaster()
 	rKill := time.Now()
-	master.Kill()
+	l.killRedis(t)
 	rKilled := time.Now()
 	deadline := time.Now().Add(60 * time.Second)
-	s := &procSentinel{Addr: sentinels[0]}
-	for s.master() != replica.Addr {
+	for m := l.redisMaster(); m == "" || m == oldMaster; m = l.redisMaster() {
 		if time.Now().After(deadline) {
-			t.Fatalf("the sentinels did not promote the replica (master %q)", s.master())
+			t.Fatalf("the sentinels did not promote the replica (master %q)", m)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -245,24 +301,11 @@ func TestFailoverHA(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	rWin := haMeasure(users, rKill, rKilled, time.Now())
 
-	// Both come back, as replicas of the new primaries.
-	master.Start() // the sentinels turn it into a replica
-	pg1b := newProcPGStandby(t, pg2, pg1.port)
-	pg1b.Start()
-	makeSync(t, pg2)
-	for {
-		if r := master.role(); r == "slave" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the old Redis master did not become a replica")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	l.restore(t)
 	tr.waitAcked(t, 200)
 	tr.Stop(t)
 
-	db, err := pgxpool.New(context.Background(), pg2.URL("sb"))
+	db, err := pgxpool.New(context.Background(), l.primaryURL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,17 +339,15 @@ func TestFailoverHA(t *testing.T) {
 			t.Errorf("%s: %d seqs left above a hole, %d duplicates", u.name, s.Held, s.Duplicates)
 		}
 	}
-	for _, n := range nodes {
-		select {
-		case <-n.exited:
+	for i, n := range l.nodes {
+		if !l.nodeAlive(i) {
 			t.Errorf("node %s exited", n.ID)
-		default:
 		}
 		if got := procStatus(n.URL + "/readyz"); got != http.StatusOK {
 			t.Errorf("node %s: /readyz %d after both failovers", n.ID, got)
 		}
 		// Each outage shows in the node's log as a start and an end line.
-		logs := n.logs.String()
+		logs := l.nodeLog(i)
 		counts := map[string]int{}
 		for _, what := range []string{"PostgreSQL unavailable", "PostgreSQL available again", "Redis unavailable", "Redis available again", "Redis server changed", "level=ERROR"} {
 			counts[what] = strings.Count(logs, what)
@@ -317,14 +358,14 @@ func TestFailoverHA(t *testing.T) {
 		}
 		errs := map[string]int{}
 		for _, line := range strings.Split(logs, "\n") {
-			if strings.Contains(line, "level=ERROR") {
-				msg, _, _ := strings.Cut(line[strings.Index(line, "msg=")+4:], " err=")
+			if i := strings.Index(line, "msg="); i >= 0 && strings.Contains(line, "level=ERROR") {
+				msg, _, _ := strings.Cut(line[i+4:], " err=")
 				errs[msg]++
 			}
 		}
 		t.Logf("node %s log lines: %v; ERROR lines by message: %v", n.ID, counts, errs)
 	}
-	t.Logf("PostgreSQL primary SIGKILLed, standby promoted 1 s later: %v", pgWin)
+	t.Logf("PostgreSQL primary SIGKILLed, new primary after %v (%s): %v", pgPromoted.Round(time.Millisecond), l.promotion, pgWin)
 	t.Logf("Redis master SIGKILLed, Sentinel switched in %v: %v", switched.Round(time.Millisecond), rWin)
 	t.Logf("message frames received again (dropped by seq): %d", redelivered(users))
 	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
