@@ -512,8 +512,13 @@ func checkStore(t testing.TB, db *pgxpool.Pool, users []*foUser) {
 		conv, id, sender, cmid string
 		seq                    int64
 	}
+	// Only these users' messages: a database may hold earlier runs'.
+	var names []string
+	for _, u := range users {
+		names = append(names, u.name)
+	}
 	rows, err := db.Query(ctx, `SELECT m.conversation_id, m.seq, m.id, u.username, m.client_msg_id
-		FROM messages m JOIN users u ON u.id = m.sender_id`)
+		FROM messages m JOIN users u ON u.id = m.sender_id WHERE u.username = ANY($1)`, names)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -265,8 +265,9 @@ func TestFailoverHA(t *testing.T) {
 // conversation is gapless, that every client caught up and that no node
 // restarted. It logs the recovery times and send->ack latencies.
 func runHAFault(t *testing.T, l haLayout) {
-	users := foUsers(t, "ha", 9, l.nodes)
-	group := foGroup(t, users, "crew")
+	prefix := "ha" + testenv.Random(t)[:6] // a long-lived layout keeps earlier runs' users
+	users := foUsers(t, prefix, 9, l.nodes)
+	group := foGroup(t, users, prefix+"crew")
 	tr := startFoTraffic(t, users, 2, foPlan(users, group))
 	tr.waitAcked(t, 200)
 
