@@ -189,6 +189,12 @@ type haLayout struct {
 	nodeLog     func(i int) string
 	nodeAlive   func(i int) bool
 	promotion   string // how failoverPG promotes, for the report
+	// loseReplicaState, if set, deletes the presence and registry entries
+	// on the Redis replica just before the master dies (as asynchronous
+	// replication may lose the newest writes): then the nodes must put
+	// them back on the new master at once, well before their periodic
+	// refreshes would.
+	loseReplicaState func(t testing.TB)
 }
 
 func TestFailoverHA(t *testing.T) {
@@ -256,6 +262,21 @@ func TestFailoverHA(t *testing.T) {
 			}
 		},
 		promotion: "standby promoted with pg_ctl 1 s later",
+		loseReplicaState: func(t testing.TB) {
+			rc := goredis.NewClient(&goredis.Options{Addr: replica.Addr})
+			defer rc.Close()
+			ctx := ctxT(t)
+			if err := rc.ConfigSet(ctx, "replica-read-only", "no").Err(); err != nil {
+				t.Fatal(err)
+			}
+			keys, err := rc.Keys(ctx, "sbha:u:*").Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := rc.Del(ctx, append(keys, "sbha:nodes")...).Err(); err != nil {
+				t.Fatal(err)
+			}
+		},
 	})
 }
 
@@ -287,6 +308,9 @@ func runHAFault(t *testing.T, l haLayout) {
 		u.mu.Unlock()
 	}
 	oldMaster := l.redisMaster()
+	if l.loseReplicaState != nil {
+		l.loseReplicaState(t)
+	}
 	rKill := time.Now()
 	l.killRedis(t)
 	rKilled := time.Now()
@@ -298,6 +322,11 @@ func runHAFault(t *testing.T, l haLayout) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	switched := time.Since(rKill)
+	if l.loseReplicaState != nil {
+		// Presence refreshes every 10 s and the registry every 5 s; after
+		// a switch the nodes re-publish both within about a second.
+		waitRedisState(t, l.redisMaster(), len(users), len(l.nodes), 4*time.Second)
+	}
 	tr.waitAcked(t, 200)
 	time.Sleep(2 * time.Second)
 	rWin := haMeasure(users, rKill, rKilled, time.Now())
@@ -390,4 +419,26 @@ func (r *procRedis) role() string {
 		}
 	}
 	return ""
+}
+
+// waitRedisState waits until the Redis at addr holds presence entries for
+// users users and registry entries for nodes nodes.
+func waitRedisState(t testing.TB, addr string, users, nodes int, within time.Duration) {
+	t.Helper()
+	rc := goredis.NewClient(&goredis.Options{Addr: addr, MaxRetries: -1})
+	defer rc.Close()
+	deadline := time.Now().Add(within)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		keys, _ := rc.Keys(ctx, "sbha:u:*").Result()
+		n, _ := rc.HLen(ctx, "sbha:nodes").Result()
+		cancel()
+		if len(keys) == users && int(n) == nodes {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%v after the switch, the new master holds presence for %d of %d users and %d of %d nodes", within, len(keys), users, n, nodes)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
