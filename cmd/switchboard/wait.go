@@ -178,7 +178,11 @@ func waitBackends(ctx context.Context, ln net.Listener, cfg serveConfig, stdout 
 			fmt.Fprintf(stdout, "switchboard %s: node %s waiting for its backends, listening on http://%s (health checks only)\n", version, cfg.nodeID, ln.Addr())
 		})
 	}
-	store, err := waitFor(ctx, log, startBackoff, "PostgreSQL", waiting, func(ctx context.Context) (chat.Store, error) {
+	what := "PostgreSQL"
+	if cfg.postgres == "" {
+		what = "the SQLite store"
+	}
+	store, err := waitFor(ctx, log, startBackoff, what, waiting, func(ctx context.Context) (chat.Store, error) {
 		return openStore(ctx, cfg, log)
 	})
 	if err != nil {
