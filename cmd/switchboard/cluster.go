@@ -32,17 +32,11 @@ func openCluster(ctx context.Context, cfg serveConfig) (*cluster, error) {
 	if cfg.redis == "" {
 		return &cluster{presence: inmem.NewPresence(cfg.nodeID), bus: inmem.NewBus(cfg.nodeID)}, nil
 	}
-	opt, err := goredis.ParseURL(cfg.redis)
+	// Redis is not asked here: waitBackends waits for it at start, and
+	// later outages are ridden out (readiness reports them).
+	client, err := newRedisClient(cfg.redis)
 	if err != nil {
 		return nil, fmt.Errorf("--redis: %w", err)
-	}
-	client := goredis.NewClient(opt)
-	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if err := client.Ping(pingCtx).Err(); err != nil {
-		// Keep going: the node serves from the store and catches up when
-		// Redis is back; readiness reports the outage meanwhile.
-		slog.Warn("redis unreachable at start", "err", err)
 	}
 	p := redis.NewPresence(client, cfg.redisPrefix, cfg.nodeID, 30*time.Second)
 	b := redis.NewBus(client, cfg.redisPrefix, cfg.nodeID, redis.BusOptions{})
@@ -72,6 +66,17 @@ func (c *cluster) start(ctx context.Context, info func() redis.NodeInfo, log *sl
 			log.Error("registry refresh stopped", "err", err)
 		}
 	}()
+	// After an outage or a master switch, put this node's entries back
+	// now rather than at the next refresh. (The bus notices by itself: its
+	// reading connection breaks, and it tells the clients to resync.)
+	go redis.Watch(ctx, c.client, time.Second, log, func(ctx context.Context) {
+		if err := c.rpres.Refresh(ctx); err != nil {
+			log.Warn("presence refresh after a Redis change failed", "err", err)
+		}
+		if err := c.registry.Register(ctx, info()); err != nil {
+			log.Warn("registration after a Redis change failed", "err", err)
+		}
+	})
 }
 
 // register exposes the Redis adapters' own counters as metrics, so an

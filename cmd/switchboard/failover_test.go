@@ -48,6 +48,8 @@ type foUser struct {
 	badAcks    []string                // same client_msg_id, different message
 	sendErrs   map[string]int          // error code (or "conn") -> count
 	fatal      []string                // errors a retry cannot cure
+	firstTry   map[string]time.Time    // client_msg_id -> first send
+	acks       []foAck                 // every first ack, in order
 
 	inflight atomic.Int64
 	resolved atomic.Int64 // sends acked or failed
@@ -225,9 +227,21 @@ func (u *foUser) reconnect(ctx context.Context) {
 // calls for a retry (nil once it is acked).
 func (u *foUser) send(req client.SendRequest, done func(error)) {
 	u.inflight.Add(1)
+	u.mu.Lock()
+	if u.firstTry == nil {
+		u.firstTry = map[string]time.Time{}
+	}
+	if _, ok := u.firstTry[req.ClientMsgID]; !ok {
+		u.firstTry[req.ClientMsgID] = time.Now()
+	}
+	u.mu.Unlock()
 	finish := func(m wire.Message, err error) {
 		if err == nil {
 			u.mu.Lock()
+			if _, ok := u.acked[req.ClientMsgID]; !ok {
+				now := time.Now()
+				u.acks = append(u.acks, foAck{sent: u.firstTry[req.ClientMsgID], at: now})
+			}
 			if old, ok := u.acked[req.ClientMsgID]; ok && (old.ID != m.ID || old.Seq != m.Seq) {
 				u.badAcks = append(u.badAcks, fmt.Sprintf("%s: %s/%d then %s/%d", req.ClientMsgID, old.ID, old.Seq, m.ID, m.Seq))
 			}
@@ -257,6 +271,12 @@ func (u *foUser) send(req client.SendRequest, done func(error)) {
 	if err := u.current().SendAsync(req, finish); err != nil {
 		finish(wire.Message{}, err)
 	}
+}
+
+// foAck is one message's first acknowledgement and how long it took from
+// its first send, retries included.
+type foAck struct {
+	sent, at time.Time
 }
 
 // senderLoop sends the messages next returns, at most window at a time,
@@ -492,8 +512,13 @@ func checkStore(t testing.TB, db *pgxpool.Pool, users []*foUser) {
 		conv, id, sender, cmid string
 		seq                    int64
 	}
+	// Only these users' messages: a database may hold earlier runs'.
+	var names []string
+	for _, u := range users {
+		names = append(names, u.name)
+	}
 	rows, err := db.Query(ctx, `SELECT m.conversation_id, m.seq, m.id, u.username, m.client_msg_id
-		FROM messages m JOIN users u ON u.id = m.sender_id`)
+		FROM messages m JOIN users u ON u.id = m.sender_id WHERE u.username = ANY($1)`, names)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -209,11 +209,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		cfg.publicURL = cfg.tls.publicURL(addr)
 	}
 
-	store, err := openStore(ctx, cfg)
+	// Wait for PostgreSQL and Redis (answering /healthz meanwhile) rather
+	// than exit: nodes and databases start in any order.
+	store, cl, err := waitBackends(ctx, ln, cfg, stdout, log)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return err
 	}
 	defer store.Close()
+	defer cl.close()
 
 	meta, ok := store.(media.MetaStore)
 	if !ok {
@@ -224,11 +230,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 
-	cl, err := openCluster(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer cl.close()
 	ready := func(ctx context.Context) error {
 		if err := store.Ping(ctx); err != nil {
 			return err
@@ -352,9 +353,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	return nil
 }
 
-func openStore(ctx context.Context, cfg serveConfig) (chat.Store, error) {
+func openStore(ctx context.Context, cfg serveConfig, log *slog.Logger) (chat.Store, error) {
 	if cfg.postgres != "" {
-		s, err := postgres.Open(ctx, cfg.postgres)
+		s, err := postgres.Open(ctx, cfg.postgres, postgres.WithLogger(log))
 		if err != nil {
 			return nil, fmt.Errorf("open PostgreSQL store: %w", err)
 		}

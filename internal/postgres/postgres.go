@@ -40,11 +40,24 @@ var _ chat.Store = (*Store)(nil)
 // A database that cannot be reached is an *chat.Error with EUnavailable.
 // The pool holds at most 4 connections per CPU (at least 8) unless url sets
 // pool_max_conns.
-func Open(ctx context.Context, url string) (*Store, error) {
+//
+// url may name several hosts (host=a,b,c or postgres://a:5432,b:5432/db)
+// with target_session_attrs=read-write: pgx then connects to whichever is
+// the primary, and after a failover the pool's new connections find the
+// new primary by themselves. Operations that fail on a lost or read-only
+// server are EUnavailable, so no write is acknowledged that was not
+// committed, and a read-only error empties the pool.
+func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: parse connection string: %w", err)
 	}
+	watch := newOutage(o.log)
+	cfg.ConnConfig.Tracer = watch
 	if !strings.Contains(url, "pool_max_conns") {
 		// pgxpool's default (the number of CPUs, at least 4) starves a node
 		// whose requests wait on the network more than on the CPU.
@@ -63,8 +76,15 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	}
 	if err := migrate(ctx, pool); err != nil {
 		pool.Close()
+		if code := chat.ErrorCode(dbErr(err)); code == chat.EUnavailable {
+			// A standby (read-only) or a server going down mid-migration.
+			return nil, chat.Errorf(code, "postgres: database unavailable: %v", err)
+		}
 		return nil, fmt.Errorf("postgres: migrate: %w", err)
 	}
+	// Watch from now on: failures while opening are Open's error, not an
+	// outage (a node waiting for its database retries Open).
+	watch.pool.Store(pool)
 	return &Store{pool: pool}, nil
 }
 
@@ -127,6 +147,7 @@ const (
 	codeDeadlock            = "40P01"
 	codeBadCharacter        = "22021" // e.g. a NUL in a text value
 	codeBadEscape           = "22P05" // e.g. \u0000 in a jsonb value
+	codeReadOnly            = "25006" // read_only_sql_transaction
 )
 
 // dbErr translates a driver error into the store's error contract: no rows
@@ -156,7 +177,8 @@ func dbErr(err error) error {
 			strings.HasPrefix(pgErr.Code, "53"), // insufficient resources
 			pgErr.Code == "57P01",               // admin shutdown
 			pgErr.Code == "57P02",               // crash shutdown
-			pgErr.Code == "57P03":               // cannot connect now
+			pgErr.Code == "57P03",               // cannot connect now
+			pgErr.Code == codeReadOnly:          // a standby, or a demoted primary
 			return chat.Errorf(chat.EUnavailable, "database unavailable")
 		}
 		return fmt.Errorf("postgres: %w", err)
