@@ -52,11 +52,13 @@ type Node struct {
 	topics    *topics // nil when large-group topics are off
 	local     *localPresence
 
-	// The write path: Commit queues, writeLoop commits in batches,
-	// dispatchLoop acks and fans out. Stop closes stopping; the writer then
-	// drains what senders already in flight put in the queue.
+	// The write path: Commit queues, writeLoop commits in batches, ackLoop
+	// answers the senders, fanOutLoop pushes to the members. Stop closes
+	// stopping; the writer then drains what senders already in flight put
+	// in the queue.
 	queue    chan *pending
 	dispatch chan []*pending
+	fanout   chan []*pending
 	stopping chan struct{}
 	stopOnce sync.Once
 	inflight atomic.Int64 // Commit calls between their stopping check and their enqueue
@@ -91,6 +93,7 @@ func New(cfg Config) *Node {
 		members:  chat.NewCache[string, *chat.MemberSet](10_000, cfg.MemberCache, cfg.Now),
 		queue:    make(chan *pending, 8192),
 		dispatch: make(chan []*pending, 64),
+		fanout:   make(chan []*pending, 256),
 		stopping: make(chan struct{}),
 	}
 	if tb, ok := cfg.Bus.(chat.TopicBus); ok && cfg.LargeGroup > 0 {
@@ -109,9 +112,10 @@ func (n *Node) Start(ctx context.Context, d chat.Deliverer, h chat.Hooks) {
 	n.deliverer = d
 	n.hooks = h
 	n.order = newSequencer(n.cfg.ReorderWait, n.cfg.Now, d.Deliver)
-	n.writers.Add(2)
+	n.writers.Add(3)
 	go func() { defer n.writers.Done(); n.writeLoop() }()
-	go func() { defer n.writers.Done(); n.dispatchLoop() }()
+	go func() { defer n.writers.Done(); n.ackLoop() }()
+	go func() { defer n.writers.Done(); n.fanOutLoop() }()
 	// The bus consumer runs until ctx ends, after Stop, so that events for
 	// the writes Stop finishes still reach other nodes.
 	go func() {

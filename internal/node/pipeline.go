@@ -100,8 +100,14 @@ func (n *Node) commit(batch []*pending) {
 	if err == nil {
 		return
 	}
-	n.log.Error("append batch", "n", len(batch), "err", err)
 	code := chat.ErrorCode(err)
+	if code == chat.EUnavailable {
+		// The store logs an outage once at each end; one line per failed
+		// batch would bury that under hundreds.
+		n.log.Debug("append batch", "n", len(batch), "err", err)
+	} else {
+		n.log.Error("append batch", "n", len(batch), "err", err)
+	}
 	if code == chat.EInternal {
 		code = chat.EUnavailable
 	}
@@ -110,13 +116,12 @@ func (n *Node) commit(batch []*pending) {
 	}
 }
 
-// dispatchLoop acks and fans out committed messages in commit order, so
-// every connection sees a conversation's messages in seq order.
-func (n *Node) dispatchLoop() {
-	ctx := context.Background()
+// ackLoop answers committed batches in commit order, then hands them to
+// the fan-out: a sender's ack never waits for the fan-out of earlier
+// batches, which may be slow while Redis is (a Sentinel failover).
+func (n *Node) ackLoop() {
+	defer close(n.fanout)
 	for batch := range n.dispatch {
-		// Ack the whole batch first: a sender's ack need not wait for the
-		// fan-out of the messages committed with it.
 		for _, p := range batch {
 			if a := &p.append; a.Err != nil {
 				p.done(chat.Message{}, a.Err)
@@ -124,6 +129,15 @@ func (n *Node) dispatchLoop() {
 				p.done(a.Result, nil)
 			}
 		}
+		n.fanout <- batch
+	}
+}
+
+// fanOutLoop pushes committed messages in commit order, so every
+// connection sees a conversation's messages in seq order.
+func (n *Node) fanOutLoop() {
+	ctx := context.Background()
+	for batch := range n.fanout {
 		for _, p := range batch {
 			a := &p.append
 			if a.Err != nil || a.Duplicate {
