@@ -69,7 +69,7 @@ func startServer(t testing.TB, args ...string) *testServer {
 	data := t.TempDir()
 	base := []string{"serve", "--addr", "127.0.0.1:0", "--data", data,
 		"--argon2-memory", "64", "--argon2-time", "1", "--presence-grace", "300ms",
-		"--send-rate", "0", "--signup-rate", "0", "--drain-timeout", "2s", "--metrics-addr", "127.0.0.1:0"}
+		"--send-rate", "0", "--signup-rate", "0", "--frame-rate", "0", "--drain-timeout", "2s", "--metrics-addr", "127.0.0.1:0"}
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &addrWriter{addr: make(chan string, 1)}
 	logs := &logWriter{}

@@ -118,7 +118,7 @@ var procListenRE = regexp.MustCompile(`listening on (http://\S+)`)
 func startProcNode(t testing.TB, id string, args ...string) *procNode {
 	t.Helper()
 	base := []string{"serve", "--addr", "127.0.0.1:0", "--node-id", id,
-		"--argon2-memory", "64", "--argon2-time", "1", "--send-rate", "0", "--signup-rate", "0",
+		"--argon2-memory", "64", "--argon2-time", "1", "--send-rate", "0", "--signup-rate", "0", "--frame-rate", "0",
 		"--presence-grace", "300ms", "--drain-timeout", "1s"}
 	cmd := exec.Command(procBinary(t), append(base, args...)...)
 	n := &procNode{ID: id, cmd: cmd, logs: &logWriter{}, exited: make(chan struct{})}

@@ -70,6 +70,8 @@ type serveConfig struct {
 	signupBurst   int
 	hashSlots     int
 	maxConns      int
+	frameRate     float64
+	frameBurst    int
 	trusted       string
 	mediaLimits   media.Deps // the per-user and decode limits of media (flags below)
 	timeouts      serverTimeouts
@@ -114,6 +116,8 @@ func (c *serveConfig) flagSet(getenv func(string) string, stderr io.Writer) *fla
 	fs.Float64Var(&c.sendRate, "send-rate", envFloat(getenv, "SWITCHBOARD_SEND_RATE", 20), "per-user sends per second; 0 turns the limit off (env SWITCHBOARD_SEND_RATE)")
 	fs.Float64Var(&c.signupRate, "signup-rate", envFloat(getenv, "SWITCHBOARD_SIGNUP_RATE", 20), "new accounts per client address per minute, after --signup-burst; 0 turns the limit off, for load tests (env SWITCHBOARD_SIGNUP_RATE)")
 	fs.IntVar(&c.signupBurst, "signup-burst", int(envFloat(getenv, "SWITCHBOARD_SIGNUP_BURST", 20)), "new accounts one client address may create at once (env SWITCHBOARD_SIGNUP_BURST)")
+	fs.Float64Var(&c.frameRate, "frame-rate", envFloat(getenv, "SWITCHBOARD_FRAME_RATE", 50), "WebSocket frames one connection may send per second after --frame-burst; 0 turns the limit off, for load tests (env SWITCHBOARD_FRAME_RATE)")
+	fs.IntVar(&c.frameBurst, "frame-burst", int(envFloat(getenv, "SWITCHBOARD_FRAME_BURST", 200)), "WebSocket frames one connection may send at once (env SWITCHBOARD_FRAME_BURST)")
 	fs.IntVar(&c.maxConns, "max-conns-per-user", int(envFloat(getenv, "SWITCHBOARD_MAX_CONNS_PER_USER", 100)), "open WebSocket connections one user may hold over the cluster; one more is refused (env SWITCHBOARD_MAX_CONNS_PER_USER)")
 	fs.IntVar(&c.hashSlots, "hash-concurrency", int(envFloat(getenv, "SWITCHBOARD_HASH_CONCURRENCY", 0)), "password hashes computed at once (each takes --argon2-memory); more wait up to 2s, then get 503 with Retry-After (default 2 per CPU) (env SWITCHBOARD_HASH_CONCURRENCY)")
 	str(&c.trusted, "trusted-proxies", "SWITCHBOARD_TRUSTED_PROXIES", "127.0.0.0/8,::1/128", "comma-separated CIDRs of balancers whose X-Real-IP or X-Forwarded-For names the client (for per-address limits)")
@@ -279,9 +283,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		MaxConnsPerUser: cfg.maxConns,
 		CommonPassword:  password.NewCommon(chat.MinPasswordLen).Has,
 	})
-	gw := gateway.New(svc, gateway.Config{Heartbeat: cfg.heartbeat, AuthTimeout: cfg.authTimeout, Logger: log, Metrics: &gateway.Metrics{
-		Connections: m.Connections, FrameIn: m.FrameIn, FramesOut: m.FramesOut, SlowClosed: m.SlowClosed,
-	}})
+	frameRate := cfg.frameRate
+	if frameRate <= 0 {
+		frameRate = -1 // off
+	}
+	gw := gateway.New(svc, gateway.Config{Heartbeat: cfg.heartbeat, AuthTimeout: cfg.authTimeout, Logger: log,
+		FrameRate: frameRate, FrameBurst: cfg.frameBurst, Metrics: &gateway.Metrics{
+			Connections: m.Connections, FrameIn: m.FrameIn, FramesOut: m.FramesOut, SlowClosed: m.SlowClosed,
+		}})
 	wsURL := strings.Replace(strings.Replace(cfg.publicURL, "https://", "wss://", 1), "http://", "ws://", 1) + "/v1/ws"
 	handler := httpapi.NewServer(httpapi.Deps{
 		Service:   svc,

@@ -31,6 +31,8 @@ type conn struct {
 
 	// watching is only touched under g.mu.
 	watching []string
+	// limits is only touched by the read loop.
+	limits limits
 
 	mu      sync.Mutex
 	queue   []outFrame
@@ -325,6 +327,15 @@ func (c *conn) receive(op gws.Opcode, data []byte) {
 		c.sendError(f.ID, err)
 		return
 	}
+	if !c.limits.frames.take(time.Now().UnixNano(), c.g.cfg.FrameRate, c.g.cfg.FrameBurst) {
+		if c.limits.refused++; c.limits.refused > refusalsToClose {
+			c.close(CloseTooMany, "too many frames", true)
+			return
+		}
+		c.sendError(f.ID, chat.Errorf(chat.ERateLimited, "too many frames; at most %g a second", c.g.cfg.FrameRate))
+		return
+	}
+	c.limits.refused = 0
 	c.handle(f)
 }
 
@@ -411,7 +422,18 @@ func (c *conn) auth(f wire.ClientFrame) {
 	c.mu.Unlock()
 	c.authed.Store(true)
 	g.register(c)
-	if err := g.svc.Connected(ctx, c.info); err != nil {
+	if err := g.svc.Connected(ctx, c.info); chat.ErrorCode(err) == chat.ERateLimited {
+		// The rules refused and undid the connection (too many for this
+		// user): OnClose must not undo it again.
+		g.unregister(c)
+		c.authed.Store(false)
+		c.mu.Lock()
+		c.starting, c.early = false, nil
+		c.mu.Unlock()
+		c.sendError(f.ID, err)
+		c.close(CloseTooMany, "too many connections", true)
+		return
+	} else if err != nil {
 		g.log.Warn("presence connect", "err", err)
 	}
 	c.alive()
@@ -458,10 +480,18 @@ func (c *conn) handle(f wire.ClientFrame) {
 		}
 		c.send(wire.ServerFrame{Type: wire.TypeAck, ID: f.ID})
 	case wire.TypeTyping:
+		if !c.limits.typingDue(f.Conversation, time.Now().UnixNano()) {
+			return // the members were told a moment ago
+		}
 		if err := g.svc.Typing(ctx, c.info, f.Conversation); err != nil {
 			c.sendError(f.ID, err)
 		}
 	case wire.TypePresenceSubscribe:
+		if !c.limits.presence.take(time.Now().UnixNano(), g.cfg.PresenceRate, g.cfg.PresenceBurst) {
+			c.sendError(f.ID, chat.Errorf(chat.ERateLimited, "too many presence subscriptions; at most %g a second", g.cfg.PresenceRate))
+			return
+		}
+		f.Users = uniqueNames(f.Users)
 		if len(c.watching)+len(f.Users) > 1000 {
 			c.sendError(f.ID, chat.Errorf(chat.ETooLarge, "a connection may watch at most 1000 users"))
 			return

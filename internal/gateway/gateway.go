@@ -30,6 +30,9 @@ const (
 	CloseAuthFailed = 4001
 	CloseLoggedOut  = 4002
 	CloseSlowClient = 4008
+	// CloseTooMany: the user holds too many connections, or the client
+	// went on sending frames past its budget.
+	CloseTooMany = 4029
 )
 
 // Config tunes a Gateway. Zero values take the defaults in brackets.
@@ -39,6 +42,12 @@ type Config struct {
 	AuthTimeout time.Duration // time to send the auth frame [10s]
 	Heartbeat   time.Duration // ping interval; two missed pongs close [25s]
 	WriteWait   time.Duration // longest a write may block [10s]
+	FrameRate   float64       // frames a connection may send per second, after FrameBurst [50]; negative: no limit
+	FrameBurst  int           // [200]
+	// PresenceRate and PresenceBurst limit presence_subscribe frames per
+	// connection [1/s, burst 10].
+	PresenceRate  float64
+	PresenceBurst int
 	Logger      *slog.Logger
 	Metrics     *Metrics
 }
@@ -84,6 +93,12 @@ func New(svc *chat.Service, cfg Config) *Gateway {
 	}
 	if cfg.Heartbeat == 0 {
 		cfg.Heartbeat = 25 * time.Second
+	}
+	if cfg.FrameRate == 0 {
+		cfg.FrameRate, cfg.FrameBurst = 50, 200
+	}
+	if cfg.PresenceRate == 0 {
+		cfg.PresenceRate, cfg.PresenceBurst = 1, 10
 	}
 	if cfg.WriteWait == 0 {
 		cfg.WriteWait = 10 * time.Second

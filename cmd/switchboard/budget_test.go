@@ -1,0 +1,235 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lxzan/gws"
+
+	"github.com/switchboard-chat/switchboard/client"
+	"github.com/switchboard-chat/switchboard/wire"
+)
+
+// floodConn is an authenticated raw WebSocket whose every server frame is
+// counted by type (and error code) as it arrives, however many come.
+type floodConn struct {
+	ws     *gws.Conn
+	frames chan wire.ServerFrame
+	closed chan *gws.CloseError
+}
+
+type floodEvents struct{ c *floodConn }
+
+func (floodEvents) OnOpen(*gws.Conn)             {}
+func (floodEvents) OnPing(s *gws.Conn, p []byte) { _ = s.WritePong(p) }
+func (floodEvents) OnPong(*gws.Conn, []byte)     {}
+func (e floodEvents) OnClose(_ *gws.Conn, err error) {
+	ce, _ := err.(*gws.CloseError)
+	e.c.closed <- ce
+}
+func (e floodEvents) OnMessage(_ *gws.Conn, m *gws.Message) {
+	defer m.Close()
+	var f wire.ServerFrame
+	if json.Unmarshal(m.Bytes(), &f) == nil {
+		e.c.frames <- f
+	}
+}
+
+func floodDial(t *testing.T, s *testServer, c *client.Client) *floodConn {
+	t.Helper()
+	fc := &floodConn{frames: make(chan wire.ServerFrame, 100_000), closed: make(chan *gws.CloseError, 1)}
+	ws, _, err := gws.NewClient(floodEvents{fc}, &gws.ClientOption{Addr: "ws" + strings.TrimPrefix(s.URL, "http") + "/v1/ws"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc.ws = ws
+	go ws.ReadLoop()
+	t.Cleanup(func() { ws.NetConn().Close() })
+	fc.write(t, fmt.Sprintf(`{"type":"auth","id":"a","token":%q,"device":"flood"}`, c.Token()))
+	if f := fc.next(t); f.Type != wire.TypeReady {
+		t.Fatalf("first frame %+v; want ready", f)
+	}
+	return fc
+}
+
+func (fc *floodConn) write(t *testing.T, s string) {
+	t.Helper()
+	if err := fc.ws.WriteMessage(gws.OpcodeText, []byte(s)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (fc *floodConn) next(t *testing.T) wire.ServerFrame {
+	t.Helper()
+	select {
+	case f := <-fc.frames:
+		return f
+	case <-time.After(10 * time.Second):
+		t.Fatal("no frame within 10s")
+	}
+	return wire.ServerFrame{}
+}
+
+func TestFrameBudget(t *testing.T) {
+	s := startServer(t, "--frame-rate", "5", "--frame-burst", "20")
+	pat := user(t, s, "pat")
+	other := dial(t, pat, "phone") // the same user's other device
+	fc := floodDial(t, s, pat)
+	const sent = 400
+	for i := range sent {
+		fc.write(t, fmt.Sprintf(`{"type":"ping","id":"p%d"}`, i))
+	}
+	var code uint16
+	select {
+	case ce := <-fc.closed:
+		if ce != nil {
+			code = ce.Code
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("still open after the flood")
+	}
+	// Every frame before the close is in the channel by now: the read loop
+	// hands them over before it reports the close.
+	var pongs, limited int
+	for len(fc.frames) > 0 {
+		switch f := <-fc.frames; {
+		case f.Type == wire.TypePong:
+			pongs++
+		case f.Type == wire.TypeError && f.Code == "rate_limited":
+			limited++
+		default:
+			t.Fatalf("unexpected frame %+v", f)
+		}
+	}
+	if code != 4029 {
+		t.Fatalf("close code %d; want 4029 for a client that ignores its budget", code)
+	}
+	if pongs < 20 || pongs >= sent/2 || limited == 0 {
+		t.Fatalf("%d pongs, %d refused of %d pings; want the burst of 20 (and what refilled) answered, the rest refused", pongs, limited, sent)
+	}
+	// The user's other connection is untouched.
+	if _, err := other.Send(ctxT(t), client.SendRequest{ToUser: "pat", Text: "still here"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestTypingFloodIsCollapsed(t *testing.T) {
+	s := startServer(t)
+	pat, quinn := user(t, s, "pat"), user(t, s, "quinn")
+	g, err := pat.CreateGroup(ctxT(t), "flood", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := quinn.JoinGroup(ctxT(t), "flood"); err != nil {
+		t.Fatal(err)
+	}
+	qc := dial(t, quinn, "web")
+	fc := floodDial(t, s, pat)
+	for i := range 1000 {
+		fc.write(t, fmt.Sprintf(`{"type":"typing","id":"t%d","conversation":%q}`, i, g.ID))
+	}
+	fc.write(t, fmt.Sprintf(`{"type":"send","id":"m","conversation":%q,"text":"done"}`, g.ID))
+	typing := 0
+	timeout := time.After(30 * time.Second)
+	for done := false; !done; {
+		select {
+		case f, ok := <-qc.Events():
+			if !ok {
+				t.Fatalf("quinn's connection ended: %v", qc.Err())
+			}
+			if f.Type == wire.TypeTyping {
+				typing++
+			}
+			done = f.Type == wire.TypeMessage && f.Msg != nil && f.Msg.Text == "done"
+		case <-timeout:
+			t.Fatalf("the message after the flood did not arrive (%d typing frames so far)", typing)
+		}
+	}
+	// One every 2 s per conversation: the flood takes well under a minute.
+	if typing == 0 || typing > 30 {
+		t.Fatalf("quinn got %d typing frames for 1000 sent; want them collapsed", typing)
+	}
+}
+
+func TestPresenceSubscribeCollapsesRepeats(t *testing.T) {
+	s := startServer(t)
+	pat := user(t, s, "pat")
+	user(t, s, "quinn")
+	fc := floodDial(t, s, pat)
+	names := make([]string, 999)
+	for i := range names {
+		names[i] = "quinn"
+		if i%2 == 1 {
+			names[i] = "QUINN"
+		}
+	}
+	b, _ := json.Marshal(names)
+	fc.write(t, fmt.Sprintf(`{"type":"presence_subscribe","id":"ps","users":%s}`, b))
+	f := fc.next(t)
+	if f.Type != wire.TypeAck || len(f.PresenceList) != 1 {
+		t.Fatalf("answer %+v; want an ack with one presence", f)
+	}
+	for i := range 10 {
+		fc.write(t, fmt.Sprintf(`{"type":"presence_subscribe","id":"p%d","users":["quinn"]}`, i))
+	}
+	limited := 0
+	for range 10 {
+		if f := fc.next(t); f.Type == wire.TypeError && f.Code == "rate_limited" {
+			limited++
+		}
+	}
+	if limited == 0 {
+		t.Fatal("eleven presence subscriptions at once were all answered")
+	}
+}
+
+func TestConnectionCapPerUser(t *testing.T) {
+	s := startServer(t, "--max-conns-per-user", "3")
+	pat := user(t, s, "pat")
+	var conns []*client.Conn
+	for i := range 3 {
+		conns = append(conns, dial(t, pat, fmt.Sprintf("dev%d", i)))
+	}
+	fc := &floodConn{frames: make(chan wire.ServerFrame, 16), closed: make(chan *gws.CloseError, 1)}
+	ws, _, err := gws.NewClient(floodEvents{fc}, &gws.ClientOption{Addr: "ws" + strings.TrimPrefix(s.URL, "http") + "/v1/ws"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc.ws = ws
+	go ws.ReadLoop()
+	t.Cleanup(func() { ws.NetConn().Close() })
+	fc.write(t, fmt.Sprintf(`{"type":"auth","id":"a","token":%q,"device":"fourth"}`, pat.Token()))
+	if f := fc.next(t); f.Type != wire.TypeError || f.Code != "rate_limited" {
+		t.Fatalf("fourth connection got %+v; want rate_limited", f)
+	}
+	select {
+	case ce := <-fc.closed:
+		if ce == nil || ce.Code != 4029 {
+			t.Fatalf("fourth connection closed with %v; want 4029", ce)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("fourth connection not closed")
+	}
+	// The refused one took nothing: closing one makes room for another,
+	// and the three still work meanwhile.
+	if _, err := conns[1].Send(ctxT(t), client.SendRequest{ToUser: "pat", Text: "me"}); err != nil {
+		t.Fatal(err)
+	}
+	conns[0].Close()
+	<-conns[0].Done()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := pat.Dial(ctxT(t), "dev4")
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no room after one closed: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
