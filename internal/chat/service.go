@@ -40,6 +40,8 @@ type Service struct {
 
 	users   *Cache[string, User]         // username -> user (immutable fields only)
 	directs *Cache[string, Conversation] // "a|b" -> their direct conversation
+	blocked *Cache[string, bool]         // "blocker|user" -> blocks; block events clear it
+	kinds   *Cache[string, string]       // conversation -> kind
 }
 
 // NewService returns the rules; call Start before use.
@@ -66,6 +68,8 @@ func NewService(cfg Config) *Service {
 		logins:  newLimiter(1.0/6, 10),
 		users:   NewCache[string, User](100_000, 0, cfg.Now),
 		directs: NewCache[string, Conversation](100_000, 0, cfg.Now),
+		blocked: NewCache[string, bool](100_000, 10*time.Minute, cfg.Now),
+		kinds:   NewCache[string, string](100_000, 0, cfg.Now),
 	}
 }
 
@@ -75,7 +79,7 @@ func (s *Service) NodeID() string { return s.rt.NodeID() }
 // Start runs this node's runtime, delivering events to d, until ctx ends or
 // Stop is called.
 func (s *Service) Start(ctx context.Context, d Deliverer) {
-	s.rt.Start(ctx, d, Hooks{Offline: s.wentOffline})
+	s.rt.Start(ctx, d, Hooks{Offline: s.wentOffline, Blocked: s.ForgetBlock})
 }
 
 // Stop finishes the messages already accepted and stops the write path.

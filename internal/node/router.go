@@ -76,6 +76,16 @@ func (n *Node) onBusEvent(ev *chat.Event) {
 	if ev.Kind == chat.EventMember && ev.Member != nil {
 		n.members.Forget(ev.Member.ConversationID)
 		n.memberTopics(ctx, ev.Member)
+		n.rooms.member(ctx, ev.Member)
+	}
+	if ev.Kind == chat.EventPresence && ev.Presence != nil {
+		n.rooms.presence(ev.Presence)
+	}
+	if ev.Kind == chat.EventBlock && ev.Block != nil && n.hooks.Blocked != nil {
+		n.hooks.Blocked(ev.Block)
+	}
+	if ev.Kind == chat.EventResync {
+		n.rooms.reload(ctx)
 	}
 	if len(ev.Recipients) == 0 {
 		switch ev.Kind {
