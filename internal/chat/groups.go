@@ -7,8 +7,8 @@ import (
 
 // Group visibilities and history modes (DESIGN.md section 6).
 const (
-	VisibilityPublic  = "public"  // anyone may join by name
-	VisibilityPrivate = "private" // only an admin can add you; a 404 to everyone else
+	VisibilityPublic  = "public"     // anyone may join by name
+	VisibilityPrivate = "private"    // only an admin can add you; a 404 to everyone else
 	HistoryAll        = "all"        // a joiner reads from seq 1
 	HistorySinceJoin  = "since_join" // a joiner reads from the seq at which it joined
 )

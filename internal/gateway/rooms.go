@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 
-
 	"github.com/switchboard-chat/switchboard/internal/chat"
 	"github.com/switchboard-chat/switchboard/wire"
 )
@@ -133,4 +132,3 @@ func (g *Gateway) blockChanged(b *chat.BlockEvent) {
 		}
 	}
 }
-

@@ -19,7 +19,6 @@ func convDest(c *chat.Conversation) []any {
 // join position and the member count.
 const stateTail = ", m.role, m.joined_seq, c.member_count"
 
-
 // stateSelect selects a conversation as the member m sees it: the
 // conversation, its last seq, m's positions and, for a direct conversation,
 // the other party's username (one's own in a conversation with oneself).

@@ -151,5 +151,3 @@ func mustAffect(res sql.Result, format string, args ...any) error {
 	}
 	return nil
 }
-
-
