@@ -99,32 +99,49 @@ func groupCalls() []groupCall {
 		return m
 	}
 	return []groupCall{
-		{"members", false, func(ctx context.Context, c *client.Client, _ *client.Conn, g, _ string) error { _, err := c.Members(ctx, g); return err },
+		{"members", false, func(ctx context.Context, c *client.Client, _ *client.Conn, g, _ string) error {
+			_, err := c.Members(ctx, g)
+			return err
+		},
 			with(nonMember(fb, fb, fb), okay, okay, okay)},
-		{"join", false, func(ctx context.Context, c *client.Client, _ *client.Conn, g, _ string) error { _, err := c.JoinGroup(ctx, g); return err },
+		{"join", false, func(ctx context.Context, c *client.Client, _ *client.Conn, g, _ string) error {
+			_, err := c.JoinGroup(ctx, g)
+			return err
+		},
 			with(nonMember(okay, fb, okay), okay, okay, okay)},
 		{"add", false, func(ctx context.Context, c *client.Client, _ *client.Conn, g, _ string) error {
 			_, err := c.AddMember(ctx, g, "mx-newbie")
 			return err
 		}, with(nonMember(fb, fb, fb), fb, okay, okay)},
-		{"remove", false, func(ctx context.Context, c *client.Client, _ *client.Conn, g, _ string) error { return c.RemoveMember(ctx, g, "mx-target") },
+		{"remove", false, func(ctx context.Context, c *client.Client, _ *client.Conn, g, _ string) error {
+			return c.RemoveMember(ctx, g, "mx-target")
+		},
 			with(nonMember(fb, fb, fb), fb, okay, okay)},
 		{"role", false, func(ctx context.Context, c *client.Client, _ *client.Conn, g, _ string) error {
 			_, err := c.SetRole(ctx, g, "mx-target", "admin")
 			return err
 		}, with(nonMember(fb, fb, fb), fb, fb, okay)},
-		{"ban", false, func(ctx context.Context, c *client.Client, _ *client.Conn, g, _ string) error { return c.Ban(ctx, g, "mx-target") },
+		{"ban", false, func(ctx context.Context, c *client.Client, _ *client.Conn, g, _ string) error {
+			return c.Ban(ctx, g, "mx-target")
+		},
 			with(nonMember(fb, fb, fb), fb, okay, okay)},
-		{"unban", false, func(ctx context.Context, c *client.Client, _ *client.Conn, g, _ string) error { return c.Unban(ctx, g, "mx-banned") },
+		{"unban", false, func(ctx context.Context, c *client.Client, _ *client.Conn, g, _ string) error {
+			return c.Unban(ctx, g, "mx-banned")
+		},
 			with(nonMember(fb, fb, fb), fb, okay, okay)},
-		{"bans", false, func(ctx context.Context, c *client.Client, _ *client.Conn, g, _ string) error { _, err := c.Bans(ctx, g); return err },
+		{"bans", false, func(ctx context.Context, c *client.Client, _ *client.Conn, g, _ string) error {
+			_, err := c.Bans(ctx, g)
+			return err
+		},
 			with(nonMember(fb, fb, fb), fb, okay, okay)},
 		{"edit", false, func(ctx context.Context, c *client.Client, _ *client.Conn, g, _ string) error {
 			d := "new description"
 			_, err := c.EditGroup(ctx, g, wire.GroupPatch{Description: &d})
 			return err
 		}, with(nonMember(fb, fb, fb), fb, okay, okay)},
-		{"delete", false, func(ctx context.Context, c *client.Client, _ *client.Conn, g, _ string) error { return c.DeleteGroup(ctx, g) },
+		{"delete", false, func(ctx context.Context, c *client.Client, _ *client.Conn, g, _ string) error {
+			return c.DeleteGroup(ctx, g)
+		},
 			with(nonMember(fb, fb, fb), fb, fb, okay)},
 		{"history", false, func(ctx context.Context, c *client.Client, _ *client.Conn, _, id string) error {
 			_, err := c.Messages(ctx, id, client.HistoryQuery{})
@@ -134,7 +151,9 @@ func groupCalls() []groupCall {
 			_, err := c.ConversationMembers(ctx, id)
 			return err
 		}, with(nonMember(fb, fb, fb), okay, okay, okay)},
-		{"leave", false, func(ctx context.Context, c *client.Client, _ *client.Conn, g, _ string) error { return c.LeaveGroup(ctx, g) },
+		{"leave", false, func(ctx context.Context, c *client.Client, _ *client.Conn, g, _ string) error {
+			return c.LeaveGroup(ctx, g)
+		},
 			with(nonMember(nf, nf, nf), okay, okay, "conflict")},
 		{"send", true, func(ctx context.Context, _ *client.Client, conn *client.Conn, _, id string) error {
 			_, err := conn.Send(ctx, client.SendRequest{Conversation: id, Text: "hi"})
