@@ -34,11 +34,13 @@ func newMatrixUsers(t *testing.T, servers []*testServer) *matrixUsers {
 			u.conns[name] = dial(t, c, "matrix")
 		}
 	}
+	dead := u.api["loggedout"].Token()
 	if err := u.api["loggedout"].Logout(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}
-	// Logout cleared the client's token: put the dead one back.
-	u.api["loggedout"] = client.New(servers[0].URL, client.WithSessionToken("dead-"+fmt.Sprint(len(servers))))
+	// Logout cleared the client's token: put the ended one back, on the
+	// last node (in a cluster, not the one that ended it).
+	u.api["loggedout"] = client.New(servers[len(servers)-1].URL, client.WithSessionToken(dead))
 	u.api["anonymous"] = client.New(servers[len(servers)-1].URL)
 	return u
 }
