@@ -76,7 +76,9 @@ func (n *Node) onBusEvent(ev *chat.Event) {
 	if ev.Kind == chat.EventMember && ev.Member != nil {
 		n.members.Forget(ev.Member.ConversationID)
 		n.memberTopics(ctx, ev.Member)
-		n.rooms.member(ctx, ev.Member)
+		// After the member frame: the gateway first ends the watches of one
+		// who left, so the room change reaches only those still in it.
+		defer n.rooms.member(ctx, ev.Member)
 	}
 	if ev.Kind == chat.EventPresence && ev.Presence != nil {
 		n.rooms.presence(ev.Presence)
