@@ -80,9 +80,18 @@ func TestGroupBadInput(t *testing.T) {
 		code string
 		says string
 	}{
-		{"unknown role", func(ctx context.Context) error { _, err := owner.SetRole(ctx, "bad-input", "bi-member", "king"); return err }, "bad_request", "role must be"},
-		{"owner steps down without a transfer", func(ctx context.Context) error { _, err := owner.SetRole(ctx, "bad-input", "bi-owner", "admin"); return err }, "bad_request", "needs an owner"},
-		{"role of a non-member", func(ctx context.Context) error { _, err := owner.SetRole(ctx, "bad-input", "bi-outsider", "admin"); return err }, "not_found", "not a member"},
+		{"unknown role", func(ctx context.Context) error {
+			_, err := owner.SetRole(ctx, "bad-input", "bi-member", "king")
+			return err
+		}, "bad_request", "role must be"},
+		{"owner steps down without a transfer", func(ctx context.Context) error {
+			_, err := owner.SetRole(ctx, "bad-input", "bi-owner", "admin")
+			return err
+		}, "bad_request", "needs an owner"},
+		{"role of a non-member", func(ctx context.Context) error {
+			_, err := owner.SetRole(ctx, "bad-input", "bi-outsider", "admin")
+			return err
+		}, "not_found", "not a member"},
 		{"removing the owner", func(ctx context.Context) error { return admin.RemoveMember(ctx, "bad-input", "bi-owner") }, "forbidden", "owner cannot be removed"},
 		{"an admin removing an admin", func(ctx context.Context) error {
 			_, err := owner.SetRole(ctx, "bad-input", "bi-member", "admin")
@@ -97,13 +106,22 @@ func TestGroupBadInput(t *testing.T) {
 		{"ban without a username", func(ctx context.Context) error { return admin.Ban(ctx, "bad-input", "") }, "bad_request", "username is required"},
 		{"unbanning someone not banned", func(ctx context.Context) error { return admin.Unban(ctx, "bad-input", "bi-member") }, "not_found", "not banned"},
 		{"the owner leaving", func(ctx context.Context) error { return owner.LeaveGroup(ctx, "bad-input") }, "conflict", "transfer ownership"},
-		{"adding a user who blocks you", func(ctx context.Context) error { _, err := owner.AddMember(ctx, "bad-input", "bi-outsider"); return err }, "forbidden", "does not accept"},
-		{"adding an unknown user", func(ctx context.Context) error { _, err := owner.AddMember(ctx, "bad-input", "nobody-here"); return err }, "not_found", "no user"},
+		{"adding a user who blocks you", func(ctx context.Context) error {
+			_, err := owner.AddMember(ctx, "bad-input", "bi-outsider")
+			return err
+		}, "forbidden", "does not accept"},
+		{"adding an unknown user", func(ctx context.Context) error {
+			_, err := owner.AddMember(ctx, "bad-input", "nobody-here")
+			return err
+		}, "not_found", "no user"},
 		{"title over its limit", func(ctx context.Context) error {
 			_, err := admin.EditGroup(ctx, "bad-input", wire.GroupPatch{Title: long(128)})
 			return err
 		}, "bad_request", "title is"},
-		{"empty title", func(ctx context.Context) error { _, err := admin.EditGroup(ctx, "bad-input", wire.GroupPatch{Title: &empty}); return err }, "bad_request", "must not be empty"},
+		{"empty title", func(ctx context.Context) error {
+			_, err := admin.EditGroup(ctx, "bad-input", wire.GroupPatch{Title: &empty})
+			return err
+		}, "bad_request", "must not be empty"},
 		{"description over its limit", func(ctx context.Context) error {
 			_, err := admin.EditGroup(ctx, "bad-input", wire.GroupPatch{Description: long(1024)})
 			return err
