@@ -363,7 +363,8 @@ func (s *Service) GroupMembers(ctx context.Context, sess Session, name string) (
 // their positions and online state; only members may ask. A member who
 // blocks the caller shows as offline.
 func (s *Service) ConversationMembers(ctx context.Context, sess Session, convID string) ([]MemberState, error) {
-	if _, err := s.cfg.Store.ConversationState(ctx, convID, sess.UserID); err != nil {
+	st, err := s.cfg.Store.ConversationState(ctx, convID, sess.UserID)
+	if err != nil {
 		return nil, s.hidePrivate(ctx, convID, err)
 	}
 	ms, err := s.cfg.Store.Members(ctx, convID)
@@ -382,6 +383,9 @@ func (s *Service) ConversationMembers(ctx context.Context, sess Session, convID 
 	for i, m := range ms {
 		_, hide := hidden[m.UserID]
 		out[i] = MemberState{Member: m, Online: online[m.UserID] && !hide}
+		if st.Kind != KindGroup {
+			out[i].Role = "" // roles are a group's
+		}
 	}
 	return out, nil
 }

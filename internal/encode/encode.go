@@ -58,7 +58,7 @@ func Conversation(c chat.ConversationState) wire.Conversation {
 		Description:  c.Description,
 		Visibility:   c.Visibility,
 		History:      c.History,
-		Role:         c.Role,
+		Role:         groupOnly(c, c.Role),
 		MemberCount:  c.MemberCount,
 	}
 }
@@ -104,4 +104,13 @@ func Event(ev *chat.Event) (wire.ServerFrame, bool) {
 		return wire.ServerFrame{Type: wire.TypeResync}, true
 	}
 	return wire.ServerFrame{}, false
+}
+
+// groupOnly returns v for a group and "" for a direct conversation, whose
+// members have no roles.
+func groupOnly(c chat.ConversationState, v string) string {
+	if c.Kind != chat.KindGroup {
+		return ""
+	}
+	return v
 }
