@@ -156,6 +156,10 @@ func TestGroupBadInput(t *testing.T) {
 			_, err := owner.SearchGroups(ctx, strings.Repeat("q", 65), 0)
 			return err
 		}, "bad_request", "q is"},
+		{"directory limit over its maximum", func(ctx context.Context) error {
+			_, err := owner.SearchGroups(ctx, "", 101)
+			return err
+		}, "bad_request", "limit is 1 to 100"},
 		{"blocking yourself", func(ctx context.Context) error { return owner.Block(ctx, "bi-owner") }, "bad_request", "cannot block yourself"},
 		{"blocking an unknown user", func(ctx context.Context) error { return owner.Block(ctx, "nobody-here") }, "not_found", "no user"},
 	} {

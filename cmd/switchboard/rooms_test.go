@@ -1,10 +1,13 @@
 package main
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 
 	"github.com/switchboard-chat/switchboard/client"
+	"github.com/switchboard-chat/switchboard/internal/chat"
+	"github.com/switchboard-chat/switchboard/internal/gateway"
 	"github.com/switchboard-chat/switchboard/wire"
 )
 
@@ -96,4 +99,48 @@ func TestRoomPresence(t *testing.T) {
 
 func TestClusterRoomPresence(t *testing.T) {
 	roomPresence(t, startCluster(t, 3))
+}
+
+// TestRoomLimits crosses the room limits: at most 100 watched rooms per
+// connection, and a watch names at most 100 online users (but counts all).
+func TestRoomLimits(t *testing.T) {
+	s := startServer(t)
+	owner := user(t, s, "rl-owner")
+	oc := dial(t, owner, "web")
+	var first string
+	for i := range gateway.MaxWatchedRooms + 1 {
+		g, err := owner.CreateGroupWith(ctxT(t), wire.GroupRequest{Name: fmt.Sprintf("rl-room-%d", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = g.ID
+		}
+		_, err = oc.Watch(ctxT(t), g.ID)
+		if i < gateway.MaxWatchedRooms && err != nil {
+			t.Fatalf("watch %d: %v", i, err)
+		}
+		if i == gateway.MaxWatchedRooms {
+			wantCode(t, err, "too_large")
+		}
+	}
+	// Watching one already watched is still fine at the limit.
+	if _, err := oc.Watch(ctxT(t), first); err != nil {
+		t.Fatalf("re-watch at the limit: %v", err)
+	}
+	for i := range chat.MaxRoomUsers + 1 {
+		name := fmt.Sprintf("rl-m%03d", i)
+		c := user(t, s, name)
+		if _, err := owner.AddMember(ctxT(t), "rl-room-0", name); err != nil {
+			t.Fatal(err)
+		}
+		dial(t, c, "web")
+	}
+	room, err := oc.Watch(ctxT(t), first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if room.Online != chat.MaxRoomUsers+2 || len(room.Users) != chat.MaxRoomUsers {
+		t.Fatalf("watch: %d online, %d named; want %d and %d", room.Online, len(room.Users), chat.MaxRoomUsers+2, chat.MaxRoomUsers)
+	}
 }
