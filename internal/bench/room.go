@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-
 	"github.com/switchboard-chat/switchboard/client"
 	"github.com/switchboard-chat/switchboard/wire"
 )
@@ -267,4 +266,3 @@ verdict:   %s
 		lat(r.Online), lat(r.Offline), r.CPUPerChange, r.FramesPerChange, verdict)
 	return err
 }
-
