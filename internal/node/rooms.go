@@ -93,6 +93,11 @@ func (rs *rooms) load(ctx context.Context, convID string, r *room) error {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	r.members = ms
+	for id := range r.online {
+		if !ms.Has(id) {
+			delete(r.online, id) // came online during the load, but not a member
+		}
+	}
 	for _, m := range ms.List {
 		if r.touched[m.UserID] {
 			continue // a presence event arrived meanwhile and is newer
@@ -127,7 +132,7 @@ func (rs *rooms) presence(p *chat.PresenceInfo) {
 			if r.touched != nil {
 				r.touched[p.UserID] = true
 				if p.Online {
-					r.online[p.UserID] = p.Username // dropped by load if not a member
+					r.online[p.UserID] = p.Username // load drops it if not a member
 				} else {
 					delete(r.online, p.UserID)
 				}
