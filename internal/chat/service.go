@@ -68,7 +68,7 @@ func NewService(cfg Config) *Service {
 		logins:  newLimiter(1.0/6, 10),
 		users:   NewCache[string, User](100_000, 0, cfg.Now),
 		directs: NewCache[string, Conversation](100_000, 0, cfg.Now),
-		blocked: NewCache[string, bool](100_000, 10*time.Minute, cfg.Now),
+		blocked: NewCache[string, bool](100_000, time.Minute, cfg.Now), // bounds staleness if a block event is lost
 		kinds:   NewCache[string, string](100_000, 0, cfg.Now),
 	}
 }
