@@ -14,6 +14,8 @@ const (
 	TypeTyping            = "typing"
 	TypePresenceSubscribe = "presence_subscribe"
 	TypePing              = "ping"
+	TypeWatch             = "watch"
+	TypeUnwatch           = "unwatch"
 )
 
 // Frame types sent by the server.
@@ -29,6 +31,7 @@ const (
 	TypeMember    = "member"
 	TypeReconnect = "reconnect"
 	TypeResync    = "resync"
+	TypeRoom      = "room"
 )
 
 // ClientFrame is any frame a client sends; which fields count depends on Type.
@@ -56,6 +59,7 @@ type ClientFrame struct {
 
 	// presence_subscribe
 	Users []string `json:"users,omitempty"`
+	// watch and unwatch name the Conversation.
 }
 
 // ServerFrame is any frame the server sends.
@@ -86,8 +90,15 @@ type ServerFrame struct {
 	Status       string `json:"status,omitempty"`
 	Seq          int64  `json:"seq,omitempty"`
 	Event        string `json:"event,omitempty"`
-	Online       *bool  `json:"online,omitempty"`
+	Online       *bool  `json:"-"` // presence: encoded as "online"
 	LastSeen     *int64 `json:"last_seen,omitempty"`
+	// member events: who did it and, for "role", the new role.
+	By   string `json:"by,omitempty"`
+	Role string `json:"role,omitempty"`
+	// ack of watch, and room events: the room's online count (encoded as
+	// "online" too) and, in the ack, the first online usernames.
+	OnlineCount *int     `json:"-"`
+	OnlineUsers []string `json:"online_users,omitempty"`
 
 	// reconnect
 	Reason string `json:"reason,omitempty"`
@@ -102,7 +113,13 @@ func (f ServerFrame) MarshalJSON() ([]byte, error) {
 		plain
 		Message any `json:"message,omitempty"`
 		User    any `json:"user,omitempty"`
+		Online  any `json:"online,omitempty"`
 	}{plain: plain(f)}
+	if f.Online != nil {
+		out.Online = *f.Online
+	} else if f.OnlineCount != nil {
+		out.Online = *f.OnlineCount
+	}
 	out.plain.Message = ""
 	out.plain.User = nil
 	if f.Msg != nil {
@@ -125,12 +142,26 @@ func (f *ServerFrame) UnmarshalJSON(b []byte) error {
 		plain
 		Message json.RawMessage `json:"message,omitempty"`
 		User    json.RawMessage `json:"user,omitempty"`
+		Online  json.RawMessage `json:"online,omitempty"`
 	}
 	if err := json.Unmarshal(b, &in); err != nil {
 		return err
 	}
 	*f = ServerFrame(in.plain)
-	f.Message, f.User, f.Msg = "", nil, nil
+	f.Message, f.User, f.Msg, f.Online, f.OnlineCount = "", nil, nil, nil, nil
+	if len(in.Online) > 0 {
+		if in.Online[0] == 't' || in.Online[0] == 'f' {
+			f.Online = new(bool)
+			if err := json.Unmarshal(in.Online, f.Online); err != nil {
+				return err
+			}
+		} else {
+			f.OnlineCount = new(int)
+			if err := json.Unmarshal(in.Online, f.OnlineCount); err != nil {
+				return err
+			}
+		}
+	}
 	if len(in.Message) > 0 {
 		if in.Message[0] == '{' {
 			f.Msg = new(Message)
@@ -202,6 +233,12 @@ type Conversation struct {
 	// DeliveredSeq is the member's delivered position.
 	DeliveredSeq int64 `json:"delivered_seq"`
 	Unread       int64 `json:"unread"`
+	// Groups: their settings, the caller's role and the member count.
+	Description string `json:"description,omitempty"`
+	Visibility  string `json:"visibility,omitempty"`
+	History     string `json:"history,omitempty"`
+	Role        string `json:"role,omitempty"`
+	MemberCount int    `json:"member_count,omitempty"`
 }
 
 // Presence is one user's online state.
@@ -218,6 +255,7 @@ type Member struct {
 	Online       bool   `json:"online"`
 	DeliveredSeq int64  `json:"delivered_seq"`
 	ReadSeq      int64  `json:"read_seq"`
+	Role         string `json:"role,omitempty"`
 }
 
 // ErrorBody is the body of every HTTP error.
@@ -255,8 +293,57 @@ type UserResponse struct {
 
 // GroupRequest is the body of POST /v1/groups.
 type GroupRequest struct {
-	Name  string `json:"name"`
-	Title string `json:"title,omitempty"`
+	Name        string `json:"name"`
+	Title       string `json:"title,omitempty"`
+	Description string `json:"description,omitempty"`
+	Visibility  string `json:"visibility,omitempty"` // public (default) or private
+	History     string `json:"history,omitempty"`    // all (default) or since_join
+}
+
+// GroupPatch is the body of PATCH /v1/groups/{name}: the fields to change.
+type GroupPatch struct {
+	Title       *string `json:"title,omitempty"`
+	Description *string `json:"description,omitempty"`
+	Visibility  *string `json:"visibility,omitempty"`
+	History     *string `json:"history,omitempty"`
+}
+
+// AddMemberRequest is the body of POST /v1/groups/{name}/members: empty
+// joins the caller, a username adds that user (admins).
+type AddMemberRequest struct {
+	Username string `json:"username,omitempty"`
+}
+
+// RoleRequest is the body of PUT /v1/groups/{name}/members/{username}/role.
+type RoleRequest struct {
+	Role string `json:"role"`
+}
+
+// BanRequest is the body of POST /v1/groups/{name}/bans.
+type BanRequest struct {
+	Username string `json:"username"`
+}
+
+// Ban is a user kept out of a group.
+type Ban struct {
+	Username string `json:"username"`
+	BannedAt int64  `json:"banned_at"`
+}
+
+// BansResponse answers GET /v1/groups/{name}/bans.
+type BansResponse struct {
+	Bans []Ban `json:"bans"`
+}
+
+// GroupsResponse answers GET /v1/groups?q=: public groups, most members
+// first.
+type GroupsResponse struct {
+	Groups []Conversation `json:"groups"`
+}
+
+// BlocksResponse answers GET /v1/blocks: the users the caller blocks.
+type BlocksResponse struct {
+	Blocks []User `json:"blocks"`
 }
 
 // ConversationResponse answers group calls.

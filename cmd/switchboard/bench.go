@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -37,6 +38,10 @@ Scenarios:
   dm            --pairs P pairs of users messaging each other at --rate
   group         one group of --members M online members, --senders K of
                 them sending at --rate; deliveries/s
+  room          one group of --members M (most offline), --watchers W of
+                them watching its room, --churners C connecting and
+                disconnecting until --changes N presence changes were seen;
+                latency to the watchers and CPU and frames per change
 
 The run FAILS (exit status 1) if any acknowledged message is not received
 by an online recipient, or arrives twice or out of order.
@@ -65,6 +70,9 @@ func bench(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.IntVar(&cfg.Pairs, "pairs", 10, "dm: pairs of users")
 	fs.IntVar(&cfg.Members, "members", 100, "group: online members")
 	fs.IntVar(&cfg.Senders, "senders", 1, "group: members that send")
+	fs.IntVar(&cfg.Watchers, "watchers", 10, "room: online members watching the room")
+	fs.IntVar(&cfg.Churners, "churners", 10, "room: members coming and going")
+	fs.IntVar(&cfg.Changes, "changes", 200, "room: presence changes to make")
 	fs.Float64Var(&cfg.Rate, "rate", 1000, "messages per second over all senders; 0 sends as fast as --inflight allows")
 	fs.DurationVar(&cfg.Duration, "duration", 0, "how long to send after the warmup (default 10s unless --messages)")
 	fs.IntVar(&cfg.Messages, "messages", 0, "total messages to send, warmup included, instead of --duration")
@@ -148,6 +156,24 @@ func bench(ctx context.Context, args []string, getenv func(string) string, stdou
 			}
 			return loadgen.Worker{In: in, Out: out, Wait: cmd.Wait}, nil
 		}
+	}
+	if cfg.Scenario == loadgen.Room {
+		rep, err := loadgen.RunRoom(ctx, cfg)
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		if jsonOut {
+			err = json.NewEncoder(stdout).Encode(rep)
+		} else {
+			err = rep.WriteText(stdout)
+		}
+		if err != nil {
+			return err
+		}
+		if rep.Failed {
+			return fmt.Errorf("bench: run FAILED: %d room frames never arrived", rep.Missing)
+		}
+		return nil
 	}
 	rep, err := loadgen.Run(ctx, cfg)
 	if err != nil {

@@ -150,3 +150,29 @@ func TestBenchBadArgs(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchRoom runs the room scenario small: every watcher sees every
+// change, and a change costs frames per watcher, not per member.
+func TestBenchRoom(t *testing.T) {
+	s := startServer(t, "--presence-grace", "50ms")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	err := run(ctx, []string{"bench", "room", "--target", s.URL, "--members", "60", "--watchers", "4", "--churners", "2", "--changes", "20", "--json"},
+		func(string) string { return "" }, &out, &errOut)
+	var rep loadgen.RoomReport
+	if jerr := json.Unmarshal(out.Bytes(), &rep); jerr != nil || err != nil {
+		t.Fatalf("bench room: %v; output %q; stderr %q; decode: %v", err, out.String(), errOut.String(), jerr)
+	}
+	if rep.Failed || rep.Missing != 0 || rep.Changes < 20 {
+		t.Fatalf("report %+v", rep)
+	}
+	if got := rep.Online.Count + rep.Offline.Count; got != int64(rep.Changes*rep.Watchers) {
+		t.Errorf("%d room frames timed; want %d changes x %d watchers", got, rep.Changes, rep.Watchers)
+	}
+	// Each change is written to the watchers (and the churner's own frames:
+	// its ready and acks), far fewer than the 60 members.
+	if rep.FramesPerChange > 20 {
+		t.Errorf("%.1f frames per change; want about one per watcher", rep.FramesPerChange)
+	}
+}

@@ -301,3 +301,23 @@ func TestClusterGroupOrderAcrossNodes(t *testing.T) {
 		})
 	}
 }
+
+// TestClusterRemovedMemberStopsReceiving: removed on node 1, connected to
+// node 2, the sender on node 3; with per-node envelopes and, with
+// --large-group 2, on the group's topic.
+func TestClusterRemovedMemberStopsReceiving(t *testing.T) {
+	for _, large := range []string{"1000", "2"} {
+		t.Run("large-group-"+large, func(t *testing.T) {
+			nodes := startCluster(t, 3, "--large-group", large)
+			for _, how := range []string{"remove", "ban"} {
+				t.Run(how, func(t *testing.T) { removalStopsDelivery(t, nodes, how) })
+			}
+		})
+	}
+}
+
+// TestClusterGroupAuthorization runs the authorization matrix with its
+// users spread over three nodes.
+func TestClusterGroupAuthorization(t *testing.T) {
+	authorizationMatrix(t, startCluster(t, 3))
+}

@@ -27,6 +27,7 @@ const (
 	Connections = "connections" // N authenticated idle connections
 	DM          = "dm"          // pairs of users sending each other direct messages
 	Group       = "group"       // one group, some members sending, all online
+	Room        = "room"        // one large group watched by some members while others come and go (see room.go)
 )
 
 // Config describes a run. The zero values of the optional fields take the
@@ -46,6 +47,10 @@ type Config struct {
 	Pairs   int // dm: how many pairs of users
 	Members int // group: online members
 	Senders int // group: how many of the members send
+
+	Watchers int // room: online members watching the room
+	Churners int // room: members who connect and disconnect, each a presence change
+	Changes  int // room: presence changes to make (online and offline each count one)
 
 	Rate     float64       // messages per second over all senders; 0 means as fast as InFlight allows
 	Duration time.Duration // how long to send after the warmup (unless Messages > 0)
@@ -84,11 +89,11 @@ type Worker struct {
 // Defaults fills in unset fields and checks the rest.
 func (c *Config) Defaults() error {
 	switch c.Scenario {
-	case Connections, DM, Group:
+	case Connections, DM, Group, Room:
 	case "":
-		return errors.New("no scenario given (connections, dm or group)")
+		return errors.New("no scenario given (connections, dm, group or room)")
 	default:
-		return fmt.Errorf("unknown scenario %q (connections, dm or group)", c.Scenario)
+		return fmt.Errorf("unknown scenario %q (connections, dm, group or room)", c.Scenario)
 	}
 	if len(c.Targets) == 0 {
 		return errors.New("no --target given")
@@ -120,6 +125,12 @@ func (c *Config) Defaults() error {
 	def(&c.Procs, 1)
 	def(&c.InFlight, 1000)
 	def(&c.DialConcurrency, 64)
+	def(&c.Watchers, 10)
+	def(&c.Churners, 10)
+	def(&c.Changes, 200)
+	if c.Scenario == Room && c.Watchers+c.Churners > c.Members {
+		return fmt.Errorf("--watchers %d and --churners %d are more than --members %d", c.Watchers, c.Churners, c.Members)
+	}
 	if c.Senders > c.Members {
 		return fmt.Errorf("--senders %d is more than --members %d", c.Senders, c.Members)
 	}

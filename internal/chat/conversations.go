@@ -21,10 +21,23 @@ func (s *Service) History(ctx context.Context, sess Session, convID string, q Hi
 	if q.Limit > MaxHistoryLimit {
 		return nil, Errorf(EBadRequest, "limit is at most %d", MaxHistoryLimit)
 	}
-	if _, err := s.cfg.Store.ConversationState(ctx, convID, sess.UserID); err != nil {
+	st, err := s.cfg.Store.ConversationState(ctx, convID, sess.UserID)
+	if err != nil {
+		return nil, s.hidePrivate(ctx, convID, err)
+	}
+	floor := st.Floor()
+	if q.After > 0 && q.After < floor {
+		q.After = floor
+	}
+	ms, err := s.cfg.Store.Messages(ctx, convID, q)
+	if err != nil {
 		return nil, err
 	}
-	return s.cfg.Store.Messages(ctx, convID, q)
+	// since_join: what came before the member joined is not theirs to read.
+	for len(ms) > 0 && ms[0].Seq <= floor {
+		ms = ms[1:]
+	}
+	return ms, nil
 }
 
 // requireMember returns the members of convID if userID is one of them,
@@ -47,7 +60,7 @@ func (s *Service) requireMember(ctx context.Context, convID, userID string) (*Me
 			return nil, err
 		}
 	}
-	return nil, Errorf(EForbidden, "you are not a member of conversation %q", convID)
+	return nil, s.hidePrivate(ctx, convID, Errorf(EForbidden, "you are not a member of conversation %q", convID))
 }
 
 // direct returns the direct conversation between userID and the named peer,

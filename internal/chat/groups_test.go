@@ -13,22 +13,22 @@ func TestGroupMembership(t *testing.T) {
 	ctx := context.Background()
 	alice := c.user(t, "alice", true)
 	bob := c.user(t, "bob", true)
-	g, err := c.svc.CreateGroup(ctx, c.session(alice), "Team", "")
+	g, err := c.svc.CreateGroup(ctx, c.session(alice), "Team", chat.GroupSettings{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if g.Name != "team" || g.Title != "team" {
 		t.Fatalf("group %q titled %q; want the name lowercased and the title defaulting to it", g.Name, g.Title)
 	}
-	_, err = c.svc.CreateGroup(ctx, c.session(bob), "team", "")
+	_, err = c.svc.CreateGroup(ctx, c.session(bob), "team", chat.GroupSettings{})
 	wantCode(t, err, chat.EConflict)
-	_, err = c.svc.CreateGroup(ctx, c.session(bob), "x", "")
+	_, err = c.svc.CreateGroup(ctx, c.session(bob), "x", chat.GroupSettings{})
 	wantCode(t, err, chat.EBadRequest)
-	_, err = c.svc.CreateGroup(ctx, c.session(bob), "long-title", strings.Repeat("t", chat.MaxGroupTitle+1))
+	_, err = c.svc.CreateGroup(ctx, c.session(bob), "long-title", chat.GroupSettings{Title: ptr(strings.Repeat("t", chat.MaxGroupTitle+1))})
 	wantCode(t, err, chat.EBadRequest)
-	_, err = c.svc.CreateGroup(ctx, c.session(bob), "disguised", "team\u202Emoor")
+	_, err = c.svc.CreateGroup(ctx, c.session(bob), "disguised", chat.GroupSettings{Title: ptr("team\u202Emoor")})
 	wantCode(t, err, chat.EBadRequest)
-	_, err = c.svc.CreateGroup(ctx, c.session(bob), "nul-title", "a\x00b")
+	_, err = c.svc.CreateGroup(ctx, c.session(bob), "nul-title", chat.GroupSettings{Title: ptr("a\x00b")})
 	wantCode(t, err, chat.EBadRequest)
 
 	_, err = c.svc.GroupMembers(ctx, c.session(bob), "team")
@@ -127,3 +127,4 @@ func equal(a, b []int64) bool {
 	}
 	return true
 }
+func ptr[T any](v T) *T { return &v }

@@ -61,6 +61,9 @@ func (s *Service) prepare(ctx context.Context, c ConnInfo, req SendRequest) (Mes
 	} else if _, err := s.requireMember(ctx, convID, c.UserID); err != nil {
 		return Message{}, err
 	}
+	if err := s.mayDirect(ctx, c, convID); err != nil {
+		return Message{}, err
+	}
 	m := Message{
 		ID:             s.cfg.NewID(),
 		ConversationID: convID,

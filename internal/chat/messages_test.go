@@ -14,7 +14,7 @@ func TestSendRefusals(t *testing.T) {
 	alice := c.user(t, "alice", true)
 	bob := c.user(t, "bob", true)
 	carol := c.user(t, "carol", true)
-	g, err := c.svc.CreateGroup(ctx, c.session(alice), "team", "")
+	g, err := c.svc.CreateGroup(ctx, c.session(alice), "team", chat.GroupSettings{})
 	if err != nil {
 		t.Fatal(err)
 	}

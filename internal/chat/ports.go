@@ -12,6 +12,9 @@ import (
 // documented, *Error{EUnavailable} when the database cannot be reached, and
 // any other error for faults (reported to clients as EInternal).
 type Store interface {
+	GroupStore
+	BlockStore
+
 	// CreateUser stores u. EConflict if the username is taken.
 	CreateUser(ctx context.Context, u User, passwordHash string) error
 	// UserByName returns the user and its password hash. ENotFound.
@@ -41,8 +44,9 @@ type Store interface {
 	GroupByName(ctx context.Context, name string) (Conversation, error)
 	// Conversation returns a conversation. ENotFound.
 	Conversation(ctx context.Context, id string) (Conversation, error)
-	// AddMember makes userID a member; added is false if it already was.
-	// A member who joins starts with read and delivered at the current last seq.
+	// AddMember makes userID a member with role member; added is false if
+	// it already was. A member who joins starts with read, delivered and
+	// JoinedSeq at the current last seq. EForbidden if userID is banned.
 	AddMember(ctx context.Context, convID, userID string, ts int64) (added bool, err error)
 	// RemoveMember removes userID; removed is false if it was not a member.
 	RemoveMember(ctx context.Context, convID, userID string) (removed bool, err error)
@@ -176,6 +180,8 @@ const (
 	EventMember   = "member"
 	EventRevoke   = "revoke" // a session ended: close its connections
 	EventResync   = "resync" // events may have been lost: clients should sync
+	EventBlock    = "block"  // a user blocked or unblocked another
+	EventRoom     = "room"   // a watched room's online count changed (made by each node, never sent)
 )
 
 // Event is something to push to connections. Recipients are user IDs; for
@@ -193,6 +199,8 @@ type Event struct {
 	Typing    *TypingEvent  `json:"t,omitempty"`
 	Member    *MemberEvent  `json:"mb,omitempty"`
 	SessionID string        `json:"s,omitempty"`
+	Block     *BlockEvent   `json:"b,omitempty"`
+	Room      *RoomEvent    `json:"rm,omitempty"`
 	// PrevTS, on a message event, is Append.PrevTS: see node's sequencer.
 	PrevTS int64 `json:"pt,omitempty"`
 }

@@ -5,22 +5,23 @@ import (
 	"time"
 )
 
-// Profile returns a user with its presence.
-func (s *Service) Profile(ctx context.Context, username string) (PresenceInfo, User, error) {
+// Profile returns a user with its presence as viewerID may see it.
+func (s *Service) Profile(ctx context.Context, viewerID, username string) (PresenceInfo, User, error) {
 	u, err := s.userByName(ctx, username)
 	if err != nil {
 		return PresenceInfo{}, User{}, err
 	}
-	ps, err := s.presenceOf(ctx, []User{u})
+	ps, err := s.presenceOf(ctx, viewerID, []User{u})
 	if err != nil {
 		return PresenceInfo{}, User{}, err
 	}
 	return ps[0], u, nil
 }
 
-// Presence returns the presence of the named users. Unknown names are an
-// ENotFound error.
-func (s *Service) Presence(ctx context.Context, usernames []string) ([]PresenceInfo, error) {
+// Presence returns the presence of the named users as viewerID may see it:
+// a user who blocks the viewer is Hidden, offline and never seen. Unknown
+// names are an ENotFound error.
+func (s *Service) Presence(ctx context.Context, viewerID string, usernames []string) ([]PresenceInfo, error) {
 	if len(usernames) > 1000 {
 		return nil, Errorf(ETooLarge, "at most 1000 users at once")
 	}
@@ -32,10 +33,14 @@ func (s *Service) Presence(ctx context.Context, usernames []string) ([]PresenceI
 		}
 		us = append(us, u)
 	}
-	return s.presenceOf(ctx, us)
+	return s.presenceOf(ctx, viewerID, us)
 }
 
-func (s *Service) presenceOf(ctx context.Context, us []User) ([]PresenceInfo, error) {
+func (s *Service) presenceOf(ctx context.Context, viewerID string, us []User) ([]PresenceInfo, error) {
+	hidden, err := s.hiddenFrom(ctx, viewerID)
+	if err != nil {
+		return nil, err
+	}
 	ids := make([]string, len(us))
 	for i, u := range us {
 		ids[i] = u.ID
@@ -49,6 +54,10 @@ func (s *Service) presenceOf(ctx context.Context, us []User) ([]PresenceInfo, er
 		full, err := s.cfg.Store.UserByID(ctx, u.ID)
 		if err != nil {
 			return nil, err
+		}
+		if _, hide := hidden[u.ID]; hide {
+			out[i] = PresenceInfo{UserID: u.ID, Username: u.Username, Hidden: true}
+			continue
 		}
 		out[i] = PresenceInfo{UserID: u.ID, Username: u.Username, Online: online[u.ID], LastSeen: full.LastSeen}
 	}

@@ -113,16 +113,16 @@ func TestPresenceQueries(t *testing.T) {
 	ctx := context.Background()
 	c.user(t, "alice", true)
 	c.user(t, "bob", false)
-	ps, err := c.svc.Presence(ctx, []string{"alice", "BOB"})
+	ps, err := c.svc.Presence(ctx, "", []string{"alice", "BOB"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(ps) != 2 || !ps[0].Online || ps[1].Online {
 		t.Fatalf("presence %+v; want alice online, bob offline", ps)
 	}
-	_, err = c.svc.Presence(ctx, []string{"alice", "nobody"})
+	_, err = c.svc.Presence(ctx, "", []string{"alice", "nobody"})
 	wantCode(t, err, chat.ENotFound)
-	_, err = c.svc.Presence(ctx, make([]string, 1001))
+	_, err = c.svc.Presence(ctx, "", make([]string, 1001))
 	wantCode(t, err, chat.ETooLarge)
 }
 
@@ -148,7 +148,7 @@ func TestConnectionCapPerUser(t *testing.T) {
 	if err := c.svc.Connected(ctx, dev(3)); err != nil {
 		t.Fatalf("after one closed: %v", err)
 	}
-	ps, err := c.svc.Presence(ctx, []string{"alice"})
+	ps, err := c.svc.Presence(ctx, "", []string{"alice"})
 	if err != nil || !ps[0].Online {
 		t.Fatalf("presence %+v, %v", ps, err)
 	}

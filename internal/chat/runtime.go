@@ -42,6 +42,15 @@ type Runtime interface {
 	// connection on any node, Hooks.Offline runs after the grace period,
 	// unless the user came back meanwhile.
 	Disconnected(ctx context.Context, c ConnInfo)
+	// WatchRoom starts keeping convID's online members on this node (a
+	// count of watchers: each call is paired with one UnwatchRoom) and
+	// returns them. While watched, each presence or membership change that
+	// moves the count is delivered here as one EventRoom, for this node's
+	// watchers.
+	WatchRoom(ctx context.Context, convID string) (RoomSnapshot, error)
+	// UnwatchRoom ends one WatchRoom.
+	UnwatchRoom(convID string)
+
 	// Departing cancels the offline announcements still waiting out their
 	// grace period and returns those users, for a last write of their
 	// last-seen at shutdown.
@@ -53,6 +62,8 @@ type Hooks struct {
 	// Offline runs when a user's grace period ended with no connection on
 	// any node; lastSeen is when its last connection closed.
 	Offline func(ctx context.Context, userID, username string, lastSeen int64)
+	// Blocked runs for every block event a node receives, its own too.
+	Blocked func(b *BlockEvent)
 }
 
 // ConnInfo identifies the connection a request came from.

@@ -65,6 +65,8 @@ type Service struct {
 
 	users   *Cache[string, User]         // username -> user (immutable fields only)
 	directs *Cache[string, Conversation] // "a|b" -> their direct conversation
+	blocked *Cache[string, bool]         // "blocker|user" -> blocks; block events clear it
+	kinds   *Cache[string, string]       // conversation -> kind
 }
 
 // NewService returns the rules; call Start before use.
@@ -108,6 +110,8 @@ func NewService(cfg Config) *Service {
 		hashing:    newHashSlots(cfg.HashConcurrency, cfg.HashWait),
 		users:      NewCache[string, User](100_000, 0, cfg.Now),
 		directs:    NewCache[string, Conversation](100_000, 0, cfg.Now),
+		blocked:    NewCache[string, bool](100_000, time.Minute, cfg.Now), // bounds staleness if a block event is lost
+		kinds:      NewCache[string, string](100_000, 0, cfg.Now),
 	}
 }
 
@@ -117,7 +121,7 @@ func (s *Service) NodeID() string { return s.rt.NodeID() }
 // Start runs this node's runtime, delivering events to d, until ctx ends or
 // Stop is called.
 func (s *Service) Start(ctx context.Context, d Deliverer) {
-	s.rt.Start(ctx, d, Hooks{Offline: s.wentOffline})
+	s.rt.Start(ctx, d, Hooks{Offline: s.wentOffline, Blocked: s.ForgetBlock})
 }
 
 // Stop finishes the messages already accepted and stops the write path.

@@ -19,6 +19,7 @@ func (s *Service) Sync(ctx context.Context, c ConnInfo, cursors map[string]int64
 		if after < 0 {
 			return nil, Errorf(EBadRequest, "cursor for %q is negative", cs.ID)
 		}
+		after = max(after, cs.Floor()) // since_join: nothing from before the member joined
 		sent := 0
 		for after < cs.LastSeq && sent < MaxSyncPerConv {
 			limit := min(MaxHistoryLimit, MaxSyncPerConv-sent)

@@ -33,6 +33,11 @@ type Conversation struct {
 	Name      string // group name (unique, normalised); "" for direct
 	Title     string
 	CreatedAt int64
+	// Groups only (see groups.go); "" for a direct conversation. The core
+	// reads "" as the defaults, public and all.
+	Description string
+	Visibility  string // VisibilityPublic or VisibilityPrivate
+	History     string // HistoryAll or HistorySinceJoin
 }
 
 // ConversationState is a conversation as one member sees it.
@@ -42,6 +47,9 @@ type ConversationState struct {
 	LastSeq      int64
 	ReadSeq      int64
 	DeliveredSeq int64
+	Role         string // the member's role: RoleOwner, RoleAdmin or RoleMember
+	JoinedSeq    int64  // the conversation's last seq when the member joined
+	MemberCount  int
 }
 
 // Unread is the number of messages after the member's read position.
@@ -60,6 +68,7 @@ type Member struct {
 	Username     string
 	ReadSeq      int64
 	DeliveredSeq int64
+	Role         string
 }
 
 // Media describes an uploaded object as carried on a message.
@@ -109,22 +118,44 @@ type PresenceInfo struct {
 	Username string `json:"un,omitempty"`
 	Online   bool   `json:"o,omitempty"`
 	LastSeen int64  `json:"ls,omitempty"`
+	Hidden   bool   `json:"-"` // the user blocks the viewer: shown offline, not watched
 }
 
 // Member events.
 const (
-	MemberJoined = "joined"
-	MemberLeft   = "left"
+	MemberJoined  = "joined"
+	MemberLeft    = "left"
+	MemberAdded   = "added"
+	MemberRemoved = "removed"
+	MemberBanned  = "banned"
+	MemberRole    = "role"
+	MemberDeleted = "deleted"
 )
 
-// MemberEvent says that a user joined or left a group.
+// MemberEvent says that a user joined or left a group, was added,
+// removed or banned, changed role, or that the group was deleted.
 type MemberEvent struct {
 	ConversationID string `json:"c,omitempty"`
 	UserID         string `json:"u,omitempty"`
 	Username       string `json:"un,omitempty"`
 	Event          string `json:"e,omitempty"`
-	Members        int    `json:"n,omitempty"` // member count after the change
+	Members        int    `json:"n,omitempty"`  // member count after the change
+	By             string `json:"by,omitempty"` // username of who did it, when not the user
+	Role           string `json:"ro,omitempty"` // the new role, for MemberRole
 }
+
+// Gone reports whether the event ends the user's membership (or, for
+// MemberDeleted, everyone's).
+func (m *MemberEvent) Gone() bool {
+	switch m.Event {
+	case MemberLeft, MemberRemoved, MemberBanned, MemberDeleted:
+		return true
+	}
+	return false
+}
+
+// Came reports whether the event starts the user's membership.
+func (m *MemberEvent) Came() bool { return m.Event == MemberJoined || m.Event == MemberAdded }
 
 // TypingEvent says that a user is typing in a conversation.
 type TypingEvent struct {

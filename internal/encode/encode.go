@@ -55,6 +55,11 @@ func Conversation(c chat.ConversationState) wire.Conversation {
 		ReadSeq:      c.ReadSeq,
 		DeliveredSeq: c.DeliveredSeq,
 		Unread:       c.Unread(),
+		Description:  c.Description,
+		Visibility:   c.Visibility,
+		History:      c.History,
+		Role:         groupOnly(c, c.Role),
+		MemberCount:  c.MemberCount,
 	}
 }
 
@@ -90,9 +95,22 @@ func Event(ev *chat.Event) (wire.ServerFrame, bool) {
 		return wire.ServerFrame{Type: wire.TypeTypingEv, Conversation: ev.Typing.ConversationID, UserName: ev.Typing.Username}, true
 	case chat.EventMember:
 		m := ev.Member
-		return wire.ServerFrame{Type: wire.TypeMember, Conversation: m.ConversationID, UserName: m.Username, Event: m.Event}, true
+		return wire.ServerFrame{Type: wire.TypeMember, Conversation: m.ConversationID, UserName: m.Username, Event: m.Event, By: m.By, Role: m.Role}, true
+	case chat.EventRoom:
+		r := ev.Room
+		online := r.Online
+		return wire.ServerFrame{Type: wire.TypeRoom, Conversation: r.ConversationID, UserName: r.Username, Event: r.Event, OnlineCount: &online}, true
 	case chat.EventResync:
 		return wire.ServerFrame{Type: wire.TypeResync}, true
 	}
 	return wire.ServerFrame{}, false
+}
+
+// groupOnly returns v for a group and "" for a direct conversation, whose
+// members have no roles.
+func groupOnly(c chat.ConversationState, v string) string {
+	if c.Kind != chat.KindGroup {
+		return ""
+	}
+	return v
 }

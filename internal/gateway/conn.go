@@ -29,8 +29,10 @@ type conn struct {
 	info   chat.ConnInfo
 	authed atomic.Bool
 
-	// watching is only touched under g.mu.
+	// watching, rooms and hidden are only touched under g.mu.
 	watching []string
+	rooms    []string            // watched rooms
+	hidden   map[string]struct{} // users who block this one: their room changes are not shown
 	// limits is only touched by the read loop.
 	limits limits
 
@@ -496,19 +498,25 @@ func (c *conn) handle(f wire.ClientFrame) {
 			c.sendError(f.ID, chat.Errorf(chat.ETooLarge, "a connection may watch at most 1000 users"))
 			return
 		}
-		ps, err := g.svc.Presence(ctx, f.Users)
+		ps, err := g.svc.Presence(ctx, c.info.UserID, f.Users)
 		if err != nil {
 			c.sendError(f.ID, err)
 			return
 		}
-		ids := make([]string, len(ps))
+		ids := make([]string, 0, len(ps))
 		list := make([]wire.Presence, len(ps))
 		for i, p := range ps {
-			ids[i] = p.UserID
+			if !p.Hidden { // a user who blocks this one is not watched
+				ids = append(ids, p.UserID)
+			}
 			list[i] = encode.Presence(p)
 		}
 		g.watch(c, ids)
 		c.send(wire.ServerFrame{Type: wire.TypeAck, ID: f.ID, PresenceList: list})
+	case wire.TypeWatch:
+		c.watchRoom(ctx, f)
+	case wire.TypeUnwatch:
+		c.unwatchRoom(f)
 	case wire.TypePing:
 		c.send(wire.ServerFrame{Type: wire.TypePong, ID: f.ID})
 	case wire.TypeAuth:

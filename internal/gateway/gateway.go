@@ -48,8 +48,8 @@ type Config struct {
 	// connection [1/s, burst 10].
 	PresenceRate  float64
 	PresenceBurst int
-	Logger      *slog.Logger
-	Metrics     *Metrics
+	Logger        *slog.Logger
+	Metrics       *Metrics
 }
 
 // Metrics are the gateway's counters; any field may be nil.
@@ -72,6 +72,7 @@ type Gateway struct {
 	byUser    map[string]map[*conn]struct{}
 	bySession map[string]map[*conn]struct{}
 	watchers  map[string]map[*conn]struct{} // presence subscriptions by user id
+	rooms     map[string]map[*conn]struct{} // room watches by conversation id
 
 	frames sync.Pool // write buffers of the connections' writers
 
@@ -117,6 +118,7 @@ func New(svc *chat.Service, cfg Config) *Gateway {
 		byUser:    make(map[string]map[*conn]struct{}),
 		bySession: make(map[string]map[*conn]struct{}),
 		watchers:  make(map[string]map[*conn]struct{}),
+		rooms:     make(map[string]map[*conn]struct{}),
 	}
 	g.frames.New = func() any { b := make([]byte, 0, 4096); return &b }
 	g.upgrader = gws.NewUpgrader(g, &gws.ServerOption{
@@ -261,6 +263,9 @@ func (g *Gateway) Deliver(ev *chat.Event) {
 			c.close(CloseLoggedOut, "session ended", true)
 		}
 		return
+	case chat.EventBlock:
+		g.blockChanged(ev.Block)
+		return
 	case chat.EventResync:
 		frame := mustEncode(wire.ServerFrame{Type: wire.TypeResync})
 		for _, c := range g.snapshot() {
@@ -277,6 +282,16 @@ func (g *Gateway) Deliver(ev *chat.Event) {
 	out := outFrame{op: gws.OpcodeText, data: mustEncode(f)}
 	if ev.Kind == chat.EventMessage {
 		out.conv, out.seq = ev.Message.ConversationID, ev.Message.Seq
+	}
+	if ev.Kind == chat.EventRoom {
+		n := g.deliverRoom(ev, out)
+		if f := g.cfg.Metrics.FramesOut; f != nil {
+			f(n)
+		}
+		return
+	}
+	if ev.Kind == chat.EventMember && ev.Member.Gone() {
+		defer g.memberGone(ev.Member)
 	}
 	var targets []*conn
 	g.mu.RLock()
@@ -327,6 +342,16 @@ func (g *Gateway) register(c *conn) {
 
 // unregister removes a closed connection from every map.
 func (g *Gateway) unregister(c *conn) {
+	g.mu.Lock()
+	rooms := c.rooms
+	c.rooms = nil
+	for _, r := range rooms {
+		remove(g.rooms, r, c)
+	}
+	g.mu.Unlock()
+	for _, r := range rooms {
+		g.svc.Unwatch(r)
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	delete(g.conns, c)

@@ -13,9 +13,20 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("GET /v1/users/{username}", auth(handleProfile(svc, log)))
 
 	mux.Handle("POST /v1/groups", auth(handleCreateGroup(svc, log)))
+	mux.Handle("GET /v1/groups", auth(handleSearchGroups(svc, log)))
+	mux.Handle("PATCH /v1/groups/{name}", auth(handleEditGroup(svc, log)))
+	mux.Handle("DELETE /v1/groups/{name}", auth(handleDeleteGroup(svc, log)))
 	mux.Handle("POST /v1/groups/{name}/members", auth(handleJoinGroup(svc, log)))
-	mux.Handle("DELETE /v1/groups/{name}/members/me", auth(handleLeaveGroup(svc, log)))
+	mux.Handle("DELETE /v1/groups/{name}/members/{username}", auth(handleRemoveMember(svc, log)))
 	mux.Handle("GET /v1/groups/{name}/members", auth(handleMembers(svc, log)))
+	mux.Handle("PUT /v1/groups/{name}/members/{username}/role", auth(handleSetRole(svc, log)))
+	mux.Handle("POST /v1/groups/{name}/bans", auth(handleBan(svc, log)))
+	mux.Handle("GET /v1/groups/{name}/bans", auth(handleBans(svc, log)))
+	mux.Handle("DELETE /v1/groups/{name}/bans/{username}", auth(handleUnban(svc, log)))
+
+	mux.Handle("PUT /v1/blocks/{username}", auth(handleBlock(svc, log)))
+	mux.Handle("DELETE /v1/blocks/{username}", auth(handleUnblock(svc, log)))
+	mux.Handle("GET /v1/blocks", auth(handleBlocks(svc, log)))
 
 	mux.Handle("GET /v1/conversations", auth(handleConversations(svc, log)))
 	mux.Handle("GET /v1/conversations/{id}/messages", auth(handleHistory(svc, log)))

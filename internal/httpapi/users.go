@@ -54,7 +54,7 @@ func handleLogout(svc *chat.Service, log *slog.Logger) http.HandlerFunc {
 
 func handleProfile(svc *chat.Service, log *slog.Logger) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		p, u, err := svc.Profile(r.Context(), r.PathValue("username"))
+		p, u, err := svc.Profile(r.Context(), SessionFrom(r.Context()).UserID, r.PathValue("username"))
 		if err != nil {
 			httpjson.Error(w, r, log, err)
 			return

@@ -104,7 +104,7 @@ func TestWithCore(t *testing.T) {
 	if status != http.StatusCreated {
 		t.Fatalf("upload: %d %q", status, code)
 	}
-	g, err := svc.CreateGroup(ctx, sessions["alice"], "team", "")
+	g, err := svc.CreateGroup(ctx, sessions["alice"], "team", chat.GroupSettings{})
 	if err != nil {
 		t.Fatalf("CreateGroup: %v", err)
 	}

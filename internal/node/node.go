@@ -51,6 +51,7 @@ type Node struct {
 	members   *chat.Cache[string, *chat.MemberSet]
 	topics    *topics // nil when large-group topics are off
 	local     *localPresence
+	rooms     *rooms // watched rooms' online members
 
 	// The write path: Commit queues, writeLoop commits in batches, ackLoop
 	// answers the senders, fanOutLoop pushes to the members. Stop closes
@@ -100,6 +101,7 @@ func New(cfg Config) *Node {
 		n.topics = newTopics(tb, cfg.Logger)
 	}
 	n.local = newLocalPresence(n)
+	n.rooms = newRooms(n)
 	return n
 }
 

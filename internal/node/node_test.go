@@ -93,7 +93,7 @@ func TestAckBeforeFanOutAndSeqOrder(t *testing.T) {
 	svc, _, _ := setup(t, inmem.NewBus("n1"), 0, j)
 	ctx := context.Background()
 	owner := signup(t, svc, "owner")
-	g, err := svc.CreateGroup(ctx, chat.Session{UserID: owner.UserID, Username: owner.Username}, "room", "")
+	g, err := svc.CreateGroup(ctx, chat.Session{UserID: owner.UserID, Username: owner.Username}, "room", chat.GroupSettings{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +245,7 @@ func TestStalledTopicBusDoesNotBlockSends(t *testing.T) {
 	ctx := context.Background()
 	a, b := signup(t, svc, "anna"), signup(t, svc, "bert")
 	c, d := signup(t, svc, "cleo"), signup(t, svc, "dirk")
-	if _, err := svc.CreateGroup(ctx, chat.Session{UserID: a.UserID, Username: a.Username}, "big", ""); err != nil {
+	if _, err := svc.CreateGroup(ctx, chat.Session{UserID: a.UserID, Username: a.Username}, "big", chat.GroupSettings{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := svc.JoinGroup(ctx, chat.Session{UserID: b.UserID, Username: b.Username}, "big"); err != nil {

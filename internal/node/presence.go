@@ -177,11 +177,25 @@ func (n *Node) memberTopics(ctx context.Context, m *chat.MemberEvent) {
 	lp := n.local
 	// Most member events need nothing here: only a local online user's own
 	// change, or a group that has just become large, changes subscriptions.
-	crossed := m.Event == chat.MemberJoined && m.Members == n.cfg.LargeGroup+1
+	crossed := m.Came() && m.Members == n.cfg.LargeGroup+1
+	if m.Event == chat.MemberDeleted {
+		// Every local user lets go of a deleted group's topic.
+		lp.mu.Lock()
+		var release []string
+		for _, p := range lp.users {
+			if i := slices.Index(p.groups, m.ConversationID); i >= 0 {
+				p.groups = slices.Delete(p.groups, i, i+1)
+				release = append(release, m.ConversationID)
+			}
+		}
+		lp.mu.Unlock()
+		n.topics.release(ctx, release)
+		return
+	}
 	if !lp.online(m.UserID) && !crossed {
 		return
 	}
-	if m.Event == chat.MemberLeft {
+	if m.Gone() {
 		lp.mu.Lock()
 		var release []string
 		if p := lp.users[m.UserID]; p != nil {
@@ -193,6 +207,9 @@ func (n *Node) memberTopics(ctx context.Context, m *chat.MemberEvent) {
 		lp.mu.Unlock()
 		n.topics.release(ctx, release)
 		return
+	}
+	if !m.Came() {
+		return // a role change
 	}
 	ms, err := n.Members(ctx, m.ConversationID)
 	if err != nil {

@@ -76,6 +76,18 @@ func (n *Node) onBusEvent(ev *chat.Event) {
 	if ev.Kind == chat.EventMember && ev.Member != nil {
 		n.members.Forget(ev.Member.ConversationID)
 		n.memberTopics(ctx, ev.Member)
+		// After the member frame: the gateway first ends the watches of one
+		// who left, so the room change reaches only those still in it.
+		defer n.rooms.member(ctx, ev.Member)
+	}
+	if ev.Kind == chat.EventPresence && ev.Presence != nil {
+		n.rooms.presence(ev.Presence)
+	}
+	if ev.Kind == chat.EventBlock && ev.Block != nil && n.hooks.Blocked != nil {
+		n.hooks.Blocked(ev.Block)
+	}
+	if ev.Kind == chat.EventResync {
+		n.rooms.reload(ctx)
 	}
 	if len(ev.Recipients) == 0 {
 		switch ev.Kind {
@@ -93,10 +105,36 @@ func (n *Node) onBusEvent(ev *chat.Event) {
 }
 
 // deliver hands ev to this node's connections, message pushes in seq order.
+// A conversation's messages, receipts and typing go only to recipients who
+// are still members as this node knows it: once a member event removing
+// someone has reached this node, nothing more of the group reaches that
+// user's connections here, even from a node that had not heard of it yet.
 func (n *Node) deliver(ev *chat.Event) {
+	switch ev.Kind {
+	case chat.EventMessage, chat.EventReceipt, chat.EventTyping:
+		ev.Recipients = n.stillMembers(eventConversation(ev), ev.Recipients)
+	}
 	if ev.Kind == chat.EventMessage && ev.Message != nil {
 		n.order.push(ev)
 		return
 	}
 	n.deliverer.Deliver(ev)
+}
+
+// stillMembers returns the members of convID among recipients.
+func (n *Node) stillMembers(convID string, recipients []string) []string {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ms, err := n.Members(ctx, convID)
+	if err != nil {
+		n.log.Warn("members at delivery", "err", err)
+		return recipients
+	}
+	out := recipients[:0:0]
+	for _, u := range recipients {
+		if ms.Has(u) {
+			out = append(out, u)
+		}
+	}
+	return out
 }

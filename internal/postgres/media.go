@@ -36,14 +36,17 @@ func (s *Store) Media(ctx context.Context, id string) (chat.Media, error) {
 
 // CanAccessMedia reports whether userID may fetch mediaID: it is the
 // uploader, or a current member of a conversation holding a message that
-// carries the media. An unknown media id gives false.
+// carries the media and that the member may read (history since_join
+// hides what came before it joined). An unknown media id gives false.
 func (s *Store) CanAccessMedia(ctx context.Context, mediaID, userID string) (bool, error) {
 	var ok bool
 	err := s.pool.QueryRow(ctx, `SELECT
 		EXISTS (SELECT 1 FROM media WHERE id = $1 AND uploader_id = $2)
 		OR EXISTS (SELECT 1 FROM messages m
 			JOIN members mb ON mb.conversation_id = m.conversation_id AND mb.user_id = $2
-			WHERE m.media IS NOT NULL AND m.media ->> 'id' = $1)`, mediaID, userID).Scan(&ok)
+			JOIN conversations c ON c.id = m.conversation_id
+			WHERE m.media IS NOT NULL AND m.media ->> 'id' = $1
+				AND (c.history <> 'since_join' OR m.seq > mb.joined_seq))`, mediaID, userID).Scan(&ok)
 	return ok, dbErr(err)
 }
 

@@ -469,7 +469,7 @@ const sqlAdvanceReceipt = `WITH m AS (
 			AND CASE WHEN $4::boolean THEN m.read_seq ELSE m.delivered_seq END < $3
 			AND $3 <= (SELECT last_seq FROM conversations WHERE id = $1)
 		RETURNING m.*)
-	SELECT ` + convColumns + `, c.last_seq, m.read_seq, m.delivered_seq, coalesce(p.username, '')
+	SELECT ` + convColumns + `, c.last_seq, m.read_seq, m.delivered_seq, coalesce(p.username, '')` + stateTail + `
 	FROM m
 	JOIN conversations c ON c.id = m.conversation_id
 	LEFT JOIN users p ON c.kind = 'direct'

@@ -8,17 +8,18 @@ import (
 	"github.com/switchboard-chat/switchboard/internal/chat"
 )
 
-const conversationCols = `id, kind, name, title, created_at`
+const conversationCols = `id, kind, name, title, created_at, description, visibility, history`
 
 func scanConversation(row scanner) (chat.Conversation, error) {
 	var c chat.Conversation
-	err := row.Scan(&c.ID, &c.Kind, &c.Name, &c.Title, &c.CreatedAt)
+	err := row.Scan(&c.ID, &c.Kind, &c.Name, &c.Title, &c.CreatedAt, &c.Description, &c.Visibility, &c.History)
 	return c, err
 }
 
 func scanState(row scanner) (chat.ConversationState, error) {
 	var c chat.ConversationState
-	err := row.Scan(&c.ID, &c.Kind, &c.Name, &c.Title, &c.CreatedAt, &c.LastSeq, &c.ReadSeq, &c.DeliveredSeq, &c.Peer)
+	err := row.Scan(&c.ID, &c.Kind, &c.Name, &c.Title, &c.CreatedAt, &c.Description, &c.Visibility, &c.History,
+		&c.LastSeq, &c.ReadSeq, &c.DeliveredSeq, &c.Peer, &c.Role, &c.JoinedSeq, &c.MemberCount)
 	return c, err
 }
 
@@ -50,8 +51,12 @@ func (s *Store) DirectConversation(ctx context.Context, id, a, b string, ts int6
 			return chat.Errorf(chat.ENotFound, "no such user")
 		}
 		c = chat.Conversation{ID: id, Kind: chat.KindDirect, CreatedAt: ts}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO conversations (id, kind, created_at, last_ts, user_a, user_b)
-			VALUES (?, 'direct', ?, ?, ?, ?)`, id, ts, ts, a, b); err != nil {
+		count := 2
+		if a == b {
+			count = 1
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO conversations (id, kind, created_at, last_ts, user_a, user_b, member_count)
+			VALUES (?, 'direct', ?, ?, ?, ?, ?)`, id, ts, ts, a, b, count); err != nil {
 			return err
 		}
 		// INSERT OR IGNORE: a self conversation has one member.
@@ -70,14 +75,16 @@ func (s *Store) DirectConversation(ctx context.Context, id, a, b string, ts int6
 // exist.
 func (s *Store) CreateGroup(ctx context.Context, c chat.Conversation, creatorID string) error {
 	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO conversations (id, kind, name, title, created_at, last_ts)
-			VALUES (?, 'group', ?, ?, ?, ?)`, c.ID, c.Name, c.Title, c.CreatedAt, c.CreatedAt)
+		_, err := tx.ExecContext(ctx, `INSERT INTO conversations (id, kind, name, title, created_at, last_ts,
+			description, visibility, history, member_count)
+			VALUES (?, 'group', ?, ?, ?, ?, ?, ?, ?, 1)`, c.ID, c.Name, c.Title, c.CreatedAt, c.CreatedAt,
+			c.Description, c.Visibility, c.History)
 		if isConstraint(err) {
 			return chat.Errorf(chat.EConflict, "group %q exists", c.Name)
 		} else if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO members (conversation_id, user_id, joined_at) VALUES (?, ?, ?)`,
+		_, err = tx.ExecContext(ctx, `INSERT INTO members (conversation_id, user_id, joined_at, role) VALUES (?, ?, ?, 'owner')`,
 			c.ID, creatorID, c.CreatedAt)
 		if isConstraint(err) {
 			return chat.Errorf(chat.ENotFound, "no user with id %q", creatorID)
@@ -122,16 +129,27 @@ func (s *Store) AddMember(ctx context.Context, convID, userID string, ts int64) 
 		if kind != chat.KindGroup {
 			return chat.Errorf(chat.EBadRequest, "only groups take new members")
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO members (conversation_id, user_id, joined_at, read_seq, delivered_seq)
-			VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, convID, userID, ts, lastSeq, lastSeq)
+		var banned bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM bans WHERE conversation_id = ? AND user_id = ?)`,
+			convID, userID).Scan(&banned); err != nil {
+			return err
+		}
+		if banned {
+			return chat.Errorf(chat.EForbidden, "banned from this group")
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO members (conversation_id, user_id, joined_at, read_seq, delivered_seq, joined_seq)
+			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, convID, userID, ts, lastSeq, lastSeq, lastSeq)
 		if isConstraint(err) {
 			return chat.Errorf(chat.ENotFound, "no user with id %q", userID)
 		} else if err != nil {
 			return err
 		}
 		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
 		added = n == 1
-		return err
+		return s.countMembers(ctx, tx, convID, int(n))
 	})
 	return added, err
 }
@@ -144,8 +162,11 @@ func (s *Store) RemoveMember(ctx context.Context, convID, userID string) (remove
 			return err
 		}
 		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
 		removed = n == 1
-		return err
+		return s.countMembers(ctx, tx, convID, -int(n))
 	})
 	return removed, err
 }
@@ -161,7 +182,7 @@ func (s *Store) Members(ctx context.Context, convID string) ([]chat.Member, erro
 	ms := []chat.Member{}
 	for rows.Next() {
 		var m chat.Member
-		if err := rows.Scan(&m.UserID, &m.Username, &m.ReadSeq, &m.DeliveredSeq); err != nil {
+		if err := rows.Scan(&m.UserID, &m.Username, &m.ReadSeq, &m.DeliveredSeq, &m.Role); err != nil {
 			return nil, translate(err)
 		}
 		ms = append(ms, m)
@@ -214,4 +235,13 @@ func (s *Store) notMember(ctx context.Context, q querier, convID string) error {
 		return chat.Errorf(chat.ENotFound, "no conversation %q", convID)
 	}
 	return chat.Errorf(chat.EForbidden, "not a member of conversation %q", convID)
+}
+
+// countMembers moves a conversation's member_count by delta.
+func (s *Store) countMembers(ctx context.Context, tx *sql.Tx, convID string, delta int) error {
+	if delta == 0 {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE conversations SET member_count = member_count + ? WHERE id = ?`, delta, convID)
+	return err
 }

@@ -18,9 +18,10 @@ const (
 	// stateQuery selects a conversation as one member (?1) sees it; the
 	// caller adds the WHERE clause. Peer is the party of a direct
 	// conversation who is not the member (oneself in a self conversation).
-	stateQuery = `SELECT c.id, c.kind, c.name, c.title, c.created_at, c.last_seq,
+	stateQuery = `SELECT c.id, c.kind, c.name, c.title, c.created_at, c.description, c.visibility, c.history, c.last_seq,
 		mb.read_seq, mb.delivered_seq,
-		COALESCE(CASE WHEN c.user_a = mb.user_id THEN ub.username ELSE ua.username END, '')
+		COALESCE(CASE WHEN c.user_a = mb.user_id THEN ub.username ELSE ua.username END, ''),
+		mb.role, mb.joined_seq, c.member_count
 	FROM members mb
 	JOIN conversations c ON c.id = mb.conversation_id
 	LEFT JOIN users ua ON ua.id = c.user_a
@@ -88,7 +89,7 @@ func (st *statements) prepare(ctx context.Context, w, r *sql.DB) error {
 			`WHERE m.conversation_id = ? AND m.seq > ? AND m.seq < ? ORDER BY m.seq LIMIT ?`},
 		{r, &st.messagesDesc, `SELECT ` + messageCols + messageFrom +
 			`WHERE m.conversation_id = ? AND m.seq > ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?`},
-		{r, &st.members, `SELECT u.id, u.username, mb.read_seq, mb.delivered_seq FROM members mb JOIN users u ON u.id = mb.user_id
+		{r, &st.members, `SELECT u.id, u.username, mb.read_seq, mb.delivered_seq, mb.role FROM members mb JOIN users u ON u.id = mb.user_id
 			WHERE mb.conversation_id = ? ORDER BY u.username`},
 		{r, &st.conversation, `SELECT ` + conversationCols + ` FROM conversations WHERE id = ?`},
 		{r, &st.direct, `SELECT ` + conversationCols + ` FROM conversations

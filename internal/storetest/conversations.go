@@ -183,7 +183,8 @@ func testMembers(t *testing.T, f *fixture) {
 	if err != nil {
 		t.Fatalf("Members: %v", err)
 	}
-	want := []chat.Member{{UserID: alice.ID, Username: "alice"}, {UserID: bob.ID, Username: "bob"}, {UserID: carol.ID, Username: "carol"}}
+	// carol created the group (owner), left and came back: a member now.
+	want := []chat.Member{{UserID: alice.ID, Username: "alice", Role: chat.RoleMember}, {UserID: bob.ID, Username: "bob", Role: chat.RoleMember}, {UserID: carol.ID, Username: "carol", Role: chat.RoleMember}}
 	if !reflect.DeepEqual(ms, want) {
 		t.Errorf("Members = %+v; want %+v", ms, want)
 	}
@@ -200,9 +201,9 @@ func testMembers(t *testing.T, f *fixture) {
 		t.Fatalf("Members: %v", err)
 	}
 	want = []chat.Member{
-		{UserID: alice.ID, Username: "alice", ReadSeq: 3, DeliveredSeq: 3},
-		{UserID: bob.ID, Username: "bob", DeliveredSeq: 2},
-		{UserID: carol.ID, Username: "carol"},
+		{UserID: alice.ID, Username: "alice", ReadSeq: 3, DeliveredSeq: 3, Role: chat.RoleMember},
+		{UserID: bob.ID, Username: "bob", DeliveredSeq: 2, Role: chat.RoleMember},
+		{UserID: carol.ID, Username: "carol", Role: chat.RoleMember},
 	}
 	if !reflect.DeepEqual(ms, want) {
 		t.Errorf("Members with positions = %+v; want %+v", ms, want)

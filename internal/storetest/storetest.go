@@ -72,6 +72,12 @@ func Run(t *testing.T, open Opener) {
 		{"AdvanceReceipt", testAdvanceReceipt},
 		{"AdvanceReceiptErrors", testAdvanceReceiptErrors},
 		{"AdvanceReceiptConcurrent", testAdvanceReceiptConcurrent},
+		{"GroupSettings", testGroupSettings},
+		{"GroupRoles", testGroupRoles},
+		{"GroupBans", testGroupBans},
+		{"DeleteGroup", testDeleteGroup},
+		{"SearchGroups", testSearchGroups},
+		{"Blocks", testBlocks},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -43,6 +43,8 @@ export class Api {
   get(path) { return call('GET', path, { token: this.token }); }
   post(path, body) { return call('POST', path, { token: this.token, body }); }
   del(path) { return call('DELETE', path, { token: this.token }); }
+  patch(path, body) { return call('PATCH', path, { token: this.token, body }); }
+  put(path, body) { return call('PUT', path, { token: this.token, body }); }
 
   logout() { return this.del('/v1/sessions/current'); }
   user(name) { return this.get('/v1/users/' + enc(name)).then(r => r.user); }
@@ -53,9 +55,28 @@ export class Api {
     if (limit) q.set('limit', String(limit));
     return this.get('/v1/conversations/' + enc(id) + '/messages?' + q).then(r => r.messages || []);
   }
-  createGroup(name, title) {
-    return this.post('/v1/groups', title ? { name, title } : { name }).then(r => r.conversation);
+  createGroup(name, title, visibility) {
+    const body = { name };
+    if (title) body.title = title;
+    if (visibility) body.visibility = visibility;
+    return this.post('/v1/groups', body).then(r => r.conversation);
   }
+  editGroup(name, changes) { return this.patch('/v1/groups/' + enc(name), changes).then(r => r.conversation); }
+  deleteGroup(name) { return this.del('/v1/groups/' + enc(name)); }
+  addMember(name, username) {
+    return this.post('/v1/groups/' + enc(name) + '/members', { username }).then(r => r.conversation);
+  }
+  removeMember(name, username) { return this.del('/v1/groups/' + enc(name) + '/members/' + enc(username)); }
+  setRole(name, username, role) {
+    return this.put('/v1/groups/' + enc(name) + '/members/' + enc(username) + '/role', { role }).then(r => r.conversation);
+  }
+  ban(name, username) { return this.post('/v1/groups/' + enc(name) + '/bans', { username }); }
+  unban(name, username) { return this.del('/v1/groups/' + enc(name) + '/bans/' + enc(username)); }
+  bans(name) { return this.get('/v1/groups/' + enc(name) + '/bans').then(r => r.bans || []); }
+  searchGroups(q) { return this.get('/v1/groups?q=' + enc(q)).then(r => r.groups || []); }
+  block(username) { return this.put('/v1/blocks/' + enc(username)); }
+  unblock(username) { return this.del('/v1/blocks/' + enc(username)); }
+  blocks() { return this.get('/v1/blocks').then(r => r.blocks || []); }
   joinGroup(name) { return this.post('/v1/groups/' + enc(name) + '/members', {}).then(r => r.conversation); }
   leaveGroup(name) { return this.del('/v1/groups/' + enc(name) + '/members/me'); }
   members(name) { return this.get('/v1/groups/' + enc(name) + '/members').then(r => r.members || []); }

@@ -3,6 +3,7 @@
 import { Api } from './api.js';
 import { Link } from './socket.js';
 import { $, deviceId, isNarrow, loadJSON, randomId, saveJSON, showError } from './util.js';
+import { Groups } from './groups.js';
 import { ChatView } from './view.js';
 
 const PAGE = 50;
@@ -37,6 +38,7 @@ export class Chat extends ChatView {
       onState: s => this.onLinkState(s),
       onAuthFailed: () => onSignedOut(),
     });
+    this.groups = new Groups(this);
   }
 
   async start() {
@@ -59,6 +61,7 @@ export class Chat extends ChatView {
     this.renderView();
     this.link.start();
     this.loadAllMembers();
+    this.groups.wire();
   }
 
   stop() {
@@ -100,6 +103,7 @@ export class Chat extends ChatView {
       const c = this.conv(w.id, w.read_seq);
       seen.add(w.id);
       c.kind = w.kind; c.name = w.name || ''; c.title = w.title || ''; c.peer = w.peer || '';
+      c.description = w.description || ''; c.visibility = w.visibility || ''; c.history = w.history || ''; c.role = w.role || '';
       c.last_seq = Math.max(c.last_seq, w.last_seq || 0);
       c.read_seq = Math.max(c.read_seq, w.read_seq || 0);
       c.delivered_seq = Math.max(c.delivered_seq, w.delivered_seq || 0);
@@ -252,6 +256,7 @@ export class Chat extends ChatView {
     for (const e of this.outbox) delete e.sentOn;
     await this.sync();
     if (this.watched.size) this.subscribe([...this.watched]);
+    this.groups.relinked();
     this.flushOutbox();
   }
 
@@ -299,7 +304,8 @@ export class Chat extends ChatView {
         this.renderHead();
         break;
       case 'typing': this.onTyping(f); break;
-      case 'member': this.onMember(f); break;
+      case 'member': this.onMember(f); this.groups.onMember(f); break;
+      case 'room': this.groups.onRoom(f); break;
       case 'resync': this.sync(); break;
       case 'ack': if (f.id && f.id.startsWith('s:')) this.onSendAck(f.id.slice(2), f.message); break;
       case 'error': if (f.id && f.id.startsWith('s:')) this.onSendError(f.id.slice(2), f); break;
@@ -369,22 +375,30 @@ export class Chat extends ChatView {
 
   onMember(f) {
     const c = this.convs.get(f.conversation);
+    const gone = f.event === 'left' || f.event === 'removed' || f.event === 'banned';
+    if (f.event === 'deleted' || (f.user === this.me && gone)) {
+      // The group was deleted, or I left (on another device), was removed
+      // or banned: it goes from the list.
+      if (c) this.dropGroup(c.id);
+      return;
+    }
     if (f.user === this.me) {
-      // Another device of mine joined or left.
-      if (f.event === 'left' && c) { this.forget(c.id); this.renderList(); this.renderView(); }
-      else if (f.event === 'joined') this.refreshConversations();
+      if (f.event === 'joined' || f.event === 'added') this.refreshConversations();
+      if (f.event === 'role' && c) { c.role = f.role; this.renderHead(); }
       return;
     }
     if (!c) return;
     if (!c.members) { this.loadMembers(c); return; }
-    if (f.event === 'joined' && !c.members.includes(f.user)) c.members.push(f.user);
-    if (f.event === 'left') c.members = c.members.filter(u => u !== f.user);
+    if ((f.event === 'joined' || f.event === 'added') && !c.members.includes(f.user)) c.members.push(f.user);
+    if (gone) c.members = c.members.filter(u => u !== f.user);
+    if (f.event === 'role') return;
     this.watch([f.user]);
     this.renderList();
     if (this.current() === c) {
       this.renderHead();
       this.refreshTicks();
-      this.insertNotice(c, f.user + (f.event === 'joined' ? ' joined' : ' left'));
+      const says = { joined: ' joined', left: ' left', added: ' was added by ' + f.by, removed: ' was removed by ' + f.by, banned: ' was banned by ' + f.by };
+      this.insertNotice(c, f.user + (says[f.event] || ' ' + f.event));
     }
   }
 
@@ -611,7 +625,7 @@ export class Chat extends ChatView {
     name = name.trim().toLowerCase();
     if (!name) return;
     try {
-      const w = create ? await this.api.createGroup(name) : await this.api.joinGroup(name);
+      const w = create ? await this.api.createGroup(name, '', $('group-private').checked ? 'private' : '') : await this.api.joinGroup(name);
       this.mergeConversations([w], false);
       const c = this.conv(w.id);
       c.cursor = Math.max(c.cursor, w.last_seq || 0);
@@ -631,13 +645,21 @@ export class Chat extends ChatView {
     if (!c || c.kind !== 'group') return;
     try {
       await this.api.leaveGroup(c.name);
-      this.forget(c.id);
-      this.renderList();
-      this.renderView();
-      $('app').classList.remove('show-conv');
-      $('dm-user').focus();
+      this.dropGroup(c.id);
     } catch (e) {
       showError('side-error', e.message);
+    }
+  }
+
+  // dropGroup forgets a group I am no longer in.
+  dropGroup(id) {
+    const open = this.view && this.view.conv === id;
+    this.forget(id);
+    this.renderList();
+    this.renderView();
+    if (open) {
+      $('app').classList.remove('show-conv');
+      $('dm-user').focus();
     }
   }
 }

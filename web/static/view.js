@@ -93,6 +93,7 @@ export class ChatView {
     $('composer').hidden = !has;
     $('empty').hidden = has;
     $('leave').hidden = !(c && c.kind === 'group');
+    if (this.groups) this.groups.watch();
     this.renderHead();
     this.renderMessages();
     this.renderTyping();
@@ -100,6 +101,7 @@ export class ChatView {
   }
 
   renderHead() {
+    if (this.groups) this.groups.renderHead();
     const c = this.current();
     const title = $('conv-title');
     const status = $('conv-status');
