@@ -44,7 +44,13 @@ func (e rawEvents) OnMessage(_ *gws.Conn, m *gws.Message) {
 
 func rawDial(t *testing.T, s *testServer) *rawConn {
 	t.Helper()
-	r := &rawConn{frames: make(chan wire.ServerFrame, 64), closed: make(chan *gws.CloseError, 1)}
+	return rawDialN(t, s, 64)
+}
+
+// rawDialN dials with room for n server frames not yet read.
+func rawDialN(t *testing.T, s *testServer, n int) *rawConn {
+	t.Helper()
+	r := &rawConn{frames: make(chan wire.ServerFrame, n), closed: make(chan *gws.CloseError, 1)}
 	ws, _, err := gws.NewClient(rawEvents{r}, &gws.ClientOption{Addr: "ws" + strings.TrimPrefix(s.URL, "http") + "/v1/ws"})
 	if err != nil {
 		t.Fatal(err)

@@ -3,74 +3,23 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
-
-	"github.com/lxzan/gws"
 
 	"github.com/switchboard-chat/switchboard/client"
 	"github.com/switchboard-chat/switchboard/wire"
 )
 
-// floodConn is an authenticated raw WebSocket whose every server frame is
-// counted by type (and error code) as it arrives, however many come.
-type floodConn struct {
-	ws     *gws.Conn
-	frames chan wire.ServerFrame
-	closed chan *gws.CloseError
-}
-
-type floodEvents struct{ c *floodConn }
-
-func (floodEvents) OnOpen(*gws.Conn)             {}
-func (floodEvents) OnPing(s *gws.Conn, p []byte) { _ = s.WritePong(p) }
-func (floodEvents) OnPong(*gws.Conn, []byte)     {}
-func (e floodEvents) OnClose(_ *gws.Conn, err error) {
-	ce, _ := err.(*gws.CloseError)
-	e.c.closed <- ce
-}
-func (e floodEvents) OnMessage(_ *gws.Conn, m *gws.Message) {
-	defer m.Close()
-	var f wire.ServerFrame
-	if json.Unmarshal(m.Bytes(), &f) == nil {
-		e.c.frames <- f
-	}
-}
-
-func floodDial(t *testing.T, s *testServer, c *client.Client) *floodConn {
+// floodDial is rawDial with room for every answer to a flood, authenticated
+// as c.
+func floodDial(t *testing.T, s *testServer, c *client.Client) *rawConn {
 	t.Helper()
-	fc := &floodConn{frames: make(chan wire.ServerFrame, 100_000), closed: make(chan *gws.CloseError, 1)}
-	ws, _, err := gws.NewClient(floodEvents{fc}, &gws.ClientOption{Addr: "ws" + strings.TrimPrefix(s.URL, "http") + "/v1/ws"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	fc.ws = ws
-	go ws.ReadLoop()
-	t.Cleanup(func() { ws.NetConn().Close() })
+	fc := rawDialN(t, s, 100_000)
 	fc.write(t, fmt.Sprintf(`{"type":"auth","id":"a","token":%q,"device":"flood"}`, c.Token()))
 	if f := fc.next(t); f.Type != wire.TypeReady {
 		t.Fatalf("first frame %+v; want ready", f)
 	}
 	return fc
-}
-
-func (fc *floodConn) write(t *testing.T, s string) {
-	t.Helper()
-	if err := fc.ws.WriteMessage(gws.OpcodeText, []byte(s)); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func (fc *floodConn) next(t *testing.T) wire.ServerFrame {
-	t.Helper()
-	select {
-	case f := <-fc.frames:
-		return f
-	case <-time.After(10 * time.Second):
-		t.Fatal("no frame within 10s")
-	}
-	return wire.ServerFrame{}
 }
 
 func TestFrameBudget(t *testing.T) {
@@ -193,25 +142,13 @@ func TestConnectionCapPerUser(t *testing.T) {
 	for i := range 3 {
 		conns = append(conns, dial(t, pat, fmt.Sprintf("dev%d", i)))
 	}
-	fc := &floodConn{frames: make(chan wire.ServerFrame, 16), closed: make(chan *gws.CloseError, 1)}
-	ws, _, err := gws.NewClient(floodEvents{fc}, &gws.ClientOption{Addr: "ws" + strings.TrimPrefix(s.URL, "http") + "/v1/ws"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	fc.ws = ws
-	go ws.ReadLoop()
-	t.Cleanup(func() { ws.NetConn().Close() })
+	fc := rawDial(t, s)
 	fc.write(t, fmt.Sprintf(`{"type":"auth","id":"a","token":%q,"device":"fourth"}`, pat.Token()))
 	if f := fc.next(t); f.Type != wire.TypeError || f.Code != "rate_limited" {
 		t.Fatalf("fourth connection got %+v; want rate_limited", f)
 	}
-	select {
-	case ce := <-fc.closed:
-		if ce == nil || ce.Code != 4029 {
-			t.Fatalf("fourth connection closed with %v; want 4029", ce)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("fourth connection not closed")
+	if code := fc.waitClosed(t); code != 4029 {
+		t.Fatalf("fourth connection closed with %d; want 4029", code)
 	}
 	// The refused one took nothing: closing one makes room for another,
 	// and the three still work meanwhile.
