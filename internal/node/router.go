@@ -79,7 +79,7 @@ func (n *Node) onBusEvent(ev *chat.Event) {
 	}
 	if len(ev.Recipients) == 0 {
 		switch ev.Kind {
-		case chat.EventMessage, chat.EventReceipt, chat.EventTyping:
+		case chat.EventMessage, chat.EventUpdate, chat.EventReceipt, chat.EventTyping:
 			// A topic event: this node's online members are its recipients.
 			ms, err := n.Members(ctx, eventConversation(ev))
 			if err != nil {
@@ -92,10 +92,15 @@ func (n *Node) onBusEvent(ev *chat.Event) {
 	n.deliver(ev)
 }
 
-// deliver hands ev to this node's connections, message pushes in seq order.
+// deliver hands ev to this node's connections, message pushes in seq order
+// and updates in rev order.
 func (n *Node) deliver(ev *chat.Event) {
 	if ev.Kind == chat.EventMessage && ev.Message != nil {
 		n.order.push(ev)
+		return
+	}
+	if ev.Kind == chat.EventUpdate && ev.Message != nil {
+		n.revOrder.push(ev)
 		return
 	}
 	n.deliverer.Deliver(ev)

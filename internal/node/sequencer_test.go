@@ -27,7 +27,7 @@ func TestSequencer(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var mu sync.Mutex
 			var got []int64
-			q := newSequencer(50*time.Millisecond, time.Now, func(ev *chat.Event) {
+			q := newSequencer(bySeq, 50*time.Millisecond, time.Now, func(ev *chat.Event) {
 				mu.Lock()
 				got = append(got, ev.Message.Seq)
 				mu.Unlock()
@@ -61,7 +61,7 @@ func TestSequencer(t *testing.T) {
 
 func TestSequencerConversationsAreIndependent(t *testing.T) {
 	var got []string
-	q := newSequencer(time.Hour, time.Now, func(ev *chat.Event) { got = append(got, ev.Message.ConversationID) })
+	q := newSequencer(bySeq, time.Hour, time.Now, func(ev *chat.Event) { got = append(got, ev.Message.ConversationID) })
 	q.push(msgEvent("a", 1))
 	q.push(msgEvent("a", 3)) // held: 2 is missing
 	q.push(msgEvent("b", 1)) // another conversation is not held up

@@ -18,14 +18,19 @@ func convDest(c *chat.Conversation) []any {
 // stateSelect selects a conversation as the member m sees it: the
 // conversation, its last seq, m's positions and, for a direct conversation,
 // the other party's username (one's own in a conversation with oneself).
-const stateSelect = "SELECT " + convColumns + `, c.last_seq, m.read_seq, m.delivered_seq, coalesce(p.username, '')
+const stateSelect = "SELECT " + convColumns + `, c.last_seq, m.read_seq, m.delivered_seq, coalesce(p.username, ''),
+		c.last_rev, ` + unreadMentions + `
 	FROM members m
 	JOIN conversations c ON c.id = m.conversation_id
 	LEFT JOIN users p ON c.kind = 'direct'
 		AND p.id = CASE WHEN c.direct_a = m.user_id THEN c.direct_b ELSE c.direct_a END`
 
+// unreadMentions counts the mentions of member m after its read position.
+const unreadMentions = `(SELECT count(*) FROM mentions mn
+		WHERE mn.conversation_id = c.id AND mn.user_id = m.user_id AND mn.seq > m.read_seq)`
+
 func stateDest(st *chat.ConversationState) []any {
-	return append(convDest(&st.Conversation), &st.LastSeq, &st.ReadSeq, &st.DeliveredSeq, &st.Peer)
+	return append(convDest(&st.Conversation), &st.LastSeq, &st.ReadSeq, &st.DeliveredSeq, &st.Peer, &st.LastRev, &st.UnreadMentions)
 }
 
 // DirectConversation returns the direct conversation of users a and b,
@@ -180,7 +185,8 @@ func (s *Store) ConversationState(ctx context.Context, convID, userID string) (c
 	)
 	// A left join answers all three cases in one round trip.
 	err := s.pool.QueryRow(ctx, "SELECT "+convColumns+`, c.last_seq,
-			coalesce(m.read_seq, 0), coalesce(m.delivered_seq, 0), coalesce(p.username, ''), m.user_id IS NOT NULL
+			coalesce(m.read_seq, 0), coalesce(m.delivered_seq, 0), coalesce(p.username, ''), c.last_rev, `+unreadMentions+`,
+			m.user_id IS NOT NULL
 		FROM conversations c
 		LEFT JOIN members m ON m.conversation_id = c.id AND m.user_id = $2
 		LEFT JOIN users p ON c.kind = 'direct'

@@ -18,7 +18,7 @@ func scanConversation(row scanner) (chat.Conversation, error) {
 
 func scanState(row scanner) (chat.ConversationState, error) {
 	var c chat.ConversationState
-	err := row.Scan(&c.ID, &c.Kind, &c.Name, &c.Title, &c.CreatedAt, &c.LastSeq, &c.ReadSeq, &c.DeliveredSeq, &c.Peer)
+	err := row.Scan(&c.ID, &c.Kind, &c.Name, &c.Title, &c.CreatedAt, &c.LastSeq, &c.ReadSeq, &c.DeliveredSeq, &c.Peer, &c.LastRev, &c.UnreadMentions)
 	return c, err
 }
 

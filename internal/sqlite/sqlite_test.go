@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"sync"
@@ -71,7 +72,7 @@ func TestReopen(t *testing.T) {
 	s = mustOpen(t, path)
 	defer s.Close()
 	ms, err := s.Messages(ctx, c.ID, chat.HistoryQuery{Limit: 10})
-	if err != nil || len(ms) != 1 || ms[0] != first {
+	if err != nil || len(ms) != 1 || !reflect.DeepEqual(ms[0], first) {
 		t.Fatalf("Messages after reopen = %+v, %v; want [%+v]", ms, err, first)
 	}
 	if got := appendOne(s, "m2"); got.Seq != 2 {
