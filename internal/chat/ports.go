@@ -108,9 +108,9 @@ type Append struct {
 	// members' unread mention counts.
 	Message    Message
 	MentionIDs []string
-	Result    Message
-	Duplicate bool
-	Err       error
+	Result     Message
+	Duplicate  bool
+	Err        error
 }
 
 // HistoryQuery selects a page of history: messages with seq > After, or
