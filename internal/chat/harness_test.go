@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/switchboard-chat/switchboard/internal/chat"
+	"github.com/switchboard-chat/switchboard/internal/grapheme"
 	"github.com/switchboard-chat/switchboard/internal/inmem"
 	"github.com/switchboard-chat/switchboard/internal/node"
 	"github.com/switchboard-chat/switchboard/internal/password"
@@ -48,6 +49,7 @@ func newCore(t *testing.T, o options) *core {
 		Store: st, Presence: presence, Runtime: rt, NewID: newID, Now: clk.now,
 		Hasher:   password.Argon2id{MemoryKiB: 64, Time: 1},
 		SendRate: o.sendRate, SendBurst: o.sendBurst,
+		IsGrapheme: grapheme.IsOne,
 	})
 	rec := &recorder{}
 	runCtx, cancel := context.WithCancel(ctx)

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -67,5 +68,22 @@ func TestSequencerConversationsAreIndependent(t *testing.T) {
 	q.push(msgEvent("b", 1)) // another conversation is not held up
 	if len(got) != 2 || got[1] != "b" {
 		t.Fatalf("delivered %v; want a then b", got)
+	}
+}
+
+// TestSequencerRevs: updates are ordered by rev, independently of the
+// seq order of the messages they change.
+func TestSequencerRevs(t *testing.T) {
+	var got []int64
+	q := newSequencer(byRev, time.Hour, time.Now, func(ev *chat.Event) { got = append(got, ev.Message.Rev) })
+	update := func(seq, rev int64) *chat.Event {
+		return &chat.Event{Kind: chat.EventUpdate, Message: &chat.Message{ConversationID: "c", Seq: seq, Rev: rev}}
+	}
+	q.push(update(5, 1))
+	q.push(update(1, 3)) // held: rev 2 is missing
+	q.push(update(9, 4))
+	q.push(update(2, 2))
+	if want := []int64{1, 2, 3, 4}; !slices.Equal(got, want) {
+		t.Fatalf("delivered revs %v; want %v", got, want)
 	}
 }
