@@ -12,10 +12,10 @@ func TestIsOne(t *testing.T) {
 		want bool
 	}{
 		{"👍", true},
-		{"👍🏽", true},     // with a skin tone modifier
-		{"🇫🇷", true},     // a flag: two regional indicators
+		{"👍🏽", true},    // with a skin tone modifier
+		{"🇫🇷", true},    // a flag: two regional indicators
 		{"👨‍👩‍👧", true}, // a family joined by ZWJ
-		{"❤️", true},     // with a variation selector
+		{"❤️", true},    // with a variation selector
 		{"a", true},
 		{"é", true}, // e + combining acute
 		{"", false},
