@@ -2,6 +2,9 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"math"
 	"strings"
 	"unicode"
 
@@ -20,14 +23,26 @@ func (s *Store) Search(ctx context.Context, userID string, q chat.SearchQuery) (
 	if limit <= 0 {
 		limit = chat.DefaultHistoryPage
 	}
+	// Newest first is rowid order: rows are inserted as they are
+	// committed, in time order. FTS5 walks its matches by descending rowid,
+	// so a page stops after its first limit readable matches instead of
+	// sorting them all. A before id that is not a message starts nowhere.
+	before := int64(math.MaxInt64)
+	if q.Before != "" {
+		err := s.r.QueryRowContext(ctx, `SELECT rowid FROM messages WHERE id = ?`, q.Before).Scan(&before)
+		if errors.Is(err, sql.ErrNoRows) {
+			return []chat.Message{}, nil
+		} else if err != nil {
+			return nil, translate(err)
+		}
+	}
 	return s.list(ctx, `SELECT `+messageCols+` FROM messages_fts f
-		JOIN messages m ON m.rowid = f.rowid
+		CROSS JOIN messages m ON m.rowid = f.rowid
 		JOIN users u ON u.id = m.sender_id
-		JOIN members mb ON mb.conversation_id = m.conversation_id AND mb.user_id = ?1
-		WHERE messages_fts MATCH ?2 AND m.deleted = 0
+		WHERE messages_fts MATCH ?2 AND f.rowid < ?4 AND m.deleted = 0
+			AND m.conversation_id IN (SELECT conversation_id FROM members WHERE user_id = ?1)
 			AND (?3 = '' OR m.conversation_id = ?3)
-			AND (?4 = '' OR m.id < ?4)
-		ORDER BY m.id DESC LIMIT ?5`, userID, match, q.Conversation, q.Before, limit)
+		ORDER BY f.rowid DESC LIMIT ?5`, userID, match, q.Conversation, before, limit)
 }
 
 // ftsQuery turns free text into an FTS5 query that matches every word:

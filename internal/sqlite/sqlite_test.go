@@ -42,6 +42,12 @@ func BenchmarkAppend(b *testing.B) {
 	storetest.BenchmarkAppend(b, open)
 }
 
+// BenchmarkSearch measures full-text search over SWITCHBOARD_BENCH_SEARCH_ROWS
+// messages (default 20,000; docs/benchmarks.md has the 1,000,000 run).
+func BenchmarkSearch(b *testing.B) {
+	storetest.BenchmarkSearch(b, open, storetest.SearchRows(20_000))
+}
+
 // TestReopen checks that what was acknowledged is there after a reopen and
 // that numbering goes on where it stopped.
 func TestReopen(t *testing.T) {
