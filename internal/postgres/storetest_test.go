@@ -27,4 +27,6 @@ func BenchmarkAppend(b *testing.B) { storetest.BenchmarkAppend(b, openStore) }
 
 // BenchmarkSearch measures full-text search over SWITCHBOARD_BENCH_SEARCH_ROWS
 // messages (default 20,000; docs/benchmarks.md has the 1,000,000 run).
-func BenchmarkSearch(b *testing.B) { storetest.BenchmarkSearch(b, openStore, storetest.SearchRows(20_000)) }
+func BenchmarkSearch(b *testing.B) {
+	storetest.BenchmarkSearch(b, openStore, storetest.SearchRows(20_000))
+}
