@@ -57,6 +57,11 @@ func testSearch(t *testing.T, f *fixture) {
 			t.Errorf("Search(%s, %+v) = %q; want %q", tc.who.Username, tc.q, got, tc.want)
 		}
 	}
+	// A text may hold NUL (PostgreSQL keeps it as bytea): it is still found.
+	f.send(t, d.ID, carol, "zero\x00byte kept")
+	if got := f.search(t, carol, chat.SearchQuery{Text: "byte"}); fmt.Sprint(got) != fmt.Sprint([]string{"zero\x00byte kept"}) {
+		t.Errorf("search across a NUL = %q", got)
+	}
 	// Paging: the page after the last result of the first.
 	page1, err := f.s.Search(f.ctx, alice.ID, chat.SearchQuery{Text: "deploy", Limit: 2})
 	if err != nil || len(page1) != 2 {

@@ -41,7 +41,7 @@ CREATE TABLE mentions (
 -- Full-text search over the message text (FTS5, an external-content index
 -- kept in step by triggers). A deleted message's text is '', so it is
 -- never found.
-CREATE VIRTUAL TABLE messages_fts USING fts5 (text, content = 'messages', content_rowid = 'rowid');
+CREATE VIRTUAL TABLE messages_fts USING fts5 (text, content = 'messages', content_rowid = 'rowid', columnsize = 0, detail = none);
 
 CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
 	INSERT INTO messages_fts (rowid, text) VALUES (new.rowid, new.text);
