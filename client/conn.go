@@ -469,6 +469,7 @@ type SendRequest struct {
 	Conversation string
 	Text         string
 	MediaID      string
+	ReplyTo      string // a message of the same conversation
 }
 
 // NewClientMsgID returns a fresh random client_msg_id.
@@ -479,7 +480,7 @@ func (r SendRequest) frame() wire.ClientFrame {
 		r.ClientMsgID = NewClientMsgID()
 	}
 	return wire.ClientFrame{Type: wire.TypeSend, ClientMsgID: r.ClientMsgID, ToUser: r.ToUser,
-		Conversation: r.Conversation, Text: r.Text, MediaID: r.MediaID}
+		Conversation: r.Conversation, Text: r.Text, MediaID: r.MediaID, ReplyTo: r.ReplyTo}
 }
 
 func ackMessage(f wire.ServerFrame, err error) (wire.Message, error) {

@@ -93,3 +93,45 @@ func TestTrackerCursors(t *testing.T) {
 		t.Errorf("Cursor of an unknown conversation = %d, want 0", got)
 	}
 }
+
+func TestTrackerRevs(t *testing.T) {
+	tests := []struct {
+		name  string
+		start int64   // StartRev("c", start) first when > 0
+		revs  []int64 // observed updates of conversation "c", in order
+		want  string  // per observation: . in order, D duplicate, G gap
+		rev   int64
+		stats client.TrackerStats
+	}{
+		{"in order", 0, []int64{1, 2, 3}, "...", 3, client.TrackerStats{Updates: 3}},
+		{"duplicate", 0, []int64{1, 1}, ".D", 1, client.TrackerStats{Updates: 2, UpdateDups: 1}},
+		{"gap filled", 0, []int64{2, 1}, "G.", 2, client.TrackerStats{Updates: 2, UpdateGaps: 1}},
+		{"gap open", 0, []int64{1, 3}, ".G", 1, client.TrackerStats{Updates: 2, UpdateGaps: 1, UpdatesHeld: 1}},
+		{"started past a hole", 5, []int64{4, 7, 6}, "DG.", 7, client.TrackerStats{Updates: 3, UpdateDups: 1, UpdateGaps: 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var tr client.Tracker
+			if tt.start > 0 {
+				tr.StartRev("c", tt.start)
+			}
+			got := ""
+			for _, rev := range tt.revs {
+				switch dup, gap := tr.ObserveUpdate("c", rev); {
+				case dup:
+					got += "D"
+				case gap:
+					got += "G"
+				default:
+					got += "."
+				}
+			}
+			if got != tt.want || tr.Rev("c") != tt.rev || tr.Stats() != tt.stats {
+				t.Errorf("got %q, rev %d, stats %+v; want %q, %d, %+v", got, tr.Rev("c"), tr.Stats(), tt.want, tt.rev, tt.stats)
+			}
+			if revs := tr.Revs(); revs["c"] != tt.rev || tr.Cursor("c") != 0 {
+				t.Errorf("Revs = %v, seq cursor %d; want c: %d and seqs untouched", revs, tr.Cursor("c"), tt.rev)
+			}
+		})
+	}
+}

@@ -16,6 +16,10 @@ const (
 	TypePing              = "ping"
 	TypeWatch             = "watch"
 	TypeUnwatch           = "unwatch"
+	TypeEdit              = "edit"
+	TypeDelete            = "delete"
+	TypeReact             = "react"
+	TypePin               = "pin"
 )
 
 // Frame types sent by the server.
@@ -32,6 +36,7 @@ const (
 	TypeReconnect = "reconnect"
 	TypeResync    = "resync"
 	TypeRoom      = "room"
+	TypeUpdate    = "update"
 )
 
 // ClientFrame is any frame a client sends; which fields count depends on Type.
@@ -49,9 +54,18 @@ type ClientFrame struct {
 	Conversation string `json:"conversation,omitempty"`
 	Text         string `json:"text,omitempty"`
 	MediaID      string `json:"media_id,omitempty"`
+	ReplyTo      string `json:"reply_to,omitempty"`
 
 	// sync
 	Cursors map[string]int64 `json:"cursors,omitempty"`
+	Revs    map[string]int64 `json:"revs,omitempty"`
+
+	// edit (Text too), delete, react, pin: the message's id
+	Message string `json:"message,omitempty"`
+	// react
+	Emoji string `json:"emoji,omitempty"`
+	// react, pin: add (true, the default) or remove (false)
+	On *bool `json:"on,omitempty"`
 
 	// receipt (Conversation too)
 	Seq    int64  `json:"seq,omitempty"`
@@ -75,9 +89,12 @@ type ServerFrame struct {
 	Code    string `json:"code,omitempty"`
 	Message string `json:"message,omitempty"`
 
-	// ack of send, and message push. Encoded as "message" in both; the
-	// MarshalJSON below keeps Message and the error text apart.
+	// ack of send, edit, delete, react and pin; message and update pushes.
+	// Encoded as "message" in all; the MarshalJSON below keeps Message and
+	// the error text apart.
 	Msg *Message `json:"-"`
+	// update: the conversation's rev of the change (Conversation too)
+	Rev int64 `json:"rev,omitempty"`
 
 	// ack of sync
 	Conversations []Conversation `json:"conversations,omitempty"`
@@ -219,6 +236,23 @@ type Message struct {
 	Text         string `json:"text"`
 	Media        *Media `json:"media,omitempty"`
 	ClientMsgID  string `json:"client_msg_id,omitempty"`
+	// Rev is the conversation's rev of the message's last change (0: never
+	// changed); EditedAt the time of its last edit.
+	Rev       int64      `json:"rev,omitempty"`
+	EditedAt  int64      `json:"edited_at,omitempty"`
+	Deleted   bool       `json:"deleted,omitempty"`
+	ReplyTo   string     `json:"reply_to,omitempty"`
+	Mentions  []string   `json:"mentions,omitempty"`
+	Reactions []Reaction `json:"reactions,omitempty"`
+	Pinned    bool       `json:"pinned,omitempty"`
+}
+
+// Reaction is one emoji on a message: how many reacted with it, and the
+// first 20 of them.
+type Reaction struct {
+	Emoji string   `json:"emoji"`
+	Count int      `json:"count"`
+	Users []string `json:"users"`
 }
 
 // Conversation is a conversation as one member sees it.
@@ -239,6 +273,10 @@ type Conversation struct {
 	History     string `json:"history,omitempty"`
 	Role        string `json:"role,omitempty"`
 	MemberCount int    `json:"member_count,omitempty"`
+	// LastRev is the conversation's last rev; in a sync ack, the rev up to
+	// which the device has now seen every change.
+	LastRev        int64 `json:"last_rev"`
+	UnreadMentions int64 `json:"unread_mentions"`
 }
 
 // Presence is one user's online state.
@@ -365,6 +403,16 @@ type MessagesResponse struct {
 // GET /v1/conversations/{id}/members.
 type MembersResponse struct {
 	Members []Member `json:"members"`
+}
+
+// SearchResponse answers GET /v1/search.
+type SearchResponse struct {
+	Results []SearchResult `json:"results"`
+}
+
+// SearchResult is one message found.
+type SearchResult struct {
+	Message Message `json:"message"`
 }
 
 // MediaResponse answers POST /v1/media.

@@ -205,6 +205,14 @@ func TestBadInputAfterAuth(t *testing.T) {
 		{"typing not a member", `{"type":"typing","id":"x","conversation":"` + g.ID + `"}`, "forbidden"},
 		{"presence of unknown user", `{"type":"presence_subscribe","id":"x","users":["nobody-here"]}`, "not_found"},
 		{"wrong field type", `{"type":"send","id":"x","to_user":"quinn","text":42}`, "bad_request"},
+		{"edit with no message", `{"type":"edit","id":"x","text":"hi"}`, "bad_request"},
+		{"edit of an unknown message", `{"type":"edit","id":"x","message":"01nosuchmessage","text":"hi"}`, "not_found"},
+		{"react with on not a boolean", `{"type":"react","id":"x","message":"m","emoji":"x","on":"yes"}`, "bad_request"},
+		{"react with no emoji", `{"type":"react","id":"x","message":"m"}`, "bad_request"},
+		{"delete of an unknown message", `{"type":"delete","id":"x","message":"01nosuchmessage"}`, "not_found"},
+		{"pin of an unknown message", `{"type":"pin","id":"x","message":"01nosuchmessage","on":true}`, "not_found"},
+		{"reply to an unknown message", `{"type":"send","id":"x","to_user":"quinn","text":"re","reply_to":"01nosuchmessage"}`, "bad_request"},
+		{"negative rev", `{"type":"sync","id":"x","cursors":{},"revs":{"` + "$DM" + `":-1}}`, "bad_request"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			frame := tc.frame

@@ -44,7 +44,9 @@ Scenarios:
                 latency to the watchers and CPU and frames per change
 
 The run FAILS (exit status 1) if any acknowledged message is not received
-by an online recipient, or arrives twice or out of order.
+by an online recipient, or arrives twice or out of order; with
+--change-every, likewise for the updates of acknowledged edits and reactions
+(out of order meaning out of rev order).
 
 Flags:
 `
@@ -78,6 +80,7 @@ func bench(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.IntVar(&cfg.Messages, "messages", 0, "total messages to send, warmup included, instead of --duration")
 	fs.DurationVar(&cfg.Warmup, "warmup", 0, "time at the start whose messages are checked but not counted")
 	fs.IntVar(&cfg.Size, "size", 64, "message text size in bytes")
+	fs.IntVar(&cfg.ChangeEvery, "change-every", 0, "dm, group: after every Nth acked message its sender edits it or reacts to it (by turns); members check each update arrives once, in rev order")
 	fs.StringVar(&cfg.Prefix, "prefix", "", "user and group name prefix (default random), so runs never collide")
 	fs.IntVar(&cfg.Procs, "procs", 1, "worker processes; each holds a share of the connections")
 	fs.IntVar(&cfg.InFlight, "inflight", 1000, "unacknowledged sends allowed per sending connection")

@@ -176,3 +176,29 @@ func TestBenchRoom(t *testing.T) {
 		t.Errorf("%.1f frames per change; want about one per watcher", rep.FramesPerChange)
 	}
 }
+
+func TestBenchChanges(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		// Each sender changes its messages 0, 3, 6, ... of its own share of
+		// the 60; each change reaches the other members of its conversation.
+		changes             int64
+		deliveriesPerChange int64
+	}{
+		{"dm", []string{"dm", "--pairs", "3"}, 6 * 4, 1},                           // 6 senders of 10
+		{"group", []string{"group", "--members", "8", "--senders", "3"}, 3 * 7, 7}, // 3 senders of 20
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startServer(t)
+			rep, err := runBench(t, append(tc.args, "--target", s.URL, "--rate", "0", "--messages", "60", "--inflight", "4", "--change-every", "3")...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Failed || rep.Changed != tc.changes || rep.Changes.Delivered != tc.changes*tc.deliveriesPerChange {
+				t.Fatalf("failed %v %v; changed %d, updates %+v; want %d changes, %d updates", rep.Failed, rep.Verdict.Failures,
+					rep.Changed, rep.Changes, tc.changes, tc.changes*tc.deliveriesPerChange)
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"reflect"
 	"testing"
 
 	"github.com/switchboard-chat/switchboard/client"
@@ -21,7 +22,7 @@ func TestDirectMessage(t *testing.T) {
 		t.Fatalf("ack = %+v", m)
 	}
 	got := nextMessage(t, bc)
-	if got != m {
+	if !reflect.DeepEqual(got, m) {
 		t.Fatalf("bob got %+v; want %+v", got, m)
 	}
 	// The reply goes into the same conversation.
@@ -267,7 +268,7 @@ func TestRetryDoesNotDuplicate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again != first {
+	if !reflect.DeepEqual(again, first) {
 		t.Fatalf("retry returned %+v; want the original %+v", again, first)
 	}
 	// After a reconnect, from another device, the retry still finds it.
@@ -277,7 +278,7 @@ func TestRetryDoesNotDuplicate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if third != first {
+	if !reflect.DeepEqual(third, first) {
 		t.Fatalf("retry after reconnect returned %+v; want %+v", third, first)
 	}
 	quiet(t, hc, wire.TypeMessage) // retries are not pushed again

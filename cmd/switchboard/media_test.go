@@ -6,6 +6,9 @@ import (
 	"image/color"
 	"image/png"
 	"io"
+	"io/fs"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/switchboard-chat/switchboard/client"
@@ -56,4 +59,52 @@ func TestMediaMessage(t *testing.T) {
 	if _, err := sid.OpenMedia(ctxT(t), up.ID); client.ErrorCode(err) != "forbidden" && client.ErrorCode(err) != "not_found" {
 		t.Fatalf("stranger fetch: %v; want forbidden or not_found", err)
 	}
+}
+
+// TestDeleteFreesMedia: deleting the last message that carries an upload
+// deletes its bytes: nobody can fetch it, and its files are gone from disk.
+func TestDeleteFreesMedia(t *testing.T) {
+	s := startServer(t)
+	pia, rob := user(t, s, "pia"), user(t, s, "rob")
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, image.NewRGBA(image.Rect(0, 0, 64, 64))); err != nil {
+		t.Fatal(err)
+	}
+	up, err := pia.UploadMedia(ctxT(t), "image/png", bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc := dial(t, pia, "web")
+	m, err := pc.Send(ctxT(t), client.SendRequest{ToUser: "rob", Text: "pic", MediaID: up.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := func() int {
+		n := 0
+		filepath.WalkDir(s.Data, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && strings.Contains(filepath.Base(p), up.ID) {
+				n++
+			}
+			return nil
+		})
+		return n
+	}
+	if files() == 0 {
+		t.Fatalf("no file of upload %s under %s", up.ID, s.Data)
+	}
+	d, err := pc.Delete(ctxT(t), m.ID)
+	if err != nil || !d.Deleted || d.Media != nil {
+		t.Fatalf("delete = %+v, %v", d, err)
+	}
+	for _, c := range []*client.Client{pia, rob} {
+		if _, err := c.OpenMedia(ctxT(t), up.ID); client.ErrorCode(err) != "not_found" && client.ErrorCode(err) != "forbidden" {
+			t.Errorf("fetch after delete: %v; want not_found or forbidden", err)
+		}
+	}
+	if n := files(); n != 0 {
+		t.Errorf("%d files of upload %s left on disk", n, up.ID)
+	}
+	// The upload record is gone too: it cannot be attached again.
+	_, err = pc.Send(ctxT(t), client.SendRequest{ToUser: "rob", MediaID: up.ID})
+	wantCode(t, err, "not_found")
 }

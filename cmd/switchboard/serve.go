@@ -24,6 +24,7 @@ import (
 	"github.com/switchboard-chat/switchboard/internal/blob"
 	"github.com/switchboard-chat/switchboard/internal/chat"
 	"github.com/switchboard-chat/switchboard/internal/gateway"
+	"github.com/switchboard-chat/switchboard/internal/grapheme"
 	"github.com/switchboard-chat/switchboard/internal/httpapi"
 	"github.com/switchboard-chat/switchboard/internal/httpjson"
 	"github.com/switchboard-chat/switchboard/internal/media"
@@ -274,7 +275,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		SendBurst: cfg.sendBurst,
 		MaxText:   cfg.maxText,
 		Media:     meta.Media,
-		Metrics:   m.Core(),
+		DeleteMedia: func(ctx context.Context, id string) error {
+			return media.DeleteBytes(ctx, blobs, id)
+		},
+		IsGrapheme: grapheme.IsOne,
+		Metrics:    m.Core(),
 
 		SessionTTL:      cfg.sessionTTL,
 		SignupRate:      signupRate,

@@ -57,6 +57,11 @@ type Config struct {
 	Messages int           // total messages to send, warmup included; 0 means use Duration
 	Warmup   time.Duration // sent and checked but not counted in the figures
 	Size     int           // message text size in bytes
+	// ChangeEvery makes senders change their own messages: after the ack
+	// of every ChangeEvery-th message its sender edits it, or reacts to
+	// it, by turns; every member checks it gets each change once, in rev
+	// order. 0 means no changes.
+	ChangeEvery int
 
 	Prefix          string        // user and group name prefix; random when empty
 	Procs           int           // workers
@@ -133,6 +138,9 @@ func (c *Config) Defaults() error {
 	}
 	if c.Senders > c.Members {
 		return fmt.Errorf("--senders %d is more than --members %d", c.Senders, c.Members)
+	}
+	if c.ChangeEvery < 0 {
+		return errors.New("--change-every must not be negative")
 	}
 	if c.Rate < 0 {
 		return errors.New("--rate must not be negative")

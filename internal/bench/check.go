@@ -24,8 +24,13 @@ type Receiver struct {
 	from    map[string]int64
 	total   int64
 	order   int64
-	dropped bool
-	dropWhy string
+	// updates: last rev pushed per conversation, updates by the message's
+	// author (the one who changed it), updates not above the last rev
+	lastRev  map[string]int64
+	updFrom  map[string]int64
+	updOrder int64
+	dropped  bool
+	dropWhy  string
 }
 
 // NewReceiver returns the checker for user's connection, which should
@@ -83,8 +88,10 @@ func (r *Receiver) Stat() ReceiverStat {
 	for k, v := range r.from {
 		from[k] = v
 	}
-	return ReceiverStat{User: r.user, Expect: r.expect, From: from, Duplicates: st.Duplicates,
+	rs := ReceiverStat{User: r.user, Expect: r.expect, From: from, Duplicates: st.Duplicates,
 		OutOfOrder: r.order, Holes: int64(st.Held), Dropped: r.dropWhy}
+	r.updateStat(&rs, st)
+	return rs
 }
 
 // ReceiverStat is what one receiving connection saw.
@@ -96,6 +103,11 @@ type ReceiverStat struct {
 	OutOfOrder int64            `json:"out_of_order"`      // pushed with a seq not above the last one
 	Holes      int64            `json:"holes"`             // seqs above a never-filled hole at the end
 	Dropped    string           `json:"dropped,omitempty"` // why the connection ended early
+
+	UpdatesFrom       map[string]int64 `json:"updates_from,omitempty"`         // updates pushed, by the changed message's author
+	UpdateDups        int64            `json:"update_duplicates,omitempty"`    // revs seen twice
+	UpdatesOutOfOrder int64            `json:"updates_out_of_order,omitempty"` // pushed with a rev not above the last one
+	UpdateHoles       int64            `json:"update_holes,omitempty"`         // revs above a never-filled hole at the end
 }
 
 // Verdict is the outcome of the delivery checks.

@@ -1,6 +1,7 @@
 package bench_test
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -122,5 +123,29 @@ func TestCheckManyReceivers(t *testing.T) {
 	v := bench.Check(acked, stats)
 	if !v.Failed() || v.Lost != 1 {
 		t.Fatalf("verdict = %+v; want failed with 1 lost", v)
+	}
+}
+
+func TestCheckUpdates(t *testing.T) {
+	changed := map[string]int64{"a": 3}
+	for _, tc := range []struct {
+		name string
+		r    bench.ReceiverStat
+		want []string
+	}{
+		{"clean", bench.ReceiverStat{Expect: []string{"a"}, UpdatesFrom: map[string]int64{"a": 3}}, nil},
+		{"lost", bench.ReceiverStat{Expect: []string{"a"}, UpdatesFrom: map[string]int64{"a": 2}},
+			[]string{"1 acknowledged changes never arrived as updates"}},
+		{"out of order and a hole", bench.ReceiverStat{Expect: []string{"a"}, UpdatesFrom: map[string]int64{"a": 3}, UpdatesOutOfOrder: 1, UpdateHoles: 1},
+			[]string{"1 updates out of rev order", "1 revs missing below the last update received"}},
+		{"duplicate beyond the acks", bench.ReceiverStat{Expect: []string{"a"}, UpdatesFrom: map[string]int64{"a": 4}, UpdateDups: 1},
+			[]string{"1 duplicate updates", "1 updates beyond the acknowledged changes"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := bench.CheckUpdates(changed, []bench.ReceiverStat{tc.r}).Failures
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("failures %q; want %q", got, tc.want)
+			}
+		})
 	}
 }

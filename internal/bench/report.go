@@ -31,6 +31,13 @@ type Report struct {
 	Failed  bool    `json:"failed"`
 	Verdict Verdict `json:"verdict"`
 
+	// ChangeEvery, Changed and Changes report message changes (edits and
+	// reactions): how many changed a message, and what the members got.
+	ChangeEvery int           `json:"change_every,omitempty"`
+	Changed     int64         `json:"changed,omitempty"`
+	Changes     UpdateVerdict `json:"changes,omitzero"`
+	receivers   []ReceiverStat
+
 	Connections int     `json:"connections"`
 	DialErrors  int64   `json:"dial_errors"`
 	DialSeconds float64 `json:"dial_seconds"`
@@ -166,6 +173,10 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "client CPU %.2fs (%.1f µs/msg, %.1f µs/delivery)\n", r.ClientCPU, r.ClientCPUPerMsg, r.ClientCPUPerDeliv)
 		fmt.Fprintf(&b, "checks     receivers %d  lost %d  duplicates %d  out-of-order %d  dropped %d  unacked-but-delivered %d\n",
 			r.Receivers, r.Verdict.Lost, r.Verdict.Duplicates, r.Verdict.OutOfOrder, r.Verdict.Dropped, r.Verdict.Unexpected)
+		if r.ChangeEvery > 0 {
+			fmt.Fprintf(&b, "changes    every %d msgs: %d changed, %d updates pushed  lost %d  duplicates %d  out-of-rev-order %d  unexpected %d\n",
+				r.ChangeEvery, r.Changed, r.Changes.Delivered, r.Changes.Lost, r.Changes.Duplicates, r.Changes.OutOfOrder, r.Changes.Unexpected)
+		}
 	}
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	if r.Scenario != Connections {

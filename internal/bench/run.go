@@ -83,10 +83,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	rep := &Report{Scenario: cfg.Scenario, Prefix: cfg.Prefix, Targets: cfg.Targets, Procs: cfg.Procs,
 		Conns: cfg.Conns, Pairs: cfg.Pairs, Members: cfg.Members, Senders: cfg.Senders, Rate: cfg.Rate,
-		Duration: cfg.Duration.String(), Messages: cfg.Messages, Warmup: cfg.Warmup.String(), Size: cfg.Size}
+		Duration: cfg.Duration.String(), Messages: cfg.Messages, Warmup: cfg.Warmup.String(), Size: cfg.Size,
+		ChangeEvery: cfg.ChangeEvery}
 	progress := make([]Counters, cfg.Procs)
 	parts := make([]*Part, cfg.Procs)
-	acked := map[string]int64{}
+	acked, changed := map[string]int64{}, map[string]int64{}
 	var before, after []Sample
 	var start time.Time
 	ready, sent, loaded, got := 0, 0, 0, 0
@@ -129,8 +130,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			for k, v := range m.AckedBy {
 				acked[k] += v
 			}
+			for k, v := range m.ChangedBy {
+				changed[k] += v
+			}
 			if sent++; sent == cfg.Procs {
-				send(coordMsg{Expect: acked})
+				send(coordMsg{Expect: acked, ExpectChanges: changed})
 			}
 		case m.Loaded:
 			if loaded++; loaded == cfg.Procs {
@@ -153,6 +157,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		fmt.Fprintln(cfg.Progress)
 	}
 	rep.merge(&cfg, start, parts, acked, before, after)
+	if cfg.ChangeEvery > 0 {
+		rep.Changes = CheckUpdates(changed, rep.receivers)
+		for _, p := range parts {
+			rep.Changed += sum(p.ChangedBy)
+		}
+		rep.Verdict.Failures = append(rep.Verdict.Failures, rep.Changes.Failures...)
+		rep.Failed = rep.Verdict.Failed()
+	}
 	if cfg.StartWorker == nil && len(parts) > 0 {
 		// Goroutine workers share this process: each measured all of it.
 		rep.ClientCPU = parts[0].CPUSeconds
@@ -273,6 +285,7 @@ func (r *Report) merge(cfg *Config, start time.Time, parts []*Part, acked map[st
 	r.RecvLatency = summarize(recvH)
 	r.ackHist, r.recvHist = ackH, recvH
 	r.Verdict = Check(acked, receivers)
+	r.receivers = receivers
 	r.Receivers = len(receivers)
 	if r.Unacked > 0 {
 		r.Verdict.Failures = append(r.Verdict.Failures, fmt.Sprintf("%d sends never answered", r.Unacked))

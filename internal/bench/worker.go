@@ -35,16 +35,20 @@ type workerMsg struct {
 	Progress *Counters        `json:"progress,omitempty"`
 	Sent     bool             `json:"sent,omitempty"`     // sending is over
 	AckedBy  map[string]int64 `json:"acked_by,omitempty"` // with Sent: acks by sender
-	Loaded   bool             `json:"loaded,omitempty"`
-	Part     *Part            `json:"part,omitempty"`
-	Error    string           `json:"error,omitempty"`
+	// ChangedBy, with Sent: acked changes (that changed something) by sender
+	ChangedBy map[string]int64 `json:"changed_by,omitempty"`
+	Loaded    bool             `json:"loaded,omitempty"`
+	Part      *Part            `json:"part,omitempty"`
+	Error     string           `json:"error,omitempty"`
 }
 
 // coordMsg is one line the coordinator writes.
 type coordMsg struct {
 	Go     int64            `json:"go,omitempty"`     // start at this Unix time in ns
 	Expect map[string]int64 `json:"expect,omitempty"` // every worker's acks by sender
-	Stop   bool             `json:"stop,omitempty"`
+	// ExpectChanges is every worker's acked changes by sender.
+	ExpectChanges map[string]int64 `json:"expect_changes,omitempty"`
+	Stop          bool             `json:"stop,omitempty"`
 }
 
 // Part is one worker's result.
@@ -68,6 +72,7 @@ type Part struct {
 	RecvHist *hdrhistogram.Snapshot `json:"recv_hist"`
 
 	AckedBy   map[string]int64 `json:"acked_by"`
+	ChangedBy map[string]int64 `json:"changed_by,omitempty"`
 	Receivers []ReceiverStat   `json:"receivers"`
 
 	// CPUSeconds is the CPU time the worker's process spent from the
@@ -78,17 +83,18 @@ type Part struct {
 
 // member is one user with one connection.
 type member struct {
-	idx    int // global index, spreads lock shards
-	user   string
-	target string
-	api    *client.Client
-	conn   *client.Conn
-	rcv    *Receiver
-	send   bool
-	sendK  int    // index among all senders
-	to     string // dm: the peer's username; group: "" (uses conv)
-	acked  atomic.Int64
-	conv   string
+	idx     int // global index, spreads lock shards
+	user    string
+	target  string
+	api     *client.Client
+	conn    *client.Conn
+	rcv     *Receiver
+	send    bool
+	sendK   int    // index among all senders
+	to      string // dm: the peer's username; group: "" (uses conv)
+	acked   atomic.Int64
+	changed atomic.Int64 // acked changes that changed the message
+	conv    string
 }
 
 // worker runs one share of a run.
@@ -203,25 +209,30 @@ func (w *worker) run(ctx context.Context, sc *bufio.Scanner) error {
 	} else {
 		w.sendAll(ctx, start)
 	}
-	acked := map[string]int64{}
+	acked, changed := map[string]int64{}, map[string]int64{}
 	for _, mb := range w.members {
 		if mb.send {
 			acked[mb.user] = mb.acked.Load()
+			if cfg.ChangeEvery > 0 {
+				changed[mb.user] = mb.changed.Load()
+			}
 		}
 	}
 	w.emit(workerMsg{Progress: w.progress()})
-	w.emit(workerMsg{Sent: true, AckedBy: acked})
+	w.emit(workerMsg{Sent: true, AckedBy: acked, ChangedBy: changed})
 	if m, err = w.read(sc); err != nil {
 		return err
 	}
-	w.drain(ctx, m.Expect)
+	w.drain(ctx, m.Expect, m.ExpectChanges)
 	w.cpu = processCPU() - cpu0
 	w.emit(workerMsg{Progress: w.progress()})
 	w.emit(workerMsg{Loaded: true})
 	if _, err = w.read(sc); err != nil {
 		return err
 	}
-	w.emit(workerMsg{Part: w.part(acked)})
+	part := w.part(acked)
+	part.ChangedBy = changed
+	w.emit(workerMsg{Part: part})
 	return nil
 }
 
@@ -352,6 +363,10 @@ func (w *worker) handler(m *member) func(*client.Conn, wire.ServerFrame) {
 		return func(*client.Conn, wire.ServerFrame) {}
 	}
 	return func(_ *client.Conn, f wire.ServerFrame) {
+		if f.Type == wire.TypeUpdate && f.Msg != nil {
+			m.rcv.Updated(f)
+			return
+		}
 		if f.Type != wire.TypeMessage || f.Msg == nil {
 			return
 		}
@@ -486,6 +501,9 @@ func (w *worker) sender(ctx context.Context, m *member, start, end time.Time, ra
 			m.acked.Add(1)
 			w.counters.acked.Add(1)
 			m.rcv.Own(msg)
+			if cfg.ChangeEvery > 0 && i%cfg.ChangeEvery == 0 {
+				w.change(m, msg, i/cfg.ChangeEvery)
+			}
 			if measured {
 				w.ackHist.record(m.idx, now.Sub(due))
 				w.mAcked.Add(1)
@@ -523,9 +541,9 @@ func (w *worker) fail(err error) {
 	w.emu.Unlock()
 }
 
-// drain waits until every local receiver has every acked message of the
-// senders it expects, or Drain passes.
-func (w *worker) drain(ctx context.Context, acked map[string]int64) {
+// drain waits until every local receiver has every acked message (and
+// change) of the senders it expects, or Drain passes.
+func (w *worker) drain(ctx context.Context, acked, changed map[string]int64) {
 	deadline := time.Now().Add(w.cfg.Drain)
 	for {
 		done := true
@@ -535,7 +553,7 @@ func (w *worker) drain(ctx context.Context, acked map[string]int64) {
 				continue
 			}
 			for _, s := range m.rcv.expect {
-				if m.rcv.Received(s) < acked[s] {
+				if m.rcv.Received(s) < acked[s] || m.rcv.Updates(s) < changed[s] {
 					done = false
 					break check
 				}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/switchboard-chat/switchboard/internal/chat"
+	"github.com/switchboard-chat/switchboard/internal/grapheme"
 	"github.com/switchboard-chat/switchboard/internal/inmem"
 	"github.com/switchboard-chat/switchboard/internal/node"
 	"github.com/switchboard-chat/switchboard/internal/password"
@@ -64,6 +65,7 @@ func newCore(t *testing.T, o options) *core {
 		SignupRate: o.signupRate, SignupBurst: o.signupBurst,
 		HashConcurrency: o.hashSlots, HashWait: o.hashWait,
 		CommonPassword: o.common, MaxConnsPerUser: o.maxConns,
+		IsGrapheme: grapheme.IsOne,
 	})
 	rec := &recorder{}
 	runCtx, cancel := context.WithCancel(ctx)

@@ -9,6 +9,7 @@ type SendRequest struct {
 	Conversation string
 	Text         string
 	MediaID      string
+	ReplyTo      string // a message of the same conversation
 }
 
 // Send validates a message and queues it for the group-committed write
@@ -16,30 +17,30 @@ type SendRequest struct {
 // write path's goroutine, in the order messages were submitted: it must not
 // block.
 func (s *Service) Send(ctx context.Context, c ConnInfo, req SendRequest, done func(Message, error)) {
-	m, err := s.prepare(ctx, c, req)
+	m, mentionIDs, err := s.prepare(ctx, c, req)
 	if err != nil {
 		done(Message{}, err)
 		return
 	}
-	s.rt.Commit(ctx, m, c, done)
+	s.rt.Commit(ctx, Append{Message: m, MentionIDs: mentionIDs}, c, done)
 }
 
 // prepare checks a send and returns the message to store.
-func (s *Service) prepare(ctx context.Context, c ConnInfo, req SendRequest) (Message, error) {
+func (s *Service) prepare(ctx context.Context, c ConnInfo, req SendRequest) (m Message, mentionIDs []string, err error) {
 	if (req.ToUser == "") == (req.Conversation == "") {
-		return Message{}, Errorf(EBadRequest, "give exactly one of to_user and conversation")
+		return Message{}, nil, Errorf(EBadRequest, "give exactly one of to_user and conversation")
 	}
 	if err := checkText(ETooLarge, "text", req.Text, s.cfg.MaxText); err != nil {
-		return Message{}, err
+		return Message{}, nil, err
 	}
 	if req.Text == "" && req.MediaID == "" {
-		return Message{}, Errorf(EBadRequest, "a message needs text or media_id")
+		return Message{}, nil, Errorf(EBadRequest, "a message needs text or media_id")
 	}
 	if len(req.ClientMsgID) > MaxClientMsgID {
-		return Message{}, Errorf(EBadRequest, "client_msg_id is at most %d bytes", MaxClientMsgID)
+		return Message{}, nil, Errorf(EBadRequest, "client_msg_id is at most %d bytes", MaxClientMsgID)
 	}
 	if err := s.allowSend(ctx, c.UserID); err != nil {
-		return Message{}, err
+		return Message{}, nil, err
 	}
 	// Every check that can refuse comes before the direct conversation is
 	// created on first use, so a refused send leaves nothing behind.
@@ -47,24 +48,25 @@ func (s *Service) prepare(ctx context.Context, c ConnInfo, req SendRequest) (Mes
 	if req.MediaID != "" {
 		m, err := s.media(ctx, c, req.MediaID)
 		if err != nil {
-			return Message{}, err
+			return Message{}, nil, err
 		}
 		md = &m
 	}
 	convID := req.Conversation
+	var ms *MemberSet
 	if req.ToUser != "" {
 		conv, err := s.direct(ctx, c.UserID, req.ToUser)
 		if err != nil {
-			return Message{}, err
+			return Message{}, nil, err
 		}
 		convID = conv.ID
-	} else if _, err := s.requireMember(ctx, convID, c.UserID); err != nil {
-		return Message{}, err
+	} else if ms, err = s.requireMember(ctx, convID, c.UserID); err != nil {
+		return Message{}, nil, err
 	}
 	if err := s.mayDirect(ctx, c, convID); err != nil {
-		return Message{}, err
+		return Message{}, nil, err
 	}
-	m := Message{
+	m = Message{
 		ID:             s.cfg.NewID(),
 		ConversationID: convID,
 		SenderID:       c.UserID,
@@ -74,7 +76,16 @@ func (s *Service) prepare(ctx context.Context, c ConnInfo, req SendRequest) (Mes
 		ClientMsgID:    req.ClientMsgID,
 		Media:          md,
 	}
-	return m, nil
+	if req.ReplyTo != "" {
+		if err := s.checkReplyTo(ctx, convID, req.ReplyTo); err != nil {
+			return Message{}, nil, err
+		}
+		m.ReplyTo = req.ReplyTo
+	}
+	if m.Mentions, mentionIDs, err = s.mentions(ctx, convID, ms, req.Text); err != nil {
+		return Message{}, nil, err
+	}
+	return m, mentionIDs, nil
 }
 
 // media returns the uploaded object id for a message of c's user.

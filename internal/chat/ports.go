@@ -71,6 +71,29 @@ type Store interface {
 	// Messages returns messages of a conversation in ascending seq order.
 	Messages(ctx context.Context, convID string, q HistoryQuery) ([]Message, error)
 
+	// Message returns one message as it now is. ENotFound.
+	Message(ctx context.Context, id string) (Message, error)
+	// ChangeMessage applies ch to its message in one transaction: when the
+	// message changes, it takes its conversation's next rev (last rev + 1,
+	// gapless, like seq) and Result.Changed is true; a change that changes
+	// nothing (the same text, a reaction already there, a second delete)
+	// takes no rev. ENotFound if the message does not exist (or is not in
+	// ch.ConversationID), EConflict for an edit, reaction or pin of a
+	// deleted message, ETooLarge for a reaction that would be the
+	// message's MaxReactions+1st distinct emoji. A delete clears the text,
+	// media, reactions and pin; FreedMedia then names the media it carried
+	// if no other message still carries it (its upload record is gone too).
+	ChangeMessage(ctx context.Context, ch Change) (ChangeResult, error)
+	// ChangedMessages returns, in ascending rev order, the messages of a
+	// conversation whose last change has a rev above afterRev and whose
+	// seq is at most maxSeq, at most limit of them.
+	ChangedMessages(ctx context.Context, convID string, afterRev, maxSeq int64, limit int) ([]Message, error)
+	// Pins returns a conversation's pinned messages in seq order.
+	Pins(ctx context.Context, convID string) ([]Message, error)
+	// Search returns the messages userID may read that match q.Text in
+	// full-text search, newest first; deleted messages never match.
+	Search(ctx context.Context, userID string, q SearchQuery) ([]Message, error)
+
 	// AdvanceReceipt moves the user's delivered or read position forward to
 	// seq (read moves delivered too) and returns the positions after it.
 	// changed is false when seq was at or below the current position.
@@ -86,10 +109,14 @@ type Store interface {
 
 // Append is one message to store, with its outcome.
 type Append struct {
-	Message   Message // ID, ConversationID, SenderID, Sender, TS, Text, ClientMsgID, Media
-	Result    Message
-	Duplicate bool
-	Err       error
+	// ID, ConversationID, SenderID, Sender, TS, Text, ClientMsgID, Media,
+	// ReplyTo, Mentions; MentionIDs are the user ids of Mentions, for the
+	// members' unread mention counts.
+	Message    Message
+	MentionIDs []string
+	Result     Message
+	Duplicate  bool
+	Err        error
 	// PrevTS is the conversation's last activity before this message (its
 	// predecessor's ts, or the conversation's creation): it tells a node
 	// that sees this message first whether the predecessor may still be on
@@ -182,6 +209,7 @@ const (
 	EventResync   = "resync" // events may have been lost: clients should sync
 	EventBlock    = "block"  // a user blocked or unblocked another
 	EventRoom     = "room"   // a watched room's online count changed (made by each node, never sent)
+	EventUpdate   = "update" // a message changed: Message is the whole message as it now is
 )
 
 // Event is something to push to connections. Recipients are user IDs; for

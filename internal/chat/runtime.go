@@ -18,11 +18,17 @@ type Runtime interface {
 	// A Commit after Stop answers EUnavailable.
 	Stop()
 
-	// Commit queues m for the group-committed write path. done is called
+	// Commit queues a (its Message and MentionIDs) for the group-committed
+	// write path. done is called
 	// once, after the commit (or with the error), in submission order, from
 	// the write path's goroutine: it must not block. A committed message is
 	// then pushed to every device of every member but conn's.
-	Commit(ctx context.Context, m Message, conn ConnInfo, done func(Message, error))
+	Commit(ctx context.Context, a Append, conn ConnInfo, done func(Message, error))
+
+	// Change commits ch in the store and, when it changed the message,
+	// pushes an update event to every device of every member but conn's;
+	// every node pushes a conversation's updates in rev order.
+	Change(ctx context.Context, ch Change, conn ConnInfo) (ChangeResult, error)
 
 	// Members returns a conversation's members, through a short-lived cache
 	// that membership changes clear on every node.

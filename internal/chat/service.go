@@ -16,6 +16,12 @@ type Config struct {
 	Hasher   PasswordHasher
 	// Media looks up an uploaded object for a message; nil disables media.
 	Media func(ctx context.Context, id string) (Media, error)
+	// DeleteMedia removes an upload's bytes once no message carries it
+	// (after a delete); nil keeps them.
+	DeleteMedia func(ctx context.Context, id string) error
+	// IsGrapheme reports whether s is one user-perceived character (one
+	// extended grapheme cluster), for reactions. Required.
+	IsGrapheme func(s string) bool
 
 	NewID  func() string // globally unique, time-ordered
 	Now    func() time.Time

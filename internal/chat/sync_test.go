@@ -38,7 +38,7 @@ func TestSync(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []int64
-			convs, err := c.svc.Sync(ctx, tc.who, tc.cursors, func(m chat.Message) error {
+			convs, err := c.svc.Sync(ctx, tc.who, chat.SyncRequest{Cursors: tc.cursors}, func(m chat.Message, _ bool) error {
 				got = append(got, m.Seq)
 				return nil
 			})

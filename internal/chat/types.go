@@ -50,6 +50,10 @@ type ConversationState struct {
 	Role         string // the member's role: RoleOwner, RoleAdmin or RoleMember
 	JoinedSeq    int64  // the conversation's last seq when the member joined
 	MemberCount  int
+	// LastRev is the conversation's last rev (its last message change).
+	LastRev int64
+	// UnreadMentions counts messages after ReadSeq that mention the member.
+	UnreadMentions int64
 }
 
 // Unread is the number of messages after the member's read position.
@@ -95,6 +99,26 @@ type Message struct {
 	Text           string `json:"tx,omitempty"`
 	ClientMsgID    string `json:"cm,omitempty"`
 	Media          *Media `json:"md,omitempty"`
+
+	// The message's life after it was sent (see edits.go, reactions.go,
+	// pins.go): Rev is the conversation's rev of its last change, 0 if it
+	// never changed.
+	Rev       int64      `json:"rv,omitempty"`
+	EditedAt  int64      `json:"ed,omitempty"` // Unix ms of the last edit
+	Deleted   bool       `json:"dl,omitempty"`
+	ReplyTo   string     `json:"rt,omitempty"` // id of a message of the same conversation
+	Mentions  []string   `json:"mn,omitempty"` // usernames of the members it mentions
+	Reactions []Reaction `json:"re,omitempty"`
+	Pinned    bool       `json:"pn,omitempty"`
+}
+
+// Reaction is one emoji on a message: how many reacted with it and the
+// first MaxReactionUsers of them (usernames, in the order they reacted).
+// Reactions are listed in the order their emoji was first used.
+type Reaction struct {
+	Emoji string   `json:"e"`
+	Count int      `json:"n"`
+	Users []string `json:"u,omitempty"`
 }
 
 // Receipt statuses.

@@ -31,7 +31,26 @@ func Message(m chat.Message) wire.Message {
 		Text:         m.Text,
 		Media:        Media(m.Media),
 		ClientMsgID:  m.ClientMsgID,
+		Rev:          m.Rev,
+		EditedAt:     m.EditedAt,
+		Deleted:      m.Deleted,
+		ReplyTo:      m.ReplyTo,
+		Mentions:     m.Mentions,
+		Reactions:    Reactions(m.Reactions),
+		Pinned:       m.Pinned,
 	}
+}
+
+// Reactions returns the wire view of rs; nil stays nil.
+func Reactions(rs []chat.Reaction) []wire.Reaction {
+	if len(rs) == 0 {
+		return nil
+	}
+	out := make([]wire.Reaction, len(rs))
+	for i, r := range rs {
+		out[i] = wire.Reaction{Emoji: r.Emoji, Count: r.Count, Users: r.Users}
+	}
+	return out
 }
 
 // Messages returns the wire views of ms; never nil, so JSON shows [].
@@ -60,6 +79,9 @@ func Conversation(c chat.ConversationState) wire.Conversation {
 		History:      c.History,
 		Role:         groupOnly(c, c.Role),
 		MemberCount:  c.MemberCount,
+		LastRev:      c.LastRev,
+
+		UnreadMentions: c.UnreadMentions,
 	}
 }
 
@@ -84,6 +106,9 @@ func Event(ev *chat.Event) (wire.ServerFrame, bool) {
 	case chat.EventMessage:
 		m := Message(*ev.Message)
 		return wire.ServerFrame{Type: wire.TypeMessage, Msg: &m}, true
+	case chat.EventUpdate:
+		m := Message(*ev.Message)
+		return wire.ServerFrame{Type: wire.TypeUpdate, Conversation: m.Conversation, Rev: m.Rev, Msg: &m}, true
 	case chat.EventReceipt:
 		r := ev.Receipt
 		return wire.ServerFrame{Type: wire.TypeReceiptEv, Conversation: r.ConversationID, UserName: r.Username, Status: r.Status, Seq: r.Seq}, true

@@ -57,12 +57,13 @@ type conn struct {
 }
 
 // outFrame is a frame waiting to be written; conv and seq are set for
-// message pushes so a sync can order them.
+// message pushes, conv and rev for update pushes, so a sync can order them.
 type outFrame struct {
 	op   gws.Opcode
 	data []byte
 	conv string
 	seq  int64
+	rev  int64
 }
 
 // enqueue queues f for writing. With wait false a full queue closes the
@@ -79,7 +80,7 @@ func (c *conn) enqueue(f outFrame, wait bool) bool {
 		var hold *[]outFrame
 		if c.starting {
 			hold = &c.early
-		} else if f.seq > 0 && c.syncing {
+		} else if (f.seq > 0 || f.rev > 0) && c.syncing {
 			hold = &c.held
 		}
 		if hold != nil {
@@ -465,6 +466,7 @@ func (c *conn) handle(f wire.ClientFrame) {
 		id := f.ID
 		g.svc.Send(ctx, c.info, chat.SendRequest{
 			ClientMsgID: f.ClientMsgID, ToUser: f.ToUser, Conversation: f.Conversation, Text: f.Text, MediaID: f.MediaID,
+			ReplyTo: f.ReplyTo,
 		}, func(m chat.Message, err error) {
 			if err != nil {
 				c.sendError(id, err)
@@ -475,6 +477,8 @@ func (c *conn) handle(f wire.ClientFrame) {
 		})
 	case wire.TypeSync:
 		c.sync(ctx, f)
+	case wire.TypeEdit, wire.TypeDelete, wire.TypeReact, wire.TypePin:
+		c.change(ctx, f)
 	case wire.TypeReceipt:
 		if err := g.svc.Receipt(ctx, c.info, f.Conversation, f.Status, f.Seq); err != nil {
 			c.sendError(f.ID, err)
@@ -535,12 +539,21 @@ func (c *conn) sync(ctx context.Context, f wire.ClientFrame) {
 	c.syncing = true
 	c.mu.Unlock()
 	sent := make(map[string]int64)
-	convs, err := c.g.svc.Sync(ctx, c.info, f.Cursors, func(m chat.Message) error {
+	sentRev := make(map[string]int64)
+	convs, err := c.g.svc.Sync(ctx, c.info, chat.SyncRequest{Cursors: f.Cursors, Revs: f.Revs}, func(m chat.Message, update bool) error {
 		wm := encode.Message(m)
-		if !c.enqueue(outFrame{op: gws.OpcodeText, data: mustEncode(wire.ServerFrame{Type: wire.TypeMessage, Msg: &wm})}, true) {
+		frame := wire.ServerFrame{Type: wire.TypeMessage, Msg: &wm}
+		if update {
+			frame = wire.ServerFrame{Type: wire.TypeUpdate, Conversation: m.ConversationID, Rev: m.Rev, Msg: &wm}
+		}
+		if !c.enqueue(outFrame{op: gws.OpcodeText, data: mustEncode(frame)}, true) {
 			return errClosed
 		}
-		sent[m.ConversationID] = m.Seq
+		if update {
+			sentRev[m.ConversationID] = m.Rev
+		} else {
+			sent[m.ConversationID] = m.Seq
+		}
 		return nil
 	})
 	c.mu.Lock()
@@ -551,7 +564,7 @@ func (c *conn) sync(ctx context.Context, f wire.ClientFrame) {
 	// Held live messages go out even when the sync failed: they are live
 	// pushes like any other, and the client retries the sync for the rest.
 	for _, h := range held {
-		if h.seq > sent[h.conv] {
+		if h.seq > 0 && h.seq > sent[h.conv] || h.rev > 0 && h.rev > sentRev[h.conv] {
 			c.enqueue(h, false)
 		}
 	}
@@ -565,3 +578,28 @@ func (c *conn) sync(ctx context.Context, f wire.ClientFrame) {
 }
 
 var errClosed = errors.New("connection closed")
+
+// change handles edit, delete, react and pin: the ack carries the message
+// as it now is.
+func (c *conn) change(ctx context.Context, f wire.ClientFrame) {
+	svc := c.g.svc
+	on := f.On == nil || *f.On
+	var m chat.Message
+	var err error
+	switch f.Type {
+	case wire.TypeEdit:
+		m, err = svc.Edit(ctx, c.info, f.Message, f.Text)
+	case wire.TypeDelete:
+		m, err = svc.Delete(ctx, c.info, f.Message)
+	case wire.TypeReact:
+		m, err = svc.React(ctx, c.info, f.Message, f.Emoji, on)
+	case wire.TypePin:
+		m, err = svc.Pin(ctx, c.info, f.Message, on)
+	}
+	if err != nil {
+		c.sendError(f.ID, err)
+		return
+	}
+	wm := encode.Message(m)
+	c.send(wire.ServerFrame{Type: wire.TypeAck, ID: f.ID, Msg: &wm})
+}

@@ -280,8 +280,11 @@ func (g *Gateway) Deliver(ev *chat.Event) {
 		return
 	}
 	out := outFrame{op: gws.OpcodeText, data: mustEncode(f)}
-	if ev.Kind == chat.EventMessage {
+	switch ev.Kind {
+	case chat.EventMessage:
 		out.conv, out.seq = ev.Message.ConversationID, ev.Message.Seq
+	case chat.EventUpdate:
+		out.conv, out.rev = ev.Message.ConversationID, ev.Message.Rev
 	}
 	if ev.Kind == chat.EventRoom {
 		n := g.deliverRoom(ev, out)

@@ -31,6 +31,8 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("GET /v1/conversations", auth(handleConversations(svc, log)))
 	mux.Handle("GET /v1/conversations/{id}/messages", auth(handleHistory(svc, log)))
 	mux.Handle("GET /v1/conversations/{id}/members", auth(handleMembers(svc, log)))
+	mux.Handle("GET /v1/conversations/{id}/pins", auth(handlePins(svc, log)))
+	mux.Handle("GET /v1/search", auth(handleSearch(svc, log)))
 
 	mux.Handle("GET /v1/discover", handleDiscover(d.Discover, log))
 	mux.Handle("GET /healthz", handleHealth())

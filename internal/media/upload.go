@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/switchboard-chat/switchboard/internal/blob"
 	"github.com/switchboard-chat/switchboard/internal/chat"
 	"github.com/switchboard-chat/switchboard/internal/httpjson"
 	"github.com/switchboard-chat/switchboard/wire"
@@ -217,4 +218,20 @@ func thumbType(ct string) string {
 		return ct
 	}
 	return "image/png"
+}
+
+// DeleteBytes removes the stored bytes of upload id (original and
+// thumbnail), once no message carries it any more. Missing blobs are no
+// error.
+func DeleteBytes(ctx context.Context, blobs blob.Store, id string) error {
+	if !validID(id) {
+		return nil
+	}
+	var errs []error
+	for _, key := range []string{originalKey(id), thumbKey(id)} {
+		if err := blobs.Delete(ctx, key); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }

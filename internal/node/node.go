@@ -48,6 +48,7 @@ type Node struct {
 	deliverer chat.Deliverer
 	hooks     chat.Hooks
 	order     *sequencer // message pushes in seq order per conversation
+	revOrder  *sequencer // update pushes in rev order per conversation
 	members   *chat.Cache[string, *chat.MemberSet]
 	topics    *topics // nil when large-group topics are off
 	local     *localPresence
@@ -113,7 +114,8 @@ func (n *Node) NodeID() string { return n.cfg.NodeID }
 func (n *Node) Start(ctx context.Context, d chat.Deliverer, h chat.Hooks) {
 	n.deliverer = d
 	n.hooks = h
-	n.order = newSequencer(n.cfg.ReorderWait, n.cfg.Now, d.Deliver)
+	n.order = newSequencer(bySeq, n.cfg.ReorderWait, n.cfg.Now, d.Deliver)
+	n.revOrder = newSequencer(byRev, n.cfg.ReorderWait, n.cfg.Now, d.Deliver)
 	n.writers.Add(3)
 	go func() { defer n.writers.Done(); n.writeLoop() }()
 	go func() { defer n.writers.Done(); n.ackLoop() }()

@@ -205,7 +205,7 @@ func TestStopAnswersEverySend(t *testing.T) {
 		t.Fatalf("%d messages stored, %d acked", stored, acked.Load())
 	}
 	done := make(chan error, 1)
-	rt.Commit(ctx, chat.Message{ConversationID: "x", Text: "late"}, alice, func(_ chat.Message, err error) { done <- err })
+	rt.Commit(ctx, chat.Append{Message: chat.Message{ConversationID: "x", Text: "late"}}, alice, func(_ chat.Message, err error) { done <- err })
 	if err := <-done; chat.ErrorCode(err) != chat.EUnavailable {
 		t.Fatalf("a commit after stop: %v", err)
 	}

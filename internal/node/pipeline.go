@@ -15,8 +15,8 @@ type pending struct {
 }
 
 // Commit queues m for the group-committed write path; see chat.Runtime.
-func (n *Node) Commit(ctx context.Context, m chat.Message, conn chat.ConnInfo, done func(chat.Message, error)) {
-	p := &pending{append: chat.Append{Message: m}, conn: conn, done: done}
+func (n *Node) Commit(ctx context.Context, a chat.Append, conn chat.ConnInfo, done func(chat.Message, error)) {
+	p := &pending{append: chat.Append{Message: a.Message, MentionIDs: a.MentionIDs}, conn: conn, done: done}
 	// Count this call before looking at stopping: the writer, once stopping
 	// is closed, waits for the count to reach zero before its last drain,
 	// so a message that got past the check is never left in the queue.

@@ -91,7 +91,7 @@ func (n *Node) onBusEvent(ev *chat.Event) {
 	}
 	if len(ev.Recipients) == 0 {
 		switch ev.Kind {
-		case chat.EventMessage, chat.EventReceipt, chat.EventTyping:
+		case chat.EventMessage, chat.EventUpdate, chat.EventReceipt, chat.EventTyping:
 			// A topic event: this node's online members are its recipients.
 			ms, err := n.Members(ctx, eventConversation(ev))
 			if err != nil {
@@ -104,18 +104,23 @@ func (n *Node) onBusEvent(ev *chat.Event) {
 	n.deliver(ev)
 }
 
-// deliver hands ev to this node's connections, message pushes in seq order.
-// A conversation's messages, receipts and typing go only to recipients who
-// are still members as this node knows it: once a member event removing
-// someone has reached this node, nothing more of the group reaches that
-// user's connections here, even from a node that had not heard of it yet.
+// deliver hands ev to this node's connections, message pushes in seq order
+// and updates in rev order. A conversation's messages, updates, receipts
+// and typing go only to recipients who are still members as this node
+// knows it: once a member event removing someone has reached this node,
+// nothing more of the group reaches that user's connections here, even
+// from a node that had not heard of it yet.
 func (n *Node) deliver(ev *chat.Event) {
 	switch ev.Kind {
-	case chat.EventMessage, chat.EventReceipt, chat.EventTyping:
+	case chat.EventMessage, chat.EventUpdate, chat.EventReceipt, chat.EventTyping:
 		ev.Recipients = n.stillMembers(eventConversation(ev), ev.Recipients)
 	}
 	if ev.Kind == chat.EventMessage && ev.Message != nil {
 		n.order.push(ev)
+		return
+	}
+	if ev.Kind == chat.EventUpdate && ev.Message != nil {
+		n.revOrder.push(ev)
 		return
 	}
 	n.deliverer.Deliver(ev)

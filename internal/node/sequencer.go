@@ -16,7 +16,11 @@ import (
 // or until hold passes (the predecessor was lost on the bus, or had no
 // recipient here): then what is held goes out in order and clients fill any
 // gap with sync.
+//
+// The same type orders a conversation's updates by rev: pos says which
+// counter an event carries (its message's Seq, or its Rev).
 type sequencer struct {
+	pos     func(*chat.Event) int64
 	hold    time.Duration
 	now     func() time.Time
 	deliver func(*chat.Event)
@@ -33,15 +37,20 @@ type convOrder struct {
 	timer *time.Timer
 }
 
-func newSequencer(hold time.Duration, now func() time.Time, deliver func(*chat.Event)) *sequencer {
-	return &sequencer{hold: hold, now: now, deliver: deliver, convs: make(map[string]*convOrder)}
+func newSequencer(pos func(*chat.Event) int64, hold time.Duration, now func() time.Time, deliver func(*chat.Event)) *sequencer {
+	return &sequencer{pos: pos, hold: hold, now: now, deliver: deliver, convs: make(map[string]*convOrder)}
 }
+
+// bySeq and byRev are the counters a sequencer orders by.
+func bySeq(ev *chat.Event) int64 { return ev.Message.Seq }
+func byRev(ev *chat.Event) int64 { return ev.Message.Rev }
 
 // push delivers a message event now, or holds it until its predecessors
 // have been delivered.
 func (q *sequencer) push(ev *chat.Event) {
 	now := q.now()
 	m := ev.Message
+	pos := q.pos(ev)
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if now.Sub(q.swept) > time.Minute {
@@ -63,18 +72,18 @@ func (q *sequencer) push(ev *chat.Event) {
 		// The first message heard of this conversation, with nothing before
 		// it recent enough to be on its way: it sets where order starts.
 		q.deliver(ev)
-		c.next = m.Seq + 1
+		c.next = pos + 1
 		q.release(c, false)
 	case c.next == 0:
 		// First heard, but its predecessor was committed moments ago and may
 		// still be crossing the bus (concurrent senders on other nodes):
 		// hold it until the predecessor sets the start, or the hold passes.
 		q.hold1(c, ev)
-	case m.Seq == c.next:
+	case pos == c.next:
 		q.deliver(ev)
-		c.next = m.Seq + 1
+		c.next = pos + 1
 		q.release(c, false)
-	case m.Seq < c.next:
+	case pos < c.next:
 		q.deliver(ev) // late after a timeout: out of order, but not lost
 	default:
 		q.hold1(c, ev)
@@ -84,7 +93,7 @@ func (q *sequencer) push(ev *chat.Event) {
 // inFlight reports whether ev's predecessor was committed so recently that
 // it may not have reached this node yet.
 func (q *sequencer) inFlight(ev *chat.Event, now time.Time) bool {
-	return ev.Message.Seq > 1 && ev.PrevTS > 0 && now.UnixMilli()-ev.PrevTS < q.hold.Milliseconds()
+	return q.pos(ev) > 1 && ev.PrevTS > 0 && now.UnixMilli()-ev.PrevTS < q.hold.Milliseconds()
 }
 
 // hold1 holds ev until its predecessors come or the hold passes.
@@ -99,10 +108,10 @@ func (q *sequencer) hold1(c *convOrder, ev *chat.Event) {
 // release delivers the held messages that are next in line; with all set
 // it delivers every held message, in seq order, skipping the holes.
 func (q *sequencer) release(c *convOrder, all bool) {
-	slices.SortFunc(c.held, func(a, b *chat.Event) int { return int(a.Message.Seq - b.Message.Seq) })
+	slices.SortFunc(c.held, func(a, b *chat.Event) int { return int(q.pos(a) - q.pos(b)) })
 	i := 0
 	for ; i < len(c.held); i++ {
-		seq := c.held[i].Message.Seq
+		seq := q.pos(c.held[i])
 		if seq > c.next && !all {
 			break
 		}

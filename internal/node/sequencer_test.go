@@ -2,6 +2,7 @@ package node
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -28,7 +29,7 @@ func TestSequencer(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var mu sync.Mutex
 			var got []int64
-			q := newSequencer(50*time.Millisecond, time.Now, func(ev *chat.Event) {
+			q := newSequencer(bySeq, 50*time.Millisecond, time.Now, func(ev *chat.Event) {
 				mu.Lock()
 				got = append(got, ev.Message.Seq)
 				mu.Unlock()
@@ -62,7 +63,7 @@ func TestSequencer(t *testing.T) {
 
 func TestSequencerConversationsAreIndependent(t *testing.T) {
 	var got []string
-	q := newSequencer(time.Hour, time.Now, func(ev *chat.Event) { got = append(got, ev.Message.ConversationID) })
+	q := newSequencer(bySeq, time.Hour, time.Now, func(ev *chat.Event) { got = append(got, ev.Message.ConversationID) })
 	q.push(msgEvent("a", 1))
 	q.push(msgEvent("a", 3)) // held: 2 is missing
 	q.push(msgEvent("b", 1)) // another conversation is not held up
@@ -95,7 +96,7 @@ func TestSequencerFirstHeard(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []int64
-			q := newSequencer(30*time.Second, clock, func(ev *chat.Event) { got = append(got, ev.Message.Seq) })
+			q := newSequencer(bySeq, 30*time.Second, clock, func(ev *chat.Event) { got = append(got, ev.Message.Seq) })
 			for _, e := range tc.in {
 				q.push(e)
 			}
@@ -103,5 +104,22 @@ func TestSequencerFirstHeard(t *testing.T) {
 				t.Fatalf("delivered %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestSequencerRevs: updates are ordered by rev, independently of the
+// seq order of the messages they change.
+func TestSequencerRevs(t *testing.T) {
+	var got []int64
+	q := newSequencer(byRev, time.Hour, time.Now, func(ev *chat.Event) { got = append(got, ev.Message.Rev) })
+	update := func(seq, rev int64) *chat.Event {
+		return &chat.Event{Kind: chat.EventUpdate, Message: &chat.Message{ConversationID: "c", Seq: seq, Rev: rev}}
+	}
+	q.push(update(5, 1))
+	q.push(update(1, 3)) // held: rev 2 is missing
+	q.push(update(9, 4))
+	q.push(update(2, 2))
+	if want := []int64{1, 2, 3, 4}; !slices.Equal(got, want) {
+		t.Fatalf("delivered revs %v; want %v", got, want)
 	}
 }

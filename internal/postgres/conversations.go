@@ -16,8 +16,8 @@ func convDest(c *chat.Conversation) []any {
 }
 
 // stateTail ends every select that stateDest scans: the member m's role and
-// join position and the member count.
-const stateTail = ", m.role, m.joined_seq, c.member_count"
+// join position, the member count, the last rev and m's unread mentions.
+const stateTail = ", m.role, m.joined_seq, c.member_count, c.last_rev, " + unreadMentions
 
 // stateSelect selects a conversation as the member m sees it: the
 // conversation, its last seq, m's positions and, for a direct conversation,
@@ -28,8 +28,12 @@ const stateSelect = "SELECT " + convColumns + `, c.last_seq, m.read_seq, m.deliv
 	LEFT JOIN users p ON c.kind = 'direct'
 		AND p.id = CASE WHEN c.direct_a = m.user_id THEN c.direct_b ELSE c.direct_a END`
 
+// unreadMentions counts the mentions of member m after its read position.
+const unreadMentions = `(SELECT count(*) FROM mentions mn
+		WHERE mn.conversation_id = c.id AND mn.user_id = m.user_id AND mn.seq > m.read_seq)`
+
 func stateDest(st *chat.ConversationState) []any {
-	return append(convDest(&st.Conversation), &st.LastSeq, &st.ReadSeq, &st.DeliveredSeq, &st.Peer, &st.Role, &st.JoinedSeq, &st.MemberCount)
+	return append(convDest(&st.Conversation), &st.LastSeq, &st.ReadSeq, &st.DeliveredSeq, &st.Peer, &st.Role, &st.JoinedSeq, &st.MemberCount, &st.LastRev, &st.UnreadMentions)
 }
 
 // DirectConversation returns the direct conversation of users a and b,
@@ -221,7 +225,8 @@ func (s *Store) ConversationState(ctx context.Context, convID, userID string) (c
 	// A left join answers all three cases in one round trip.
 	err := s.pool.QueryRow(ctx, "SELECT "+convColumns+`, c.last_seq,
 			coalesce(m.read_seq, 0), coalesce(m.delivered_seq, 0), coalesce(p.username, ''),
-			coalesce(m.role, ''), coalesce(m.joined_seq, 0), c.member_count, m.user_id IS NOT NULL
+			coalesce(m.role, ''), coalesce(m.joined_seq, 0), c.member_count, c.last_rev, `+unreadMentions+`,
+			m.user_id IS NOT NULL
 		FROM conversations c
 		LEFT JOIN members m ON m.conversation_id = c.id AND m.user_id = $2
 		LEFT JOIN users p ON c.kind = 'direct'

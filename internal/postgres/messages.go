@@ -41,14 +41,18 @@ const (
 	sqlUsernames = `SELECT id, username FROM users WHERE id = ANY($1::text[])`
 	// No join with users here: it tempts the planner into scanning all of
 	// a sender's messages instead of probing the index per key.
-	sqlOriginals = `SELECT m.id, m.conversation_id, m.seq, m.sender_id, '', m.ts, m.text, m.client_msg_id, m.media
+	sqlOriginals = `SELECT m.id, m.conversation_id, m.seq, m.sender_id, '', m.ts, m.text, m.client_msg_id, m.media,
+		m.rev, m.edited_at, m.deleted, m.reply_to, m.mentions, m.pinned_at
 		FROM unnest($1::text[], $2::text[]) AS k(sender_id, client_msg_id)
 		JOIN messages m ON m.sender_id = k.sender_id AND m.client_msg_id = k.client_msg_id
 		WHERE m.client_msg_id <> ''`
-	sqlInsertMessages = `INSERT INTO messages (conversation_id, seq, id, sender_id, ts, text, client_msg_id, media)
-		SELECT c, s, i, u, t, x, k, nullif(md, '')::jsonb
-		FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::bytea[], $7::text[], $8::text[])
-			AS v(c, s, i, u, t, x, k, md)`
+	sqlInsertMessages = `INSERT INTO messages (conversation_id, seq, id, sender_id, ts, text, client_msg_id, media, reply_to, mentions)
+		SELECT c, s, i, u, t, x, k, nullif(md, '')::jsonb, r, mn
+		FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::bytea[], $7::text[], $8::text[],
+			$9::text[], $10::text[])
+			AS v(c, s, i, u, t, x, k, md, r, mn)`
+	sqlInsertMentions = `INSERT INTO mentions (conversation_id, user_id, seq)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) ON CONFLICT DO NOTHING`
 	sqlAdvanceConversations = `UPDATE conversations c SET last_seq = v.seq, last_ts = greatest(c.last_ts, v.ts)
 		FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS v(id, seq, ts)
 		WHERE c.id = v.id`
@@ -59,17 +63,25 @@ const (
 )
 
 // messageColumns selects a message m with its sender's username from u.
-const messageColumns = "m.id, m.conversation_id, m.seq, m.sender_id, u.username, m.ts, m.text, m.client_msg_id, m.media"
+const messageColumns = "m.id, m.conversation_id, m.seq, m.sender_id, u.username, m.ts, m.text, m.client_msg_id, m.media, " +
+	"m.rev, m.edited_at, m.deleted, m.reply_to, m.mentions, m.pinned_at"
 
 func scanMessage(row pgx.Row) (chat.Message, error) {
 	var (
 		m           chat.Message
 		text, media []byte
+		mentions    string
+		pinnedAt    int64
 	)
-	if err := row.Scan(&m.ID, &m.ConversationID, &m.Seq, &m.SenderID, &m.Sender, &m.TS, &text, &m.ClientMsgID, &media); err != nil {
+	if err := row.Scan(&m.ID, &m.ConversationID, &m.Seq, &m.SenderID, &m.Sender, &m.TS, &text, &m.ClientMsgID, &media,
+		&m.Rev, &m.EditedAt, &m.Deleted, &m.ReplyTo, &mentions, &pinnedAt); err != nil {
 		return chat.Message{}, err
 	}
 	m.Text = string(text)
+	if mentions != "" {
+		m.Mentions = strings.Fields(mentions)
+	}
+	m.Pinned = pinnedAt > 0
 	if media != nil {
 		var md mediaJSON
 		if err := json.Unmarshal(media, &md); err != nil {
@@ -327,13 +339,21 @@ func (s *Store) appendOnce(ctx context.Context, batch []*chat.Append, lookup boo
 			inBatch[key] = a
 		}
 		ins.add(m, media)
+		for _, u := range a.MentionIDs {
+			ins.mentionConv, ins.mentionUser, ins.mentionSeq = append(ins.mentionConv, m.ConversationID),
+				append(ins.mentionUser, u), append(ins.mentionSeq, m.Seq)
+		}
 		convTS[m.ConversationID] = max(convTS[m.ConversationID], m.TS)
 		senderTo[pair{m.ConversationID, m.SenderID}] = m.Seq
 	}
 
 	b = &pgx.Batch{}
 	if len(ins.conv) > 0 {
-		b.Queue(sqlInsertMessages, ins.conv, ins.seq, ins.id, ins.sender, ins.ts, ins.text, ins.client, ins.media)
+		b.Queue(sqlInsertMessages, ins.conv, ins.seq, ins.id, ins.sender, ins.ts, ins.text, ins.client, ins.media,
+			ins.replyTo, ins.mentions)
+		if len(ins.mentionConv) > 0 {
+			b.Queue(sqlInsertMentions, ins.mentionConv, ins.mentionUser, ins.mentionSeq)
+		}
 		var cID []string
 		var cSeq, cTS []int64
 		for id, ts := range convTS {
@@ -357,7 +377,11 @@ func (s *Store) appendOnce(ctx context.Context, batch []*chat.Append, lookup boo
 			if n := tag.RowsAffected(); n != int64(len(ins.conv)) {
 				return fmt.Errorf("inserted %d messages of %d", n, len(ins.conv))
 			}
-			for range 2 {
+			execs := 2
+			if len(ins.mentionConv) > 0 {
+				execs++
+			}
+			for range execs {
 				if _, err := br.Exec(); err != nil {
 					return err
 				}
@@ -372,7 +396,7 @@ func (s *Store) appendOnce(ctx context.Context, batch []*chat.Append, lookup boo
 // PostgreSQL text or jsonb value cannot contain NUL. (The message text is
 // bytea and may.)
 func storable(m *chat.Message) bool {
-	fields := []string{m.ID, m.ConversationID, m.SenderID, m.ClientMsgID}
+	fields := append([]string{m.ID, m.ConversationID, m.SenderID, m.ClientMsgID, m.ReplyTo}, m.Mentions...)
 	if md := m.Media; md != nil {
 		fields = append(fields, md.ID, md.ContentType, md.SHA256, md.UploaderID)
 	}
@@ -386,9 +410,12 @@ func storable(m *chat.Message) bool {
 
 // insertArrays holds the new messages of a batch column by column.
 type insertArrays struct {
-	conv, id, sender, client, media []string
-	text                            [][]byte
-	seq, ts                         []int64
+	conv, id, sender, client, media, replyTo, mentions []string
+	text                                               [][]byte
+	seq, ts                                            []int64
+
+	mentionConv, mentionUser []string
+	mentionSeq               []int64
 }
 
 func (ia *insertArrays) add(m chat.Message, media string) {
@@ -400,6 +427,8 @@ func (ia *insertArrays) add(m chat.Message, media string) {
 	ia.text = append(ia.text, []byte(m.Text))
 	ia.client = append(ia.client, m.ClientMsgID)
 	ia.media = append(ia.media, media)
+	ia.replyTo = append(ia.replyTo, m.ReplyTo)
+	ia.mentions = append(ia.mentions, strings.Join(m.Mentions, " "))
 }
 
 // readBatch sends b on conn and lets read consume its results.
@@ -454,6 +483,9 @@ func (s *Store) Messages(ctx context.Context, convID string, q chat.HistoryQuery
 	}
 	if q.After == 0 && !q.Forward && (q.Before > 0 || limit != nil) {
 		slices.Reverse(ms)
+	}
+	if err := withReactions(ctx, s.pool, ms); err != nil {
+		return nil, dbErr(err)
 	}
 	return ms, nil
 }

@@ -24,3 +24,9 @@ func TestStore(t *testing.T) { storetest.Run(t, openStore) }
 
 // BenchmarkAppend measures the append path against a local PostgreSQL.
 func BenchmarkAppend(b *testing.B) { storetest.BenchmarkAppend(b, openStore) }
+
+// BenchmarkSearch measures full-text search over SWITCHBOARD_BENCH_SEARCH_ROWS
+// messages (default 20,000; docs/benchmarks.md has the 1,000,000 run).
+func BenchmarkSearch(b *testing.B) {
+	storetest.BenchmarkSearch(b, openStore, storetest.SearchRows(20_000))
+}

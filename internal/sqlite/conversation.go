@@ -19,7 +19,7 @@ func scanConversation(row scanner) (chat.Conversation, error) {
 func scanState(row scanner) (chat.ConversationState, error) {
 	var c chat.ConversationState
 	err := row.Scan(&c.ID, &c.Kind, &c.Name, &c.Title, &c.CreatedAt, &c.Description, &c.Visibility, &c.History,
-		&c.LastSeq, &c.ReadSeq, &c.DeliveredSeq, &c.Peer, &c.Role, &c.JoinedSeq, &c.MemberCount)
+		&c.LastSeq, &c.ReadSeq, &c.DeliveredSeq, &c.Peer, &c.Role, &c.JoinedSeq, &c.MemberCount, &c.LastRev, &c.UnreadMentions)
 	return c, err
 }
 

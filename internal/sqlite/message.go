@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/switchboard-chat/switchboard/internal/chat"
 )
@@ -14,12 +15,19 @@ import (
 func scanMessage(row scanner) (chat.Message, error) {
 	var m chat.Message
 	var md chat.Media
+	var mentions string
+	var pinnedAt int64
 	err := row.Scan(&m.ID, &m.ConversationID, &m.Seq, &m.SenderID, &m.Sender, &m.TS, &m.Text, &m.ClientMsgID,
-		&md.ID, &md.ContentType, &md.Size, &md.Width, &md.Height, &md.SHA256)
+		&md.ID, &md.ContentType, &md.Size, &md.Width, &md.Height, &md.SHA256,
+		&m.Rev, &m.EditedAt, &m.Deleted, &m.ReplyTo, &mentions, &pinnedAt)
 	if md.ID != "" {
 		md.UploaderID = m.SenderID
 		m.Media = &md
 	}
+	if mentions != "" {
+		m.Mentions = strings.Fields(mentions)
+	}
+	m.Pinned = pinnedAt > 0
 	return m, err
 }
 
@@ -28,7 +36,7 @@ type appendTx struct {
 	ctx context.Context
 	s   *Store
 
-	byClient, conversation, senderName, insert *sql.Stmt
+	byClient, conversation, senderName, insert, mention *sql.Stmt
 
 	convs   map[string]*convCursor
 	senders map[senderKey]*senderPos
@@ -75,6 +83,7 @@ func (s *Store) AppendMessages(ctx context.Context, batch []*chat.Append) error 
 			conversation: tx.StmtContext(ctx, s.stmts.wConversation),
 			senderName:   tx.StmtContext(ctx, s.stmts.wSenderName),
 			insert:       tx.StmtContext(ctx, s.stmts.wInsertMessage),
+			mention:      tx.StmtContext(ctx, s.stmts.wInsertMention),
 			convs:        make(map[string]*convCursor),
 			senders:      make(map[senderKey]*senderPos),
 			stored:       make(map[clientKey]*chat.Append),
@@ -131,7 +140,7 @@ func (t *appendTx) append(a *chat.Append) error {
 		md = *m.Media
 	}
 	res, err := t.insert.ExecContext(t.ctx, m.ConversationID, seq, m.ID, m.SenderID, m.TS, m.Text, m.ClientMsgID,
-		md.ID, md.ContentType, md.Size, md.Width, md.Height, md.SHA256)
+		md.ID, md.ContentType, md.Size, md.Width, md.Height, md.SHA256, m.ReplyTo, strings.Join(m.Mentions, " "))
 	if isConstraint(err) {
 		// SQLite undid this statement only; the rest of the batch goes on.
 		// A taken client id does not fail, so it is the message id.
@@ -151,6 +160,11 @@ func (t *appendTx) append(a *chat.Append) error {
 		return nil
 	}
 	a.PrevTS = conv.lastTS
+	for _, u := range a.MentionIDs {
+		if _, err := t.mention.ExecContext(t.ctx, m.ConversationID, u, seq); err != nil {
+			return err
+		}
+	}
 	conv.lastSeq, conv.lastTS, conv.dirty = seq, max(conv.lastTS, m.TS), true
 	sender.seq = seq
 	a.Result = m
@@ -252,6 +266,9 @@ func (s *Store) Messages(ctx context.Context, convID string, q chat.HistoryQuery
 	}
 	if newestFirst {
 		slices.Reverse(ms)
+	}
+	if err := s.withReactions(ctx, s.r, ms); err != nil {
+		return nil, translate(err)
 	}
 	return ms, nil
 }

@@ -12,7 +12,8 @@ const (
 	// messageCols are the columns scanMessage reads, from messages m joined
 	// with the sender u.
 	messageCols = `m.id, m.conversation_id, m.seq, m.sender_id, u.username, m.ts, m.text, m.client_msg_id,
-		m.media_id, m.media_type, m.media_size, m.media_width, m.media_height, m.media_sha256`
+		m.media_id, m.media_type, m.media_size, m.media_width, m.media_height, m.media_sha256,
+		m.rev, m.edited_at, m.deleted, m.reply_to, m.mentions, m.pinned_at`
 	messageFrom = ` FROM messages m JOIN users u ON u.id = m.sender_id `
 
 	// stateQuery selects a conversation as one member (?1) sees it; the
@@ -21,7 +22,9 @@ const (
 	stateQuery = `SELECT c.id, c.kind, c.name, c.title, c.created_at, c.description, c.visibility, c.history, c.last_seq,
 		mb.read_seq, mb.delivered_seq,
 		COALESCE(CASE WHEN c.user_a = mb.user_id THEN ub.username ELSE ua.username END, ''),
-		mb.role, mb.joined_seq, c.member_count
+		mb.role, mb.joined_seq, c.member_count,
+		c.last_rev,
+		(SELECT count(*) FROM mentions mn WHERE mn.conversation_id = c.id AND mn.user_id = mb.user_id AND mn.seq > mb.read_seq)
 	FROM members mb
 	JOIN conversations c ON c.id = mb.conversation_id
 	LEFT JOIN users ua ON ua.id = c.user_a
@@ -39,6 +42,7 @@ type statements struct {
 	wConversation    *sql.Stmt
 	wSenderName      *sql.Stmt
 	wInsertMessage   *sql.Stmt
+	wInsertMention   *sql.Stmt
 	wSetLastSeq      *sql.Stmt
 	wMoveSender      *sql.Stmt
 	wReadTo          *sql.Stmt
@@ -66,12 +70,13 @@ func (st *statements) prepare(ctx context.Context, w, r *sql.DB) error {
 		{w, &st.wMessageByClient, `SELECT ` + messageCols + messageFrom +
 			// The literal client_msg_id <> '' lets SQLite use the partial index.
 			`WHERE m.sender_id = ? AND m.client_msg_id = ? AND m.client_msg_id <> ''`},
+		{w, &st.wInsertMention, `INSERT OR IGNORE INTO mentions (conversation_id, user_id, seq) VALUES (?, ?, ?)`},
 		{w, &st.wConversation, `SELECT last_seq, last_ts FROM conversations WHERE id = ?`},
 		{w, &st.wSenderName, `SELECT u.username FROM members mb JOIN users u ON u.id = mb.user_id
 			WHERE mb.conversation_id = ? AND mb.user_id = ?`},
 		{w, &st.wInsertMessage, `INSERT INTO messages (conversation_id, seq, id, sender_id, ts, text, client_msg_id,
-			media_id, media_type, media_size, media_width, media_height, media_sha256)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			media_id, media_type, media_size, media_width, media_height, media_sha256, reply_to, mentions)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (sender_id, client_msg_id) WHERE client_msg_id <> '' DO NOTHING`},
 		{w, &st.wSetLastSeq, `UPDATE conversations SET last_seq = ?, last_ts = max(last_ts, ?) WHERE id = ?`},
 		{w, &st.wMoveSender, `UPDATE members SET read_seq = max(read_seq, ?), delivered_seq = max(delivered_seq, ?)

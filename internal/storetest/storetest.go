@@ -14,6 +14,9 @@
 //   - A retry whose (SenderID, ClientMsgID) matches a stored message returns
 //     that message even if it was sent to another conversation.
 //   - Media round-trips its ID, ContentType, Size, Width, Height and SHA256.
+//   - Pins of a conversation that does not exist is an empty list.
+//   - Search matches whole words, case-insensitively, every word of the
+//     query; a query with no word in it finds nothing.
 package storetest
 
 import (
@@ -78,6 +81,16 @@ func Run(t *testing.T, open Opener) {
 		{"DeleteGroup", testDeleteGroup},
 		{"SearchGroups", testSearchGroups},
 		{"Blocks", testBlocks},
+		{"ChangeRevs", testChangeRevs},
+		{"ChangeDelete", testChangeDelete},
+		{"ChangeNotFound", testChangeNotFound},
+		{"ChangeConcurrent", testChangeConcurrent},
+		{"Reactions", testReactions},
+		{"ReactionLimit", testReactionLimit},
+		{"Pins", testPins},
+		{"Mentions", testMentions},
+		{"Search", testSearch},
+		{"SearchSinceJoin", testSearchSinceJoin},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

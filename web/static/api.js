@@ -80,6 +80,12 @@ export class Api {
   joinGroup(name) { return this.post('/v1/groups/' + enc(name) + '/members', {}).then(r => r.conversation); }
   leaveGroup(name) { return this.del('/v1/groups/' + enc(name) + '/members/me'); }
   members(name) { return this.get('/v1/groups/' + enc(name) + '/members').then(r => r.members || []); }
+  pins(id) { return this.get('/v1/conversations/' + enc(id) + '/pins').then(r => r.messages || []); }
+  search(q, before) {
+    const p = new URLSearchParams({ q });
+    if (before) p.set('before', before);
+    return this.get('/v1/search?' + p).then(r => (r.results || []).map(x => x.message));
+  }
   conversationMembers(id) { return this.get('/v1/conversations/' + enc(id) + '/members').then(r => r.members || []); }
 
   /** upload stores a file and returns its media record {id, content_type, size}. */

@@ -28,6 +28,8 @@ async function signOut(callServer) {
   }
   $('conv-list').replaceChildren();
   $('messages').replaceChildren();
+  $('search-results').replaceChildren();
+  $('search-results').hidden = true;
   $('banner').hidden = true;
   $('app').hidden = true;
   $('login').hidden = false;
@@ -101,7 +103,15 @@ function wire() {
   compose.addEventListener('beforeinput', ev => {
     if (sentOnEnter && (ev.inputType === 'insertLineBreak' || ev.inputType === 'insertParagraph')) ev.preventDefault();
   });
-  compose.addEventListener('input', () => { autosize(); if (chat) chat.typing(); });
+  compose.addEventListener('input', () => { autosize(); if (chat) { chat.typing(); chat.suggestMentions(); } });
+  // Tab takes the first mention offered.
+  compose.addEventListener('keydown', ev => {
+    const first = $('mention-list').querySelector('button');
+    if (ev.key === 'Tab' && !$('mention-list').hidden && first) { ev.preventDefault(); first.click(); }
+    if (ev.key === 'Escape') { $('mention-list').hidden = true; if (chat) chat.clearReply(); }
+  });
+  $('reply-cancel').addEventListener('click', () => chat && chat.clearReply());
+  $('search-form').addEventListener('submit', ev => { ev.preventDefault(); chat && chat.search($('search-q').value); });
   $('attach-button').addEventListener('click', () => $('attach').click());
   $('attach').addEventListener('change', () => {
     const input = $('attach');

@@ -4,7 +4,7 @@ import { Api } from './api.js';
 import { Link } from './socket.js';
 import { $, deviceId, isNarrow, loadJSON, randomId, saveJSON, showError } from './util.js';
 import { Groups } from './groups.js';
-import { ChatView } from './view.js';
+import { LifeView } from './life.js';
 
 const PAGE = 50;
 const TYPING_EVERY = 3000;
@@ -12,7 +12,7 @@ const TYPING_SHOWN = 5000;
 
 /** Chat is one signed-in user's state; onSignedOut runs when the server
  * refuses the session. */
-export class Chat extends ChatView {
+export class Chat extends LifeView {
   constructor(token, username, onSignedOut) {
     super();
     this.me = username;
@@ -86,7 +86,7 @@ export class Chat extends ChatView {
       c = {
         id, kind: '', name: '', title: '', peer: '',
         last_seq: 0, read_seq: 0, delivered_seq: 0,
-        cursor: cursorIfNew || 0, msgs: new Map(), oldest: Infinity, noMoreBefore: false,
+        cursor: cursorIfNew || 0, rev: 0, revAhead: new Set(), unread_mentions: 0, msgs: new Map(), oldest: Infinity, noMoreBefore: false,
         loaded: false, loading: false, members: null, typing: new Map(),
         peers: new Map(Object.entries(this.savedPeers[id] || {})), order: 0, bump: 0,
       };
@@ -107,6 +107,7 @@ export class Chat extends ChatView {
       c.last_seq = Math.max(c.last_seq, w.last_seq || 0);
       c.read_seq = Math.max(c.read_seq, w.read_seq || 0);
       c.delivered_seq = Math.max(c.delivered_seq, w.delivered_seq || 0);
+      c.unread_mentions = w.unread_mentions || 0;
       c.order = i;
       if (c.kind === 'direct' && c.peer) this.watch([c.peer]);
     });
@@ -265,10 +266,12 @@ export class Chat extends ChatView {
     if (this.syncing) { this.syncAgain = true; return; }
     this.syncing = true;
     const cursors = {};
-    for (const c of this.convs.values()) cursors[c.id] = c.cursor;
+    const revs = {};
+    for (const c of this.convs.values()) { cursors[c.id] = c.cursor; revs[c.id] = c.rev; }
     try {
-      const ack = await this.link.request({ type: 'sync', cursors });
+      const ack = await this.link.request({ type: 'sync', cursors, revs });
       this.mergeConversations(ack.conversations || [], true);
+      for (const w of ack.conversations || []) this.startRev(this.conv(w.id), w.last_rev || 0);
       this.loadAllMembers();
       const cur = this.current();
       if (cur && !cur.loaded) this.loadLatest(cur);
@@ -297,6 +300,7 @@ export class Chat extends ChatView {
   onFrame(f) {
     switch (f.type) {
       case 'message': this.onMessage(f.message); break;
+      case 'update': this.onUpdate(f); break;
       case 'receipt': this.onReceipt(f); break;
       case 'presence':
         this.presence.set(f.user, { online: !!f.online, last_seen: f.last_seen || 0 });
@@ -319,7 +323,12 @@ export class Chat extends ChatView {
     const c = this.conv(m.conversation, m.seq - 1);
     if (fresh) this.refreshConversations();
     if (m.from === this.me && m.client_msg_id) this.dropFromOutbox(m.client_msg_id);
-    if (c.msgs.has(m.seq)) return;
+    if (c.msgs.has(m.seq)) {
+      // A page or push of a message we hold: keep the newer (higher rev).
+      if ((m.rev || 0) > (c.msgs.get(m.seq).rev || 0)) this.applyMessage(c, m);
+      return;
+    }
+    if (!fromHistory && m.from !== this.me && (m.mentions || []).includes(this.me)) c.unread_mentions++;
     c.msgs.set(m.seq, m);
     c.oldest = Math.min(c.oldest, m.seq);
     if (m.seq > c.last_seq) { c.last_seq = m.seq; c.bump = Date.now(); }
@@ -444,6 +453,8 @@ export class Chat extends ChatView {
     if ((!text.trim() && !media) || !this.view) return;
     const e = { cmid: randomId(), text, ts: Date.now() };
     if (media) e.media = media;
+    const reply = this.takeReply();
+    if (reply) e.reply = reply;
     if (this.view.conv) e.conv = this.view.conv;
     else e.to = this.view.peer;
     this.outbox.push(e);
@@ -463,6 +474,7 @@ export class Chat extends ChatView {
       if (e.sentOn === gen || (e.retryAt && e.retryAt > Date.now())) continue;
       const f = { type: 'send', id: 's:' + e.cmid, client_msg_id: e.cmid, text: e.text };
       if (e.media) f.media_id = e.media.id;
+      if (e.reply) f.reply_to = e.reply;
       if (e.conv) f.conversation = e.conv;
       else f.to_user = e.to;
       if (this.link.send(f)) e.sentOn = gen;
@@ -601,6 +613,9 @@ export class Chat extends ChatView {
     const c = this.current();
     if (c && !c.loaded) this.loadLatest(c);
     if (c) this.loadMembers(c); // members and their positions, fresh on each open
+    $('pins').hidden = true;
+    if (c) this.loadPins(c);
+    this.clearReply();
     this.markRead();
     $('compose').focus();
   }

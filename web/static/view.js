@@ -70,6 +70,7 @@ export class ChatView {
       const kind = el('span', 'kind', c.kind === 'group' ? 'group' : '');
       btn.append(dot, names, kind);
       const n = this.unread(c);
+      if (n > 0 && c.unread_mentions > 0) btn.append(el('span', 'mention-badge', '@'));
       if (n > 0) btn.append(el('span', 'unread', String(n)));
       btn.setAttribute('aria-label', this.displayName(c) + (c.kind === 'group' ? ', group' : '') +
         (online ? ', online' : '') + (n ? ', ' + n + ' unread' : ''));
