@@ -40,7 +40,8 @@ func (s *Store) CanAccessMedia(ctx context.Context, mediaID, userID string) (boo
 		EXISTS (SELECT 1 FROM media WHERE id = ?1 AND uploader_id = ?2)
 		OR EXISTS (SELECT 1 FROM messages m
 			JOIN members mb ON mb.conversation_id = m.conversation_id AND mb.user_id = ?2
-			WHERE m.media_id = ?1)`, mediaID, userID).Scan(&ok)
+			WHERE m.media_id = ?1)
+			OR EXISTS (SELECT 1 FROM users WHERE avatar_media_id = ?1 AND deleted_at = 0)`, mediaID, userID).Scan(&ok)
 	return ok, translate(err)
 }
 

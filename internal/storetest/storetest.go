@@ -72,6 +72,15 @@ func Run(t *testing.T, open Opener) {
 		{"AdvanceReceipt", testAdvanceReceipt},
 		{"AdvanceReceiptErrors", testAdvanceReceiptErrors},
 		{"AdvanceReceiptConcurrent", testAdvanceReceiptConcurrent},
+		{"ProfileAndRoles", testProfileAndRoles},
+		{"UserSessions", testUserSessions},
+		{"Suspended", testSuspended},
+		{"DeleteUser", testDeleteUser},
+		{"SearchUsers", testSearchUsers},
+		{"DeleteMessage", testDeleteMessage},
+		{"DeleteConversation", testDeleteConversation},
+		{"Audit", testAudit},
+		{"SentMessagesAndMedia", testSentMessagesAndMedia},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
