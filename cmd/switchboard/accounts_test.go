@@ -332,4 +332,8 @@ func TestDeleteAccount(t *testing.T) {
 	}
 	_, err = client.New(s.URL).Signup(ctx, "ida", "another password", "")
 	wantCode(t, err, "conflict")
+	// No new conversation with a deleted user.
+	kay := dial(t, user(t, s, "kay"), "k")
+	_, err = kay.Send(ctx, client.SendRequest{ToUser: "ida", Text: "hello?"})
+	wantCode(t, err, "not_found")
 }
