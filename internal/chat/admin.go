@@ -8,6 +8,9 @@ import (
 // MaxUserPage is the most users one search returns.
 const MaxUserPage = 500
 
+// MaxReason is the longest reason an admin may give for a deletion.
+const MaxReason = 256
+
 // RequireAdmin checks that the session's user holds the admin role, read
 // fresh from the store so a revoked role counts at once. EForbidden.
 func (s *Service) RequireAdmin(ctx context.Context, sess Session) (AccountStore, error) {
@@ -122,8 +125,8 @@ func (s *Service) AdminDeleteMessage(ctx context.Context, sess Session, convID s
 	if seq < 1 {
 		return Message{}, Errorf(EBadRequest, "seq must be at least 1")
 	}
-	if len(reason) > MaxDisplayName*4 {
-		return Message{}, Errorf(EBadRequest, "reason must be at most %d bytes", MaxDisplayName*4)
+	if len(reason) > MaxReason {
+		return Message{}, Errorf(EBadRequest, "reason must be at most %d bytes", MaxReason)
 	}
 	m, err := as.DeleteMessage(ctx, convID, seq, s.now())
 	if err != nil {

@@ -2,6 +2,7 @@ package chat_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/switchboard-chat/switchboard/internal/chat"
@@ -97,6 +98,14 @@ func TestAdminRulesNeedTheRole(t *testing.T) {
 		_, err := c.svc.AuditLog(ctx, root, "", limit)
 		wantCode(t, err, chat.EBadRequest)
 	}
+	_, err := c.svc.SearchUsers(ctx, root, strings.Repeat("q", chat.MaxDisplayName+1), "", 0)
+	wantCode(t, err, chat.EBadRequest)
+	_, err = c.svc.AdminDeleteMessage(ctx, root, "x", 1, strings.Repeat("r", chat.MaxReason+1))
+	wantCode(t, err, chat.EBadRequest)
+	_, err = c.svc.AdminDeleteMessage(ctx, root, "x", 1, strings.Repeat("r", chat.MaxReason))
+	wantCode(t, err, chat.ENotFound) // within the limit: the message is looked for
+	_, err = c.svc.AdminDeleteMessage(ctx, root, "x", 0, "")
+	wantCode(t, err, chat.EBadRequest)
 	wantCode(t, chat.GrantAdmin(ctx, c.store, "nobody", true, "01JAUDIT2", 2), chat.ENotFound)
 }
 
