@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/switchboard-chat/switchboard/client"
+	"github.com/switchboard-chat/switchboard/internal/chat"
 	"github.com/switchboard-chat/switchboard/wire"
 )
 
@@ -336,4 +337,29 @@ func TestDeleteAccount(t *testing.T) {
 	kay := dial(t, user(t, s, "kay"), "k")
 	_, err = kay.Send(ctx, client.SendRequest{ToUser: "ida", Text: "hello?"})
 	wantCode(t, err, "not_found")
+}
+
+// An export pages through the store (chat.MaxExportPage at a time): one
+// more message than a page is all there, once each.
+func TestExportPagesPastOnePage(t *testing.T) {
+	s := startServer(t)
+	lee := user(t, s, "lee")
+	user(t, s, "moe")
+	sent := sendMany(t, dial(t, lee, "l"), client.SendRequest{ToUser: "moe", Text: "m"}, chat.MaxExportPage+1)
+	man, msgs, _ := readExport(t, lee)
+	if man.Messages != int64(len(sent)) || len(msgs) != len(sent) {
+		t.Fatalf("export has %d messages (manifest %d); want %d", len(msgs), man.Messages, len(sent))
+	}
+	seen := map[string]bool{}
+	for _, m := range msgs {
+		if seen[m.ID] {
+			t.Fatalf("message %s twice", m.ID)
+		}
+		seen[m.ID] = true
+	}
+	for _, m := range sent {
+		if !seen[m.ID] {
+			t.Fatalf("message %s missing", m.ID)
+		}
+	}
 }
