@@ -11,7 +11,7 @@ import (
 
 var _ chat.AccountStore = (*Store)(nil)
 
-// userExists turns "no row changed" into ENotFound.
+// changedOne turns "no row changed" into ENotFound.
 func changedOne(res sql.Result, err error, what string) error {
 	if err != nil {
 		return err
