@@ -76,6 +76,12 @@ func TestBackupRestoreWhileWriting(t *testing.T) {
 	if _, err := cmdRun(t, "restore", "--data", fresh, "--in", out); err == nil {
 		t.Errorf("a restore over an existing store: no error")
 	}
+	if _, err := cmdRun(t, "backup", "--data", t.TempDir(), "--out", filepath.Join(t.TempDir(), "x.db")); err == nil {
+		t.Errorf("a backup of a data dir with no store: no error")
+	}
+	if _, err := cmdRun(t, "backup", "--data", s.Data); err == nil {
+		t.Errorf("a backup without --out: no error")
+	}
 	junk := filepath.Join(t.TempDir(), "junk")
 	if err := os.WriteFile(junk, []byte("not a database at all, just some bytes"), 0o600); err != nil {
 		t.Fatal(err)
