@@ -10,6 +10,7 @@
 //	view.js    rendering of that state (text goes in through textContent only)
 //	socket.js  the WebSocket link: auth, acks, heartbeats, reconnect with backoff
 //	api.js     the HTTP calls
+//	settings.js  the settings dialog: profile, avatar, password, sessions, export, deletion
 //	util.js    small shared helpers
 //
 // browser_test.go drives the client in headless Chromium against a real

@@ -26,6 +26,7 @@ func TestHandler(t *testing.T) {
 		{"/chat.js", http.StatusOK, "text/javascript; charset=utf-8", "export class Chat"},
 		{"/view.js", http.StatusOK, "text/javascript; charset=utf-8", "export class ChatView"},
 		{"/util.js", http.StatusOK, "text/javascript; charset=utf-8", "textContent"},
+		{"/settings.js", http.StatusOK, "text/javascript; charset=utf-8", "export class Settings"},
 		{"/app.css", http.StatusOK, "text/css; charset=utf-8", ".msg"},
 		{"/missing.js", http.StatusNotFound, "", ""},
 	}

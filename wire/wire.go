@@ -209,6 +209,13 @@ type User struct {
 	DisplayName string `json:"display_name"`
 	Online      *bool  `json:"online,omitempty"`
 	LastSeen    *int64 `json:"last_seen,omitempty"`
+	// Avatar is the media id of the user's avatar image (GET /v1/media/{id}).
+	Avatar string `json:"avatar,omitempty"`
+	// Deleted marks a deleted account; its messages stay.
+	Deleted bool `json:"deleted,omitempty"`
+	// Admin and Suspended are shown to the user itself and to admins.
+	Admin     bool `json:"admin,omitempty"`
+	Suspended bool `json:"suspended,omitempty"`
 }
 
 // Media is an uploaded object as carried on a message.

@@ -3,6 +3,8 @@
 //	switchboard serve            run a node (embedded SQLite by default)
 //	switchboard bench SCENARIO   run the load generator against nodes
 //	switchboard chat             chat from a full-screen terminal client
+//	switchboard admin            operator commands (see admin.go)
+//	switchboard backup, restore  the embedded SQLite store's backups
 //	switchboard version          print the version
 package main
 
@@ -34,6 +36,9 @@ Usage:
                                        embedded SQLite store in ./data
   switchboard bench SCENARIO [flags]   run the load generator (see: switchboard bench -h)
   switchboard chat [--server URL]      chat from a full-screen terminal client
+  switchboard admin COMMAND            operators: grant the admin role, users, suspend, stats, audit
+  switchboard backup --data DIR --out FILE   copy the embedded SQLite store while it serves
+  switchboard restore --data DIR --in FILE   put a backup in place in a fresh data directory
   switchboard version                  print the version
 
 Run "switchboard COMMAND -h" for a command's flags.
@@ -53,6 +58,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return bench(ctx, args[1:], getenv, stdout, stderr)
 	case "chat":
 		return chatCmd(ctx, args[1:], getenv, stdout, stderr)
+	case "admin":
+		return admin(ctx, args[1:], getenv, stdout, stderr)
+	case "backup":
+		return backup(ctx, args[1:], getenv, stdout, stderr)
+	case "restore":
+		return restore(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "switchboard", version)
 		return nil

@@ -312,7 +312,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Discover: func(r *http.Request) (wire.DiscoverResponse, error) {
 			return cl.discover(r.Context(), wsURL, cfg.nodeID)
 		},
-		Ready:          ready,
+		Ready: ready,
+		Nodes: func(ctx context.Context) ([]wire.NodeStats, error) {
+			return cl.nodeStats(ctx, redis.NodeInfo{ID: cfg.nodeID, URL: wsURL, Conns: gw.Count()})
+		},
+		MediaBytes: func(ctx context.Context, id string) (io.ReadCloser, error) {
+			return media.Open(ctx, blobs, id)
+		},
 		TrustedProxies: trusted,
 		TransferIdle:   cfg.timeouts.read,
 		Logger:         log,

@@ -81,7 +81,7 @@ func (s *Service) Login(ctx context.Context, username, password string) (string,
 	}
 	failed := func() { s.loginAddrs.allow(peer, now) }
 	u, hash, err := s.cfg.Store.UserByName(ctx, name)
-	if ErrorCode(err) == ENotFound {
+	if ErrorCode(err) == ENotFound || (err == nil && u.Deleted) {
 		failed()
 		return "", Session{}, User{}, bad
 	} else if err != nil {
@@ -98,6 +98,9 @@ func (s *Service) Login(ctx context.Context, username, password string) (string,
 		return "", Session{}, User{}, bad
 	}
 	s.logins.give(key) // the right password is no guess
+	if u.Suspended {
+		return "", Session{}, User{}, Errorf(EForbidden, "this account is suspended")
+	}
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
 		return "", Session{}, User{}, err

@@ -78,6 +78,13 @@ func (s *Service) direct(ctx context.Context, userID, peerName string) (Conversa
 	if c, ok := s.directs.Get(key); ok {
 		return c, nil
 	}
+	// The name cache holds immutable fields only: ask the store whether the
+	// peer deleted the account before a conversation makes it a member.
+	if u, err := s.cfg.Store.UserByID(ctx, peer.ID); err != nil {
+		return Conversation{}, err
+	} else if u.Deleted {
+		return Conversation{}, Errorf(ENotFound, "user %q deleted the account", peer.Username)
+	}
 	c, err := s.cfg.Store.DirectConversation(ctx, s.cfg.NewID(), a, b, s.now())
 	if err != nil {
 		return Conversation{}, err

@@ -40,6 +40,12 @@ func (s *Service) Delete(ctx context.Context, c ConnInfo, msgID string) (Message
 			return Message{}, Errorf(EForbidden, "only the author or a group admin may delete a message")
 		}
 	}
+	return s.deleteMessage(ctx, c, m)
+}
+
+// deleteMessage deletes m on behalf of c, whose right to has been checked,
+// and frees the media's bytes once no other message carries them.
+func (s *Service) deleteMessage(ctx context.Context, c ConnInfo, m Message) (Message, error) {
 	res, err := s.changeResult(ctx, c, Change{Kind: ChangeDelete, MessageID: m.ID, ConversationID: m.ConversationID})
 	if err != nil {
 		return Message{}, err

@@ -295,18 +295,25 @@ func (s *Service) DeleteGroup(ctx context.Context, sess Session, name string) er
 	if err != nil {
 		return err
 	}
-	ms, err := s.cfg.Store.Members(ctx, st.ID)
+	_, err = s.removeGroup(ctx, sess, st.ID)
+	return err
+}
+
+// removeGroup deletes group convID and tells its members (and every node,
+// which drops its cached members); it returns how many members it had.
+func (s *Service) removeGroup(ctx context.Context, by Session, convID string) (int, error) {
+	ms, err := s.cfg.Store.Members(ctx, convID)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	if err := s.cfg.Store.DeleteGroup(ctx, st.ID); err != nil {
-		return err
+	if err := s.cfg.Store.DeleteGroup(ctx, convID); err != nil {
+		return 0, err
 	}
 	ev := &Event{Kind: EventMember, Recipients: memberIDs(ms), Member: &MemberEvent{
-		ConversationID: st.ID, UserID: sess.UserID, Username: sess.Username, Event: MemberDeleted, By: sess.Username,
+		ConversationID: convID, UserID: by.UserID, Username: by.Username, Event: MemberDeleted, By: by.Username,
 	}}
 	s.rt.Broadcast(ctx, ev)
-	return nil
+	return len(ms), nil
 }
 
 // SearchGroups returns public groups whose name or title contains q, most

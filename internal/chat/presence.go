@@ -11,6 +11,10 @@ func (s *Service) Profile(ctx context.Context, viewerID, username string) (Prese
 	if err != nil {
 		return PresenceInfo{}, User{}, err
 	}
+	// The cache holds the immutable fields; display name and avatar change.
+	if u, err = s.cfg.Store.UserByID(ctx, u.ID); err != nil {
+		return PresenceInfo{}, User{}, err
+	}
 	ps, err := s.presenceOf(ctx, viewerID, []User{u})
 	if err != nil {
 		return PresenceInfo{}, User{}, err

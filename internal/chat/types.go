@@ -5,8 +5,12 @@ type User struct {
 	ID          string
 	Username    string
 	DisplayName string
-	CreatedAt   int64 // Unix ms
-	LastSeen    int64 // Unix ms; 0 if never seen
+	CreatedAt   int64  // Unix ms
+	LastSeen    int64  // Unix ms; 0 if never seen
+	AvatarID    string // media id of the avatar image; "" for none
+	Admin       bool   // may use the admin API
+	Suspended   bool   // may not log in or authenticate
+	Deleted     bool   // the account was deleted; the username stays reserved
 }
 
 // Session is a login: the bearer token's server-side record. Only a hash of

@@ -9,7 +9,7 @@ import (
 
 // User returns the public view of u.
 func User(u chat.User) wire.User {
-	return wire.User{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName}
+	return wire.User{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Avatar: u.AvatarID, Deleted: u.Deleted}
 }
 
 // Media returns the wire view of m; nil stays nil.

@@ -11,6 +11,7 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	mux.Handle("POST /v1/sessions", handleLogin(svc, log))
 	mux.Handle("DELETE /v1/sessions/current", auth(handleLogout(svc, log)))
 	mux.Handle("GET /v1/users/{username}", auth(handleProfile(svc, log)))
+	addAccountRoutes(mux, d)
 
 	mux.Handle("POST /v1/groups", auth(handleCreateGroup(svc, log)))
 	mux.Handle("GET /v1/groups", auth(handleSearchGroups(svc, log)))

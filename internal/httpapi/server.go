@@ -5,6 +5,7 @@ package httpapi
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -34,6 +35,12 @@ type Deps struct {
 	// Transfer). Zero leaves media under the server's timeouts.
 	TransferIdle time.Duration
 	Logger       *slog.Logger
+	// Nodes lists the cluster's nodes with their connections, for the
+	// admin stats; nil shows none.
+	Nodes func(ctx context.Context) ([]wire.NodeStats, error)
+	// MediaBytes opens an upload's bytes for an account export; nil leaves
+	// the bytes out (the manifest still lists the uploads).
+	MediaBytes func(ctx context.Context, id string) (io.ReadCloser, error)
 }
 
 // NewServer returns the HTTP handler of a node.

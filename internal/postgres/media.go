@@ -46,7 +46,8 @@ func (s *Store) CanAccessMedia(ctx context.Context, mediaID, userID string) (boo
 			JOIN members mb ON mb.conversation_id = m.conversation_id AND mb.user_id = $2
 			JOIN conversations c ON c.id = m.conversation_id
 			WHERE m.media IS NOT NULL AND m.media ->> 'id' = $1
-				AND (c.history <> 'since_join' OR m.seq > mb.joined_seq))`, mediaID, userID).Scan(&ok)
+				AND (c.history <> 'since_join' OR m.seq > mb.joined_seq))
+		OR EXISTS (SELECT 1 FROM users WHERE avatar_media_id = $1 AND deleted_at = 0)`, mediaID, userID).Scan(&ok)
 	return ok, dbErr(err)
 }
 

@@ -20,11 +20,11 @@ func (s *Store) CreateUser(ctx context.Context, u chat.User, passwordHash string
 	return dbErr(err)
 }
 
-const userColumns = "id, username, display_name, created_at, last_seen"
+const userColumns = "id, username, display_name, created_at, last_seen, avatar_media_id, is_admin, suspended_at <> 0, deleted_at <> 0"
 
 func scanUser(row pgx.Row, extra ...any) (chat.User, error) {
 	var u chat.User
-	dest := append([]any{&u.ID, &u.Username, &u.DisplayName, &u.CreatedAt, &u.LastSeen}, extra...)
+	dest := append([]any{&u.ID, &u.Username, &u.DisplayName, &u.CreatedAt, &u.LastSeen, &u.AvatarID, &u.Admin, &u.Suspended, &u.Deleted}, extra...)
 	return u, row.Scan(dest...)
 }
 
@@ -78,7 +78,8 @@ func (s *Store) CreateSession(ctx context.Context, sess chat.Session) error {
 func (s *Store) SessionByTokenHash(ctx context.Context, tokenHash string) (chat.Session, error) {
 	var sess chat.Session
 	err := s.pool.QueryRow(ctx, `SELECT s.id, s.token_hash, s.user_id, u.username, s.created_at, s.expires_at
-		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1`, tokenHash).
+		FROM sessions s JOIN users u ON u.id = s.user_id
+		WHERE s.token_hash = $1 AND u.suspended_at = 0 AND u.deleted_at = 0`, tokenHash).
 		Scan(&sess.ID, &sess.TokenHash, &sess.UserID, &sess.Username, &sess.CreatedAt, &sess.ExpiresAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return chat.Session{}, chat.Errorf(chat.ENotFound, "no such session")

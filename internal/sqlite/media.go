@@ -42,7 +42,8 @@ func (s *Store) CanAccessMedia(ctx context.Context, mediaID, userID string) (boo
 		OR EXISTS (SELECT 1 FROM messages m
 			JOIN members mb ON mb.conversation_id = m.conversation_id AND mb.user_id = ?2
 			JOIN conversations c ON c.id = m.conversation_id
-			WHERE m.media_id = ?1 AND (c.history <> 'since_join' OR m.seq > mb.joined_seq))`, mediaID, userID).Scan(&ok)
+			WHERE m.media_id = ?1 AND (c.history <> 'since_join' OR m.seq > mb.joined_seq))
+			OR EXISTS (SELECT 1 FROM users WHERE avatar_media_id = ?1 AND deleted_at = 0)`, mediaID, userID).Scan(&ok)
 	return ok, translate(err)
 }
 

@@ -88,7 +88,8 @@ func (st *statements) prepare(ctx context.Context, w, r *sql.DB) error {
 		{w, &st.wState, stateQuery + `AND mb.conversation_id = ?2`},
 
 		{r, &st.session, `SELECT s.id, s.token_hash, s.user_id, u.username, s.created_at, s.expires_at
-			FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`},
+			FROM sessions s JOIN users u ON u.id = s.user_id
+			WHERE s.token_hash = ? AND u.suspended_at = 0 AND u.deleted_at = 0`},
 		{r, &st.state, stateQuery + `AND mb.conversation_id = ?2`},
 		{r, &st.messagesAsc, `SELECT ` + messageCols + messageFrom +
 			`WHERE m.conversation_id = ? AND m.seq > ? AND m.seq < ? ORDER BY m.seq LIMIT ?`},

@@ -8,12 +8,14 @@ import (
 	"github.com/switchboard-chat/switchboard/internal/chat"
 )
 
-const userCols = `id, username, display_name, created_at, last_seen, password_hash`
+const userCols = `id, username, display_name, created_at, last_seen, password_hash,
+	avatar_media_id, is_admin <> 0, suspended_at <> 0, deleted_at <> 0`
 
 func scanUser(row scanner) (chat.User, string, error) {
 	var u chat.User
 	var hash string
-	err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.CreatedAt, &u.LastSeen, &hash)
+	err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.CreatedAt, &u.LastSeen, &hash,
+		&u.AvatarID, &u.Admin, &u.Suspended, &u.Deleted)
 	return u, hash, err
 }
 

@@ -91,6 +91,13 @@ func Run(t *testing.T, open Opener) {
 		{"Mentions", testMentions},
 		{"Search", testSearch},
 		{"SearchSinceJoin", testSearchSinceJoin},
+		{"ProfileAndRoles", testProfileAndRoles},
+		{"UserSessions", testUserSessions},
+		{"Suspended", testSuspended},
+		{"DeleteUser", testDeleteUser},
+		{"SearchUsers", testSearchUsers},
+		{"Audit", testAudit},
+		{"SentMessagesAndMedia", testSentMessagesAndMedia},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

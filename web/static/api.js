@@ -42,11 +42,34 @@ export class Api {
   constructor(token) { this.token = token; }
   get(path) { return call('GET', path, { token: this.token }); }
   post(path, body) { return call('POST', path, { token: this.token, body }); }
-  del(path) { return call('DELETE', path, { token: this.token }); }
+  del(path, body) { return call('DELETE', path, { token: this.token, body }); }
   patch(path, body) { return call('PATCH', path, { token: this.token, body }); }
   put(path, body) { return call('PUT', path, { token: this.token, body }); }
 
   logout() { return this.del('/v1/sessions/current'); }
+
+  // Your account (settings.js).
+  me() { return this.get('/v1/users/me').then(r => r.user); }
+  updateProfile(change) { return call('PATCH', '/v1/users/me', { token: this.token, body: change }).then(r => r.user); }
+  changePassword(current, next) { return call('PUT', '/v1/users/me/password', { token: this.token, body: { current, new: next } }); }
+  sessions() { return this.get('/v1/sessions').then(r => r.sessions || []); }
+  revokeSession(id) { return this.del('/v1/sessions/' + enc(id)); }
+  deleteAccount(password) { return this.del('/v1/users/me', { password }); }
+  /** exportBlob downloads the account export (a zip) as a Blob. */
+  async exportBlob() {
+    let res;
+    try {
+      res = await fetch('/v1/users/me/export', { headers: { Authorization: 'Bearer ' + this.token } });
+    } catch (e) {
+      throw new ApiError(0, 'unavailable', 'the server cannot be reached');
+    }
+    if (!res.ok) {
+      const data = await res.json().catch(() => null);
+      const err = (data && data.error) || {};
+      throw new ApiError(res.status, err.code || 'internal', err.message || res.statusText);
+    }
+    return res.blob();
+  }
   user(name) { return this.get('/v1/users/' + enc(name)).then(r => r.user); }
   conversations() { return this.get('/v1/conversations').then(r => r.conversations || []); }
   history(id, { before, limit }) {

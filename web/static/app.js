@@ -3,21 +3,26 @@
 // attributes, never through HTML parsing.
 import { login, signup } from './api.js';
 import { Chat } from './chat.js';
+import { Settings } from './settings.js';
 import { $, loadJSON, saveJSON } from './util.js';
 
 let chat = null;
+let settings = null;
 
 function signIn(token, username) {
   saveJSON(localStorage, 'sb.session', { token, username });
   $('login').hidden = true;
   $('app').hidden = false;
   chat = new Chat(token, username, () => signOut(false));
+  settings = new Settings(chat.api, () => signOut(false));
   chat.start();
 }
 
 async function signOut(callServer) {
   const c = chat;
   chat = null;
+  if (settings) settings.close();
+  settings = null;
   localStorage.removeItem('sb.session');
   if (c) {
     c.stop();
@@ -67,6 +72,7 @@ function wire() {
   });
 
   $('logout').addEventListener('click', () => signOut(true));
+  Settings.wire(() => settings);
   $('dm-form').addEventListener('submit', ev => { ev.preventDefault(); chat && chat.startDirect($('dm-user').value); });
   $('group-form').addEventListener('submit', ev => { ev.preventDefault(); chat && chat.group($('group-name').value, true); });
   $('group-join').addEventListener('click', () => { if ($('group-form').reportValidity()) chat && chat.group($('group-name').value, false); });

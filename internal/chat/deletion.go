@@ -1,0 +1,37 @@
+package chat
+
+import "context"
+
+// DeleteAccount deletes the caller's account after checking its password.
+// Its messages stay and show as from a deleted user (display name
+// DeletedDisplayName, deleted true); its username stays reserved, so no one
+// can later appear as the author of its messages; its sessions end and
+// connections close on every node; it leaves every conversation.
+func (s *Service) DeleteAccount(ctx context.Context, sess Session, password string) error {
+	as, err := s.accounts()
+	if err != nil {
+		return err
+	}
+	if err := s.checkCurrentPassword(ctx, sess, password); err != nil {
+		return err
+	}
+	convs, err := s.cfg.Store.UserConversations(ctx, sess.UserID)
+	if err != nil {
+		return err
+	}
+	ids, err := as.DeleteUser(ctx, sess.UserID, s.now())
+	if err != nil {
+		return err
+	}
+	s.revoke(ctx, ids)
+	for _, c := range convs {
+		// Every node drops its cached member list; the members see one leave.
+		s.memberChanged(ctx, c.ID, &MemberEvent{UserID: sess.UserID, Username: sess.Username, Event: MemberLeft}, []string{sess.UserID})
+	}
+	if h := s.cfg.AccountDeleted; h != nil {
+		if err := h(ctx, sess.UserID); err != nil {
+			s.log.Warn("account deleted hook", "user", sess.UserID, "err", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,47 @@
+package chat
+
+import "context"
+
+// MaxExportPage is the most messages one ExportMessages call returns.
+const MaxExportPage = 1000
+
+// Export is what an account export holds besides the messages: the
+// account, the conversations it is in (ids, kinds, names; the peer's
+// username for a direct one) and its uploads. Nothing of other users'
+// messages is in it.
+type Export struct {
+	User          User
+	Conversations []ConversationState
+	Media         []Media
+}
+
+// ExportAccount returns the caller's account, conversations and uploads.
+func (s *Service) ExportAccount(ctx context.Context, sess Session) (Export, error) {
+	as, err := s.accounts()
+	if err != nil {
+		return Export{}, err
+	}
+	u, err := s.cfg.Store.UserByID(ctx, sess.UserID)
+	if err != nil {
+		return Export{}, err
+	}
+	cs, err := s.cfg.Store.UserConversations(ctx, sess.UserID)
+	if err != nil {
+		return Export{}, err
+	}
+	ms, err := as.UserMedia(ctx, sess.UserID)
+	if err != nil {
+		return Export{}, err
+	}
+	return Export{User: u, Conversations: cs, Media: ms}, nil
+}
+
+// ExportMessages pages through the messages the caller sent, in id order:
+// at most MaxExportPage after the id after ("" for the first).
+func (s *Service) ExportMessages(ctx context.Context, sess Session, after string) ([]Message, error) {
+	as, err := s.accounts()
+	if err != nil {
+		return nil, err
+	}
+	return as.SentMessages(ctx, sess.UserID, after, MaxExportPage)
+}
