@@ -131,3 +131,56 @@ func TestSuspendedUserCannotLogIn(t *testing.T) {
 	}
 	login(t, c, "cyd")
 }
+
+// TestDeleteAccountHandsOverGroups: a departing owner's groups go to an
+// admin, else another member; a group it was alone in goes with it.
+func TestDeleteAccountHandsOverGroups(t *testing.T) {
+	c := newCore(t, options{})
+	ctx := context.Background()
+	alice, bob, carol := c.user(t, "alice", false), c.user(t, "bob", false), c.user(t, "carol", false)
+	team, err := c.svc.CreateGroup(ctx, c.session(alice), "team", chat.GroupSettings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []chat.ConnInfo{bob, carol} {
+		if _, err := c.svc.JoinGroup(ctx, c.session(u), "team"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.svc.SetRole(ctx, c.session(alice), "team", "carol", chat.RoleAdmin); err != nil {
+		t.Fatal(err)
+	}
+	club, err := c.svc.CreateGroup(ctx, c.session(alice), "club", chat.GroupSettings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.svc.JoinGroup(ctx, c.session(bob), "club"); err != nil {
+		t.Fatal(err)
+	}
+	solo, err := c.svc.CreateGroup(ctx, c.session(alice), "solo", chat.GroupSettings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.svc.DeleteAccount(ctx, c.session(alice), "a long password"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		conv, who, role string
+		user           chat.ConnInfo
+	}{
+		{team.ID, "carol, the admin", chat.RoleOwner, carol},
+		{team.ID, "bob", chat.RoleMember, bob},
+		{club.ID, "bob, the only other member", chat.RoleOwner, bob},
+	} {
+		st, err := c.store.ConversationState(ctx, tc.conv, tc.user.UserID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Role != tc.role {
+			t.Errorf("%s in %s: role %q, want %q", tc.who, st.Name, st.Role, tc.role)
+		}
+	}
+	if _, err := c.store.Conversation(ctx, solo.ID); chat.ErrorCode(err) != chat.ENotFound {
+		t.Fatalf("the group alice was alone in: %v; want it gone", err)
+	}
+}
