@@ -32,17 +32,8 @@ type chatConfig struct {
 
 // flagSet binds the chat flags; each takes its default from its env twin.
 func (c *chatConfig) flagSet(getenv func(string) string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("chat", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	env := func(name, def string) string {
-		if v := getenv(name); v != "" {
-			return v
-		}
-		return def
-	}
-	str := func(p *string, name, envName, def, help string) {
-		fs.StringVar(p, name, env(envName, def), help+" (env "+envName+")")
-	}
+	ef := newEnvFlags("chat", getenv, stderr)
+	fs, str := ef.FlagSet, ef.str
 	str(&c.server, "server", "SWITCHBOARD_SERVER", "http://127.0.0.1:8080", "base URL of a node or of the load balancer")
 	str(&c.user, "user", "SWITCHBOARD_USER", "", "username; with --password-file, log in without the form")
 	str(&c.passwordFile, "password-file", "SWITCHBOARD_PASSWORD_FILE", "", "file whose first line is the password")

@@ -83,17 +83,8 @@ type serveConfig struct {
 
 // flagSet binds the serve flags; each takes its default from its env twin.
 func (c *serveConfig) flagSet(getenv func(string) string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	env := func(name, def string) string {
-		if v := getenv(name); v != "" {
-			return v
-		}
-		return def
-	}
-	str := func(p *string, name, envName, def, help string) {
-		fs.StringVar(p, name, env(envName, def), help+" (env "+envName+")")
-	}
+	ef := newEnvFlags("serve", getenv, stderr)
+	fs, str := ef.FlagSet, ef.str
 	str(&c.addr, "addr", "SWITCHBOARD_ADDR", "127.0.0.1:8080", "address to listen on")
 	str(&c.data, "data", "SWITCHBOARD_DATA", "./data", "data directory of the embedded SQLite store")
 	str(&c.postgres, "postgres", "SWITCHBOARD_POSTGRES", "", "PostgreSQL URL; empty means the embedded SQLite store")
