@@ -48,8 +48,8 @@ type Config struct {
 	// connection [1/s, burst 10].
 	PresenceRate  float64
 	PresenceBurst int
-	Logger      *slog.Logger
-	Metrics     *Metrics
+	Logger        *slog.Logger
+	Metrics       *Metrics
 }
 
 // Metrics are the gateway's counters; any field may be nil.
@@ -73,7 +73,8 @@ type Gateway struct {
 	bySession map[string]map[*conn]struct{}
 	watchers  map[string]map[*conn]struct{} // presence subscriptions by user id
 
-	frames sync.Pool // write buffers of the connections' writers
+	frames sync.Pool   // write buffers of the connections' writers
+	sse    sseRegistry // event streams (GET /v1/events)
 
 	nextID   atomic.Uint64
 	draining atomic.Bool
@@ -136,7 +137,7 @@ func New(svc *chat.Service, cfg Config) *Gateway {
 // are cheap.
 const readBuffer = 1024
 
-// Count returns the number of open WebSocket connections.
+// Count returns the number of open connections: WebSockets and event streams.
 func (g *Gateway) Count() int { return int(g.count.Load()) }
 
 // ServeHTTP upgrades a request to a WebSocket connection.
@@ -215,6 +216,7 @@ func (g *Gateway) Run(ctx context.Context) {
 // and waits until they have gone or ctx ends; then it closes the rest.
 func (g *Gateway) Drain(ctx context.Context, reason string) {
 	g.draining.Store(true)
+	g.drainSSE(reason)
 	frame := mustEncode(wire.ServerFrame{Type: wire.TypeReconnect, Reason: reason})
 	for _, c := range g.snapshot() {
 		c.enqueue(outFrame{op: gws.OpcodeText, data: frame}, false)
@@ -260,9 +262,11 @@ func (g *Gateway) Deliver(ev *chat.Event) {
 		for _, c := range cs {
 			c.close(CloseLoggedOut, "session ended", true)
 		}
+		g.deliverSSE(ev, outFrame{})
 		return
 	case chat.EventResync:
 		frame := mustEncode(wire.ServerFrame{Type: wire.TypeResync})
+		g.deliverSSE(ev, outFrame{data: frame})
 		for _, c := range g.snapshot() {
 			if c.authed.Load() {
 				c.enqueue(outFrame{op: gws.OpcodeText, data: frame}, false)
@@ -295,8 +299,9 @@ func (g *Gateway) Deliver(ev *chat.Event) {
 	for _, c := range targets {
 		c.enqueue(out, false)
 	}
+	streams := g.deliverSSE(ev, out)
 	if f := g.cfg.Metrics.FramesOut; f != nil {
-		f(len(targets))
+		f(len(targets) + streams)
 	}
 }
 

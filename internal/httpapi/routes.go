@@ -28,6 +28,10 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	if d.WebSocket != nil {
 		mux.Handle("GET /v1/ws", d.WebSocket)
 	}
+	if d.Events != nil {
+		mux.Handle("POST /v1/events/tickets", auth(handleEventTicket(svc, log)))
+		mux.Handle("GET /v1/events", handleEvents(svc, log, d.Events))
+	}
 	// Metrics and profiles live on a listener of their own (serve
 	// --metrics-addr), never on the public port.
 	mux.Handle("/metrics", handleNotFound(log))

@@ -72,6 +72,9 @@ func Run(t *testing.T, open Opener) {
 		{"AdvanceReceipt", testAdvanceReceipt},
 		{"AdvanceReceiptErrors", testAdvanceReceiptErrors},
 		{"AdvanceReceiptConcurrent", testAdvanceReceiptConcurrent},
+		{"Tickets", testTickets},
+		{"TicketsGoWithSession", testTicketsGoWithSession},
+		{"TicketsTakenOnce", testTicketsTakenOnce},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
