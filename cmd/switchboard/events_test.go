@@ -381,3 +381,56 @@ func TestEventsConnection(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestClusterEvents: a ticket issued on one node opens a stream on another;
+// messages sent on a third reach it over the bus; logging out on any node
+// ends it; the stream resumes on another node with Last-Event-ID.
+func TestClusterEvents(t *testing.T) {
+	nodes := startCluster(t, 3)
+	alice, bob := user(t, nodes[0], "alice"), user(t, nodes[0], "bob")
+	bc := dial(t, on(bob, nodes[2]), "phone")
+
+	es := openEvents(t, eventsRequest(t, nodes[1].URL, "?ticket="+ticket(t, nodes[0], alice), nil))
+	if r := es.next(t, wire.TypeReady); r.Frame.Node != "node2" {
+		t.Errorf("stream on %q; want node2", r.Frame.Node)
+	}
+	es.next(t, wire.TypeAck)
+	m1, err := bc.Send(ctxT(t), client.SendRequest{ToUser: "alice", Text: "over the bus"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev := es.next(t, wire.TypeMessage); ev.Frame.Msg.ID != m1.ID {
+		t.Fatalf("stream got %+v; want %+v", ev.Frame.Msg, m1)
+	}
+	es.Close()
+	es.ended(t)
+	m2, err := bc.Send(ctxT(t), client.SendRequest{ToUser: "alice", Text: "while away"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := bearer(alice)
+	h.Set("Last-Event-ID", es.lastID)
+	again := openEvents(t, eventsRequest(t, nodes[2].URL, "", h))
+	if ev := again.next(t, wire.TypeMessage); ev.Frame.Msg.ID != m2.ID {
+		t.Fatalf("resumed on node3 with %+v; want %+v", ev.Frame.Msg, m2)
+	}
+	again.next(t, wire.TypeAck)
+	if err := on(alice, nodes[0]).Logout(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if got := again.ended(t); len(got) == 0 || got[len(got)-1].Code != "unauthorized" {
+		t.Errorf("last frames after logout on node1 = %+v; want an unauthorized error", got)
+	}
+}
+
+// TestEventsDrain: a draining node ends its streams with reconnect.
+func TestEventsDrain(t *testing.T) {
+	s := startServer(t)
+	alice := user(t, s, "alice")
+	es := openEvents(t, eventsRequest(t, s.URL, "", bearer(alice)))
+	es.next(t, wire.TypeAck)
+	go s.Stop(t)
+	if got := es.ended(t); len(got) == 0 || got[len(got)-1].Type != wire.TypeReconnect {
+		t.Errorf("last frames on drain = %+v; want reconnect", got)
+	}
+}
