@@ -75,6 +75,7 @@ type serveConfig struct {
 	trusted       string
 	mediaLimits   media.Deps // the per-user and decode limits of media (flags below)
 	timeouts      serverTimeouts
+	push          pushConfig
 	sessionTTL    time.Duration
 	registryTTL   time.Duration
 	tls           tlsSettings
@@ -133,6 +134,7 @@ func (c *serveConfig) flagSet(getenv func(string) string, stderr io.Writer) *fla
 	fs.UintVar(&c.argonMemory, "argon2-memory", uint(envFloat(getenv, "SWITCHBOARD_ARGON2_MEMORY", float64(password.Default.MemoryKiB))), "argon2id memory per password hash in KiB; lower only for load tests (env SWITCHBOARD_ARGON2_MEMORY)")
 	fs.UintVar(&c.argonTime, "argon2-time", uint(envFloat(getenv, "SWITCHBOARD_ARGON2_TIME", float64(password.Default.Time))), "argon2id passes per password hash (env SWITCHBOARD_ARGON2_TIME)")
 	c.timeouts.flags(fs, getenv)
+	c.push.flags(fs, getenv)
 	c.tls.flags(fs, getenv)
 	fs.DurationVar(&c.registryTTL, "registry-ttl", envDuration(getenv, "SWITCHBOARD_REGISTRY_TTL", redis.DefaultRegistryTTL), "in a cluster, how long a node's discovery entry lives; it is refreshed every third of this, and discovery stops naming a node that missed two refreshes; the same on every node (env SWITCHBOARD_REGISTRY_TTL)")
 	fs.DurationVar(&c.sessionTTL, "session-ttl", envDuration(getenv, "SWITCHBOARD_SESSION_TTL", 30*24*time.Hour), "how long a login token works; a WebSocket opened with it is closed (4002) when it expires (env SWITCHBOARD_SESSION_TTL)")
@@ -262,10 +264,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if signupRate <= 0 {
 		signupRate = -1 // off
 	}
+	pw := &pushWiring{cfg: cfg.push}
 	svc := chat.NewService(chat.Config{
 		Store:     store,
 		Presence:  cl.presence,
-		Runtime:   rt,
+		Runtime:   pw.runtime(rt),
 		Hasher:    password.Argon2id{MemoryKiB: uint32(cfg.argonMemory), Time: uint32(cfg.argonTime)},
 		NewID:     newIDs(),
 		Logger:    log,
@@ -283,6 +286,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		MaxConnsPerUser: cfg.maxConns,
 		CommonPassword:  password.NewCommon(chat.MinPasswordLen).Has,
 	})
+	pushDeps, err := pw.start(ctx, svc, store, cfg.presenceGrace, m, cfg.nodeID, log)
+	if err != nil {
+		return fmt.Errorf("web push: %w", err)
+	}
 	frameRate := cfg.frameRate
 	if frameRate <= 0 {
 		frameRate = -1 // off
@@ -296,6 +303,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Service:   svc,
 		WebSocket: gw,
 		Events:    gw.ServeEvents,
+		Push:      pushDeps,
 		Web:       web.Handler(),
 		Media: media.NewHandler(media.Deps{
 			Blobs: blobs, Meta: meta, Secret: []byte(cfg.mediaSecret), MaxSize: cfg.maxMedia, NewID: newIDs(), Logger: log,
@@ -318,6 +326,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	defer stopRun()
 	svc.Start(runCtx, gw)
 	go gw.Run(runCtx)
+	pw.run(runCtx)
 	cl.start(runCtx, func() redis.NodeInfo { return redis.NodeInfo{ID: cfg.nodeID, URL: wsURL, Conns: gw.Count()} }, log)
 
 	if cfg.metricsAddr != "" {
@@ -359,6 +368,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	svc.FlushPresence(flushCtx)
 	cl.leave(flushCtx)
 	stopRun()
+	pw.wait()
 	log.Info("stopped")
 	return nil
 }

@@ -75,6 +75,10 @@ func Run(t *testing.T, open Opener) {
 		{"Tickets", testTickets},
 		{"TicketsGoWithSession", testTicketsGoWithSession},
 		{"TicketsTakenOnce", testTicketsTakenOnce},
+		{"VAPIDKeys", testVAPIDKeys},
+		{"PushSubscriptions", testPushSubscriptions},
+		{"PushQueue", testPushQueue},
+		{"PushClaimConcurrent", testPushClaimConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
