@@ -242,7 +242,9 @@ func TestPushSubscriptionsAPI(t *testing.T) {
 	}{
 		{"http endpoint without --push-allow-http", bad(func(b *wire.PushSubscription) { b.Endpoint = "http://push.example/x" }), 400},
 		{"no endpoint", bad(func(b *wire.PushSubscription) { b.Endpoint = "" }), 400},
-		{"endpoint too long", bad(func(b *wire.PushSubscription) { b.Endpoint = "https://push.example/" + strings.Repeat("a", chat.MaxPushEndpoint) }), 400},
+		{"endpoint too long", bad(func(b *wire.PushSubscription) {
+			b.Endpoint = "https://push.example/" + strings.Repeat("a", chat.MaxPushEndpoint)
+		}), 400},
 		{"not a url", bad(func(b *wire.PushSubscription) { b.Endpoint = "https://" }), 400},
 		{"p256dh not a key", bad(func(b *wire.PushSubscription) { b.Keys.P256dh = "AAAA" }), 400},
 		{"auth wrong size", bad(func(b *wire.PushSubscription) { b.Keys.Auth = "AAAA" }), 400},
