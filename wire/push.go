@@ -21,3 +21,10 @@ type PushSubscription struct {
 type PushUnsubscribe struct {
 	Endpoint string `json:"endpoint"`
 }
+
+// NotificationSetting is the body and answer of
+// PUT /v1/conversations/{id}/notifications (and GET's answer).
+type NotificationSetting struct {
+	Level      string `json:"level"`
+	MutedUntil int64  `json:"muted_until,omitempty"` // Unix ms
+}

@@ -385,3 +385,95 @@ func TestPushSurvivesKill(t *testing.T) {
 		t.Fatalf("after restart: %d pushes, %d distinct; want %d each: %v", len(got), len(seen), 2*msgs, seen)
 	}
 }
+
+// TestPushLevels: none and a mute in the future stop pushes, a mute in
+// the past does not; mentions pushes only messages naming the user.
+func TestPushLevels(t *testing.T) {
+	s := startServer(t, pushArgs...)
+	ps := pushtest.NewServer(t)
+	owner := user(t, s, "owner")
+	g, err := owner.CreateGroup(ctxT(t), "team", "Team")
+	if err != nil {
+		t.Fatal(err)
+	}
+	oc := dial(t, owner, "web")
+	now := time.Now().UnixMilli()
+	members := []struct {
+		name string
+		set  *wire.NotificationSetting
+		want []int64 // seqs pushed
+	}{
+		{"plain", nil, []int64{1, 2, 3}},
+		{"all", &wire.NotificationSetting{Level: "all"}, []int64{1, 2, 3}},
+		{"none", &wire.NotificationSetting{Level: "none"}, nil},
+		{"muted", &wire.NotificationSetting{Level: "all", MutedUntil: now + 3600_000}, nil},
+		{"unmuted", &wire.NotificationSetting{Level: "all", MutedUntil: now - 1000}, []int64{1, 2, 3}},
+		{"mention", &wire.NotificationSetting{Level: "mentions"}, []int64{2}},
+		{"mutedmention", &wire.NotificationSetting{Level: "mentions", MutedUntil: now + 3600_000}, nil},
+	}
+	for _, m := range members {
+		c := user(t, s, m.name)
+		if _, err := c.JoinGroup(ctxT(t), "team"); err != nil {
+			t.Fatal(err)
+		}
+		subscribe(t, s, ps, c, ps.Subscribe(t, m.name))
+		if m.set != nil {
+			status, body := apiCall(t, s.URL, http.MethodPut, "/v1/conversations/"+g.ID+"/notifications", c.Token(), m.set)
+			var got wire.NotificationSetting
+			if status != 200 || json.Unmarshal(body, &got) != nil || got != *m.set {
+				t.Fatalf("PUT notifications for %s = %d %s; want 200 %+v", m.name, status, body, *m.set)
+			}
+		}
+		status, body := apiCall(t, s.URL, http.MethodGet, "/v1/conversations/"+g.ID+"/notifications", c.Token(), nil)
+		want := wire.NotificationSetting{Level: "all"}
+		if m.set != nil {
+			want = *m.set
+		}
+		var got wire.NotificationSetting
+		if status != 200 || json.Unmarshal(body, &got) != nil || got != want {
+			t.Errorf("GET notifications for %s = %d %s; want %+v", m.name, status, body, want)
+		}
+	}
+	for _, text := range []string{"hello all", "ping @mention and @mutedmention and @none", "@mentionless is not you"} {
+		if _, err := oc.Send(ctxT(t), client.SendRequest{Conversation: g.ID, Text: text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	total := 0
+	for _, m := range members {
+		total += len(m.want)
+	}
+	got := waitPushes(t, ps, total, s)
+	bySub := map[string][]int64{}
+	for i, p := range payloads(t, got) {
+		bySub[got[i].Subscription] = append(bySub[got[i].Subscription], p.Seq)
+	}
+	for _, m := range members {
+		seqs := bySub[m.name]
+		sort.Slice(seqs, func(i, j int) bool { return seqs[i] < seqs[j] })
+		if fmt.Sprint(seqs) != fmt.Sprint(m.want) {
+			t.Errorf("%s pushed seqs %v; want %v", m.name, seqs, m.want)
+		}
+	}
+
+	// Bad settings, and a conversation one is not in.
+	outsider := user(t, s, "outsider")
+	for _, tc := range []struct {
+		token string
+		body  any
+		want  int
+	}{
+		{owner.Token(), wire.NotificationSetting{Level: "loud"}, 400},
+		{owner.Token(), wire.NotificationSetting{Level: ""}, 400},
+		{owner.Token(), wire.NotificationSetting{Level: "all", MutedUntil: -1}, 400},
+		{outsider.Token(), wire.NotificationSetting{Level: "none"}, 403},
+		{"", wire.NotificationSetting{Level: "none"}, 401},
+	} {
+		if status, body := apiCall(t, s.URL, http.MethodPut, "/v1/conversations/"+g.ID+"/notifications", tc.token, tc.body); status != tc.want {
+			t.Errorf("PUT %+v = %d %s; want %d", tc.body, status, body, tc.want)
+		}
+	}
+	if status, _ := apiCall(t, s.URL, http.MethodPut, "/v1/conversations/nope/notifications", owner.Token(), wire.NotificationSetting{Level: "none"}); status != 404 {
+		t.Errorf("PUT on an unknown conversation = %d; want 404", status)
+	}
+}

@@ -160,14 +160,17 @@ func (s *Service) QueuePushes(ctx context.Context, m Message, grace int64, previ
 	if err != nil {
 		return 0, err
 	}
-	var users []string
+	var others []Member
 	for _, mb := range ms.List {
 		if mb.UserID != m.SenderID {
-			users = append(users, mb.UserID)
+			others = append(others, mb)
 		}
 	}
-	if len(users) == 0 {
-		return 0, nil
+	// Settings are read at commit: a mute set later applies from the next
+	// message on.
+	users, err := s.wantsPush(ctx, m, others, m.TS)
+	if err != nil || len(users) == 0 {
+		return 0, err
 	}
 	p := PushPayload{Conversation: m.ConversationID, Seq: m.Seq, From: m.Sender}
 	if preview {

@@ -51,3 +51,31 @@ func handleUnsubscribe(svc *chat.Service, log *slog.Logger) http.HandlerFunc {
 		w.WriteHeader(http.StatusNoContent)
 	}
 }
+
+func handleSetNotification(svc *chat.Service, log *slog.Logger) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req wire.NotificationSetting
+		if err := httpjson.Decode(w, r, &req); err != nil {
+			httpjson.Error(w, r, log, err)
+			return
+		}
+		ns, err := svc.SetNotification(r.Context(), SessionFrom(r.Context()), r.PathValue("id"),
+			chat.NotificationSetting{Level: req.Level, MutedUntil: req.MutedUntil})
+		if err != nil {
+			httpjson.Error(w, r, log, err)
+			return
+		}
+		httpjson.Write(w, http.StatusOK, wire.NotificationSetting{Level: ns.Level, MutedUntil: ns.MutedUntil})
+	}
+}
+
+func handleNotification(svc *chat.Service, log *slog.Logger) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ns, err := svc.Notification(r.Context(), SessionFrom(r.Context()), r.PathValue("id"))
+		if err != nil {
+			httpjson.Error(w, r, log, err)
+			return
+		}
+		httpjson.Write(w, http.StatusOK, wire.NotificationSetting{Level: ns.Level, MutedUntil: ns.MutedUntil})
+	}
+}

@@ -79,6 +79,7 @@ func Run(t *testing.T, open Opener) {
 		{"PushSubscriptions", testPushSubscriptions},
 		{"PushQueue", testPushQueue},
 		{"PushClaimConcurrent", testPushClaimConcurrent},
+		{"Notifications", testNotifications},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

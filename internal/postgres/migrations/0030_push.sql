@@ -42,3 +42,12 @@ CREATE TABLE push_queue (
 );
 CREATE INDEX push_queue_due ON push_queue (due_at);
 CREATE INDEX push_queue_endpoint ON push_queue (endpoint);
+
+-- A member's notification level in a conversation; no row is "all".
+CREATE TABLE notification_settings (
+    conversation_id text NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+    user_id         text NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    level           text NOT NULL,
+    muted_until     bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (conversation_id, user_id)
+);
