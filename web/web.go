@@ -10,6 +10,8 @@
 //	view.js    rendering of that state (text goes in through textContent only)
 //	socket.js  the WebSocket link: auth, acks, heartbeats, reconnect with backoff
 //	api.js     the HTTP calls
+//	notify.js  notifications: the opt-in button, the push subscription, the per-conversation bell
+//	sw.js      the service worker: shows pushes, opens their conversation on click
 //	util.js    small shared helpers
 //
 // browser_test.go drives the client in headless Chromium against a real

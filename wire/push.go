@@ -28,3 +28,9 @@ type NotificationSetting struct {
 	Level      string `json:"level"`
 	MutedUntil int64  `json:"muted_until,omitempty"` // Unix ms
 }
+
+// PushSubscribed answers POST /v1/push/subscriptions (201).
+type PushSubscribed struct {
+	Endpoint string `json:"endpoint"`
+	Device   string `json:"device,omitempty"`
+}

@@ -33,7 +33,7 @@ func handleSubscribe(svc *chat.Service, log *slog.Logger, allowHTTP bool) http.H
 			httpjson.Error(w, r, log, err)
 			return
 		}
-		w.WriteHeader(http.StatusCreated)
+		httpjson.Write(w, http.StatusCreated, wire.PushSubscribed{Endpoint: sub.Endpoint, Device: sub.Device})
 	}
 }
 

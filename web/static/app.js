@@ -3,21 +3,27 @@
 // attributes, never through HTML parsing.
 import { login, signup } from './api.js';
 import { Chat } from './chat.js';
+import { Notifier, takeOpenRequest } from './notify.js';
 import { $, loadJSON, saveJSON } from './util.js';
 
 let chat = null;
+let notifier = null;
 
 function signIn(token, username) {
   saveJSON(localStorage, 'sb.session', { token, username });
   $('login').hidden = true;
   $('app').hidden = false;
+  takeOpenRequest();
   chat = new Chat(token, username, () => signOut(false));
   chat.start();
+  notifier = new Notifier(chat);
+  notifier.start();
 }
 
 async function signOut(callServer) {
   const c = chat;
   chat = null;
+  if (notifier) { notifier.stop(); notifier = null; }
   localStorage.removeItem('sb.session');
   if (c) {
     c.stop();
