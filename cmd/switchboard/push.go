@@ -10,7 +10,6 @@ import (
 	"github.com/switchboard-chat/switchboard/internal/chat"
 	"github.com/switchboard-chat/switchboard/internal/httpapi"
 	"github.com/switchboard-chat/switchboard/internal/metrics"
-	"github.com/switchboard-chat/switchboard/internal/node"
 	"github.com/switchboard-chat/switchboard/internal/push"
 )
 
@@ -55,13 +54,13 @@ type pushWiring struct {
 	done   chan struct{}
 }
 
-// runtime returns rt, handing committed messages to the sender when push
-// is on (the sender is made later, before the first commit).
-func (w *pushWiring) runtime(rt chat.Runtime) chat.Runtime {
+// committed is node.Config.Committed: with push on, newly stored messages
+// go to the sender (made later, before the first commit).
+func (w *pushWiring) committed() func(chat.Message) {
 	if !w.cfg.on {
-		return rt
+		return nil
 	}
-	return node.Notifying(rt, func(m chat.Message) { w.sender.Committed(m) })
+	return func(m chat.Message) { w.sender.Committed(m) }
 }
 
 // start makes the sender (keeping the cluster's VAPID keys in the store)

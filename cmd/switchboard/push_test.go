@@ -477,3 +477,33 @@ func TestPushLevels(t *testing.T) {
 		t.Errorf("PUT on an unknown conversation = %d; want 404", status)
 	}
 }
+
+// TestPushRetriedSendOnce: a send retried with the same client_msg_id after
+// its push went out is not pushed again.
+func TestPushRetriedSendOnce(t *testing.T) {
+	s := startServer(t, pushArgs...)
+	ps := pushtest.NewServer(t)
+	alice, bob := user(t, s, "alice"), user(t, s, "bob")
+	subscribe(t, s, ps, alice, ps.Subscribe(t, "laptop"))
+	bc := dial(t, bob, "phone")
+	first, err := bc.Send(ctxT(t), client.SendRequest{ToUser: "alice", Text: "once", ClientMsgID: "c1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitPushes(t, ps, 1, s)
+	again, err := bc.Send(ctxT(t), client.SendRequest{ToUser: "alice", Text: "once", ClientMsgID: "c1"})
+	if err != nil || again.ID != first.ID {
+		t.Fatalf("retry = %+v, %v; want the stored message %s", again, err, first.ID)
+	}
+	if _, err := bc.Send(ctxT(t), client.SendRequest{ToUser: "alice", Text: "next", ClientMsgID: "c2"}); err != nil {
+		t.Fatal(err)
+	}
+	got := waitPushes(t, ps, 2, s)
+	var seqs []int64
+	for _, p := range payloads(t, got) {
+		seqs = append(seqs, p.Seq)
+	}
+	if fmt.Sprint(seqs) != "[1 2]" {
+		t.Errorf("pushed seqs %v; want [1 2]", seqs)
+	}
+}

@@ -245,6 +245,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	m := metrics.New(cfg.nodeID)
 	cl.register(m.Registry())
+	pw := &pushWiring{cfg: cfg.push}
 	rt := node.New(node.Config{
 		Store:         store,
 		Presence:      cl.presence,
@@ -255,6 +256,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		LargeGroup:    cfg.largeGroup,
 		ReorderWait:   cfg.reorderWait,
 		Metrics:       m.Core(),
+		Committed:     pw.committed(),
 	})
 	trusted, err := parsePrefixes(cfg.trusted)
 	if err != nil {
@@ -264,11 +266,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if signupRate <= 0 {
 		signupRate = -1 // off
 	}
-	pw := &pushWiring{cfg: cfg.push}
 	svc := chat.NewService(chat.Config{
 		Store:     store,
 		Presence:  cl.presence,
-		Runtime:   pw.runtime(rt),
+		Runtime:   rt,
 		Hasher:    password.Argon2id{MemoryKiB: uint32(cfg.argonMemory), Time: uint32(cfg.argonTime)},
 		NewID:     newIDs(),
 		Logger:    log,
