@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"log/slog"
 	"strings"
 	"time"
@@ -21,6 +22,7 @@ type pushConfig struct {
 	allowHTTP bool
 	backoff   time.Duration
 	lease     time.Duration
+	attempts  int
 }
 
 func (p *pushConfig) flags(fs *flag.FlagSet, getenv func(string) string) {
@@ -36,6 +38,7 @@ func (p *pushConfig) flags(fs *flag.FlagSet, getenv func(string) string) {
 	str(&p.subject, "push-subject", "SWITCHBOARD_PUSH_SUBJECT", "mailto:admin@localhost", "the contact push services see in the VAPID claim (mailto: or https:)")
 	fs.BoolVar(&p.allowHTTP, "push-allow-http", false, "accept http:// push endpoints (tests with a push service on the loopback only)")
 	fs.DurationVar(&p.backoff, "push-backoff", envDuration(getenv, "SWITCHBOARD_PUSH_BACKOFF", time.Second), "first retry delay of a failed push, doubled per attempt (env SWITCHBOARD_PUSH_BACKOFF)")
+	fs.IntVar(&p.attempts, "push-max-attempts", 10, "a push that failed this many times is dropped")
 	fs.DurationVar(&p.lease, "push-lease", envDuration(getenv, "SWITCHBOARD_PUSH_LEASE", time.Minute), "how long a claimed push is a node's; a dead node's pushes are sent by another after it (env SWITCHBOARD_PUSH_LEASE)")
 }
 
@@ -70,13 +73,16 @@ func (w *pushWiring) start(ctx context.Context, svc *chat.Service, store chat.St
 	if !w.cfg.on {
 		return nil, nil
 	}
+	if w.cfg.attempts < 1 || w.cfg.backoff <= 0 || w.cfg.lease <= 0 {
+		return nil, fmt.Errorf("--push-max-attempts, --push-backoff and --push-lease must be positive")
+	}
 	ps, ok := store.(chat.PushStore)
 	if !ok {
 		return nil, chat.Errorf(chat.EUnavailable, "this store does not keep push subscriptions")
 	}
 	pm := m.Push(nodeID)
 	s, err := push.New(ctx, push.Config{Service: svc, Store: ps, Subject: w.cfg.subject, Preview: w.cfg.preview,
-		Grace: grace, Backoff: w.cfg.backoff, Lease: w.cfg.lease, Logger: log,
+		Grace: grace, Backoff: w.cfg.backoff, Lease: w.cfg.lease, MaxAttempts: w.cfg.attempts, Logger: log,
 		Metrics: push.Metrics{Sent: pm.Sent, Failed: pm.Failed, Removed: pm.Removed, Depth: pm.Depth}})
 	if err != nil {
 		return nil, err

@@ -507,3 +507,37 @@ func TestPushRetriedSendOnce(t *testing.T) {
 		t.Errorf("pushed seqs %v; want [1 2]", seqs)
 	}
 }
+
+// TestPushGivesUp: a push that keeps failing is dropped after
+// --push-max-attempts, and the queue empties.
+func TestPushGivesUp(t *testing.T) {
+	s := startServer(t, append([]string{"--push-max-attempts", "2"}, pushArgs...)...)
+	ps := pushtest.NewServer(t)
+	alice, bob := user(t, s, "alice"), user(t, s, "bob")
+	subscribe(t, s, ps, alice, ps.Subscribe(t, "laptop"))
+	ps.Script("laptop", pushtest.Reply{Status: 500}, pushtest.Reply{Status: 502}, pushtest.Reply{Status: 503})
+	bc := dial(t, bob, "phone")
+	if _, err := bc.Send(ctxT(t), client.SendRequest{ToUser: "alice", Text: "lost"}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for metricValue(t, s, "switchboard_pushes_failed_total") < 2 || metricValue(t, s, "switchboard_push_queue_depth") != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the push was not given up within 20s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := metricValue(t, s, "switchboard_pushes_failed_total"); n != 2 {
+		t.Errorf("failed pushes = %v; want 2 (then dropped)", n)
+	}
+	if got := ps.Got(); len(got) != 0 {
+		t.Errorf("pushes = %+v; want none", got)
+	}
+	// The next push goes: the third scripted failure is still waiting.
+	if _, err := bc.Send(ctxT(t), client.SendRequest{ToUser: "alice", Text: "later"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := waitPushes(t, ps, 1, s); len(got) != 1 {
+		t.Errorf("pushes = %+v; want the later one", got)
+	}
+}
