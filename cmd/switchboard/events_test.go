@@ -434,3 +434,66 @@ func TestEventsDrain(t *testing.T) {
 		t.Errorf("last frames on drain = %+v; want reconnect", got)
 	}
 }
+
+// TestEventsSlowClient: a stream whose reader stops is ended once its
+// outbound queue (1024 frames) is full, counted as a slow client, and the
+// node goes on; the blocked write gives up after its timeout.
+func TestEventsSlowClient(t *testing.T) {
+	s := startServer(t, "--max-text", "16384")
+	alice, bob := user(t, s, "alice"), user(t, s, "bob")
+	req := eventsRequest(t, s.URL, "", bearer(alice))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("open stream: %v %v", resp, err)
+	}
+	defer resp.Body.Close()
+	// Read up to the catch-up's ack, then stop reading.
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() && !strings.Contains(sc.Text(), `"id":"sync"`) {
+	}
+	text := strings.Repeat("x", 16000)
+	const senders, each = 8, 400
+	errs := make(chan error, senders)
+	for i := 0; i < senders; i++ {
+		go func(i int) {
+			c, err := bob.Dial(ctxT(t), fmt.Sprint("dev", i))
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			for j := 0; j < each; j++ {
+				if metricValue(t, s, "switchboard_slow_clients_closed_total") > 0 {
+					break
+				}
+				if _, err := c.Send(ctxT(t), client.SendRequest{ToUser: "alice", Text: text}); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}(i)
+	}
+	for i := 0; i < senders; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := metricValue(t, s, "switchboard_slow_clients_closed_total"); n != 1 {
+		t.Fatalf("slow clients closed = %v; want 1", n)
+	}
+	// The stream ends: what is left in the socket drains, then EOF.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = io.Copy(io.Discard, resp.Body)
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("stream of a slow client did not end")
+	}
+	// Alice can open a new one.
+	es := openEvents(t, eventsRequest(t, s.URL, "", bearer(alice)))
+	es.next(t, wire.TypeReady)
+}
