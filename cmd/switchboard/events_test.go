@@ -435,9 +435,9 @@ func TestEventsDrain(t *testing.T) {
 	}
 }
 
-// TestEventsSlowClient: a stream whose reader stops is ended once its
-// outbound queue (1024 frames) is full, counted as a slow client, and the
-// node goes on; the blocked write gives up after its timeout.
+// TestEventsSlowClient: a stream whose reader stops is ended, once its
+// outbound queue (1024 frames) is full or a write has blocked for its
+// timeout (10 s), whichever comes first, and the node goes on.
 func TestEventsSlowClient(t *testing.T) {
 	s := startServer(t, "--max-text", "16384")
 	alice, bob := user(t, s, "alice"), user(t, s, "bob")
@@ -451,38 +451,40 @@ func TestEventsSlowClient(t *testing.T) {
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() && !strings.Contains(sc.Text(), `"id":"sync"`) {
 	}
-	text := strings.Repeat("x", 16000)
-	const senders, each = 8, 400
-	errs := make(chan error, senders)
-	for i := 0; i < senders; i++ {
-		go func(i int) {
-			c, err := bob.Dial(ctxT(t), fmt.Sprint("dev", i))
-			if err != nil {
-				errs <- err
-				return
-			}
-			defer c.Close()
-			for j := 0; j < each; j++ {
-				if metricValue(t, s, "switchboard_slow_clients_closed_total") > 0 {
-					break
-				}
-				if _, err := c.Send(ctxT(t), client.SendRequest{ToUser: "alice", Text: text}); err != nil {
-					errs <- err
-					return
-				}
-			}
-			errs <- nil
-		}(i)
+	const senders = 8
+	conns := make([]*client.Conn, senders)
+	for i := range conns {
+		conns[i] = dial(t, bob, fmt.Sprint("dev", i))
 	}
-	for i := 0; i < senders; i++ {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
+	// With bob's 8 WebSockets and alice's stream open the gauge is 9; the
+	// stream has ended once it is 8.
+	streamOpen := func() bool { return metricValue(t, s, "switchboard_connections") > senders }
+	text := strings.Repeat("x", 16000)
+	deadline := time.Now().Add(2 * time.Minute)
+	for round := 0; streamOpen(); round++ {
+		if time.Now().After(deadline) {
+			t.Fatal("the stream of a client that reads nothing was not ended within 2 minutes")
+		}
+		errs := make(chan error, senders)
+		for _, c := range conns {
+			go func() {
+				for j := 0; j < 50; j++ {
+					if _, err := c.Send(ctxT(t), client.SendRequest{ToUser: "alice", Text: text}); err != nil {
+						errs <- err
+						return
+					}
+				}
+				errs <- nil
+			}()
+		}
+		for range conns {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
-	if n := metricValue(t, s, "switchboard_slow_clients_closed_total"); n != 1 {
-		t.Fatalf("slow clients closed = %v; want 1", n)
-	}
-	// The stream ends: what is left in the socket drains, then EOF.
+	t.Logf("slow clients closed: %v (0: the write timeout came first)", metricValue(t, s, "switchboard_slow_clients_closed_total"))
+	// What is left in the socket drains, then EOF.
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
