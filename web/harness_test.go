@@ -100,12 +100,14 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 	return w.buf.Write(p)
 }
 
-// startNode runs the binary on addr and data dir and waits until it listens.
-func startNode(bin, addr, data string) (*node, error) {
+// startNode runs the binary on addr and data dir (with extra flags) and
+// waits until it listens.
+func startNode(bin, addr, data string, extra ...string) (*node, error) {
 	n := &node{data: data, log: new(bytes.Buffer), mu: new(sync.Mutex), done: make(chan struct{})}
 	n.cmd = exec.Command(bin, "serve", "--addr", addr, "--data", data,
 		"--argon2-memory", "64", "--argon2-time", "1", "--send-rate", "0", "--signup-rate", "0", "--frame-rate", "0",
 		"--presence-grace", "1s", "--drain-timeout", "5s")
+	n.cmd.Args = append(n.cmd.Args, extra...)
 	n.cmd.Stderr = lockedWriter{n.mu, n.log}
 	stdout, err := n.cmd.StdoutPipe()
 	if err != nil {

@@ -11,6 +11,8 @@
 //	socket.js  the WebSocket link: auth, acks, heartbeats, reconnect with backoff
 //	api.js     the HTTP calls
 //	settings.js  the settings dialog: profile, avatar, password, sessions, export, deletion
+//	notify.js  notifications: the opt-in button, the push subscription, the per-conversation bell
+//	sw.js      the service worker: shows pushes, opens their conversation on click
 //	util.js    small shared helpers
 //
 // browser_test.go drives the client in headless Chromium against a real

@@ -76,6 +76,7 @@ type serveConfig struct {
 	trusted       string
 	mediaLimits   media.Deps // the per-user and decode limits of media (flags below)
 	timeouts      serverTimeouts
+	push          pushConfig
 	sessionTTL    time.Duration
 	registryTTL   time.Duration
 	tls           tlsSettings
@@ -125,6 +126,7 @@ func (c *serveConfig) flagSet(getenv func(string) string, stderr io.Writer) *fla
 	fs.UintVar(&c.argonMemory, "argon2-memory", uint(envFloat(getenv, "SWITCHBOARD_ARGON2_MEMORY", float64(password.Default.MemoryKiB))), "argon2id memory per password hash in KiB; lower only for load tests (env SWITCHBOARD_ARGON2_MEMORY)")
 	fs.UintVar(&c.argonTime, "argon2-time", uint(envFloat(getenv, "SWITCHBOARD_ARGON2_TIME", float64(password.Default.Time))), "argon2id passes per password hash (env SWITCHBOARD_ARGON2_TIME)")
 	c.timeouts.flags(fs, getenv)
+	c.push.flags(fs, getenv)
 	c.tls.flags(fs, getenv)
 	fs.DurationVar(&c.registryTTL, "registry-ttl", envDuration(getenv, "SWITCHBOARD_REGISTRY_TTL", redis.DefaultRegistryTTL), "in a cluster, how long a node's discovery entry lives; it is refreshed every third of this, and discovery stops naming a node that missed two refreshes; the same on every node (env SWITCHBOARD_REGISTRY_TTL)")
 	fs.DurationVar(&c.sessionTTL, "session-ttl", envDuration(getenv, "SWITCHBOARD_SESSION_TTL", 30*24*time.Hour), "how long a login token works; a WebSocket opened with it is closed (4002) when it expires (env SWITCHBOARD_SESSION_TTL)")
@@ -235,6 +237,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	m := metrics.New(cfg.nodeID)
 	cl.register(m.Registry())
+	pw := &pushWiring{cfg: cfg.push}
 	rt := node.New(node.Config{
 		Store:         store,
 		Presence:      cl.presence,
@@ -245,6 +248,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		LargeGroup:    cfg.largeGroup,
 		ReorderWait:   cfg.reorderWait,
 		Metrics:       m.Core(),
+		Committed:     pw.committed(),
 	})
 	trusted, err := parsePrefixes(cfg.trusted)
 	if err != nil {
@@ -279,6 +283,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		MaxConnsPerUser: cfg.maxConns,
 		CommonPassword:  password.NewCommon(chat.MinPasswordLen).Has,
 	})
+	pushDeps, err := pw.start(ctx, svc, store, cfg.presenceGrace, m, cfg.nodeID, log)
+	if err != nil {
+		return fmt.Errorf("web push: %w", err)
+	}
 	frameRate := cfg.frameRate
 	if frameRate <= 0 {
 		frameRate = -1 // off
@@ -291,6 +299,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	handler := httpapi.NewServer(httpapi.Deps{
 		Service:   svc,
 		WebSocket: gw,
+		Events:    gw.ServeEvents,
+		Push:      pushDeps,
 		Web:       web.Handler(),
 		Media: media.NewHandler(media.Deps{
 			Blobs: blobs, Meta: meta, Secret: []byte(cfg.mediaSecret), MaxSize: cfg.maxMedia, NewID: newIDs(), Logger: log,
@@ -319,6 +329,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	defer stopRun()
 	svc.Start(runCtx, gw)
 	go gw.Run(runCtx)
+	pw.run(runCtx)
 	cl.start(runCtx, func() redis.NodeInfo { return redis.NodeInfo{ID: cfg.nodeID, URL: wsURL, Conns: gw.Count()} }, log)
 
 	if cfg.metricsAddr != "" {
@@ -360,6 +371,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	svc.FlushPresence(flushCtx)
 	cl.leave(flushCtx)
 	stopRun()
+	pw.wait()
 	log.Info("stopped")
 	return nil
 }

@@ -35,11 +35,6 @@ func (s *Service) DeleteAccount(ctx context.Context, sess Session, password stri
 		// Every node drops its cached member list; the members see one leave.
 		s.memberChanged(ctx, c.ID, &MemberEvent{UserID: sess.UserID, Username: sess.Username, Event: MemberLeft}, []string{sess.UserID})
 	}
-	if h := s.cfg.AccountDeleted; h != nil {
-		if err := h(ctx, sess.UserID); err != nil {
-			s.log.Warn("account deleted hook", "user", sess.UserID, "err", err)
-		}
-	}
 	return nil
 }
 

@@ -49,10 +49,6 @@ type Config struct {
 	// CommonPassword reports a password too common to allow; nil allows all.
 	CommonPassword func(string) bool
 	Metrics        Metrics
-	// AccountDeleted, when set, runs after an account was deleted, to
-	// remove what other features keep per user (push subscriptions go
-	// here once that table exists). Its error is logged.
-	AccountDeleted func(ctx context.Context, userID string) error
 }
 
 // Service holds the chat rules: who may do what, and what each request

@@ -74,7 +74,8 @@ type Gateway struct {
 	watchers  map[string]map[*conn]struct{} // presence subscriptions by user id
 	rooms     map[string]map[*conn]struct{} // room watches by conversation id
 
-	frames sync.Pool // write buffers of the connections' writers
+	frames sync.Pool   // write buffers of the connections' writers
+	sse    sseRegistry // event streams (GET /v1/events)
 
 	nextID   atomic.Uint64
 	draining atomic.Bool
@@ -138,7 +139,7 @@ func New(svc *chat.Service, cfg Config) *Gateway {
 // are cheap.
 const readBuffer = 1024
 
-// Count returns the number of open WebSocket connections.
+// Count returns the number of open connections: WebSockets and event streams.
 func (g *Gateway) Count() int { return int(g.count.Load()) }
 
 // ServeHTTP upgrades a request to a WebSocket connection.
@@ -217,6 +218,7 @@ func (g *Gateway) Run(ctx context.Context) {
 // and waits until they have gone or ctx ends; then it closes the rest.
 func (g *Gateway) Drain(ctx context.Context, reason string) {
 	g.draining.Store(true)
+	g.drainSSE(reason)
 	frame := mustEncode(wire.ServerFrame{Type: wire.TypeReconnect, Reason: reason})
 	for _, c := range g.snapshot() {
 		c.enqueue(outFrame{op: gws.OpcodeText, data: frame}, false)
@@ -262,12 +264,14 @@ func (g *Gateway) Deliver(ev *chat.Event) {
 		for _, c := range cs {
 			c.close(CloseLoggedOut, "session ended", true)
 		}
+		g.deliverSSE(ev, outFrame{})
 		return
 	case chat.EventBlock:
 		g.blockChanged(ev.Block)
 		return
 	case chat.EventResync:
 		frame := mustEncode(wire.ServerFrame{Type: wire.TypeResync})
+		g.deliverSSE(ev, outFrame{data: frame})
 		for _, c := range g.snapshot() {
 			if c.authed.Load() {
 				c.enqueue(outFrame{op: gws.OpcodeText, data: frame}, false)
@@ -313,8 +317,9 @@ func (g *Gateway) Deliver(ev *chat.Event) {
 	for _, c := range targets {
 		c.enqueue(out, false)
 	}
+	streams := g.deliverSSE(ev, out)
 	if f := g.cfg.Metrics.FramesOut; f != nil {
-		f(len(targets))
+		f(len(targets) + streams)
 	}
 }
 

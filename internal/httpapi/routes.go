@@ -42,6 +42,17 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	if d.WebSocket != nil {
 		mux.Handle("GET /v1/ws", d.WebSocket)
 	}
+	if d.Push != nil {
+		mux.Handle("GET /v1/push/key", auth(handlePushKey(d.Push.PublicKey)))
+		mux.Handle("POST /v1/push/subscriptions", auth(handleSubscribe(svc, log, d.Push.AllowHTTP)))
+		mux.Handle("DELETE /v1/push/subscriptions", auth(handleUnsubscribe(svc, log)))
+		mux.Handle("PUT /v1/conversations/{id}/notifications", auth(handleSetNotification(svc, log)))
+		mux.Handle("GET /v1/conversations/{id}/notifications", auth(handleNotification(svc, log)))
+	}
+	if d.Events != nil {
+		mux.Handle("POST /v1/events/tickets", auth(handleEventTicket(svc, log)))
+		mux.Handle("GET /v1/events", handleEvents(svc, log, d.Events))
+	}
 	// Metrics and profiles live on a listener of their own (serve
 	// --metrics-addr), never on the public port.
 	mux.Handle("/metrics", handleNotFound(log))

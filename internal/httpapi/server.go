@@ -20,6 +20,8 @@ import (
 type Deps struct {
 	Service   *chat.Service
 	WebSocket http.Handler // /v1/ws
+	Events    EventStream  // /v1/events (Server-Sent Events)
+	Push      *PushDeps    // /v1/push/...; nil leaves Web Push off
 	Web       http.Handler // / (the browser client)
 	Media     http.Handler // /v1/media and /v1/media/{id}
 	// Discover returns the node a client should use (and others to try if

@@ -101,6 +101,9 @@ func (s *Store) DeleteUser(ctx context.Context, userID string, ts int64) ([]stri
 		if ids, err = deleteSessions(ctx, tx, userID, ""); err != nil {
 			return err
 		}
+		if _, err = tx.Exec(ctx, `DELETE FROM push_subscriptions WHERE user_id = $1`, userID); err != nil {
+			return err
+		}
 		_, err = tx.Exec(ctx, `DELETE FROM members WHERE user_id = $1`, userID)
 		return err
 	})

@@ -119,6 +119,9 @@ func (s *Store) DeleteUser(ctx context.Context, userID string, ts int64) ([]stri
 		if ids, err = deleteSessions(ctx, tx, userID, ""); err != nil {
 			return err
 		}
+		if _, err = tx.ExecContext(ctx, `DELETE FROM push_subscriptions WHERE user_id = ?`, userID); err != nil {
+			return err
+		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM members WHERE user_id = ?`, userID)
 		return err
 	})

@@ -129,6 +129,14 @@ func testDeleteUser(t *testing.T, f *fixture) {
 	m := f.send(t, g.ID, alice, "hello from alice")
 	s := f.session(t, alice)
 	bs := f.session(t, bob)
+	ps, ok := f.s.(chat.PushStore)
+	if !ok {
+		t.Fatalf("%T keeps no push subscriptions", f.s)
+	}
+	sub := chat.PushSubscription{Endpoint: "https://push.example/alice", UserID: alice.ID, P256dh: "k", Auth: "a", Device: "d", CreatedAt: f.ts()}
+	if err := ps.PutSubscription(f.ctx, sub, 10); err != nil {
+		t.Fatal(err)
+	}
 	ids, err := as.DeleteUser(f.ctx, alice.ID, f.ts())
 	if err != nil {
 		t.Fatalf("DeleteUser: %v", err)
@@ -136,6 +144,7 @@ func testDeleteUser(t *testing.T, f *fixture) {
 	if len(ids) != 1 || ids[0] != s.ID {
 		t.Errorf("DeleteUser removed sessions %v; want [%s]", ids, s.ID)
 	}
+	wantCode(t, "the deleted user's push subscription", ps.DeleteSubscription(f.ctx, alice.ID, sub.Endpoint), chat.ENotFound)
 	got, hash, err := f.s.UserByName(f.ctx, "alice")
 	if err != nil {
 		t.Fatalf("UserByName(deleted): %v; the username stays reserved", err)

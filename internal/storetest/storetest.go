@@ -98,6 +98,14 @@ func Run(t *testing.T, open Opener) {
 		{"SearchUsers", testSearchUsers},
 		{"Audit", testAudit},
 		{"SentMessagesAndMedia", testSentMessagesAndMedia},
+		{"Tickets", testTickets},
+		{"TicketsGoWithSession", testTicketsGoWithSession},
+		{"TicketsTakenOnce", testTicketsTakenOnce},
+		{"VAPIDKeys", testVAPIDKeys},
+		{"PushSubscriptions", testPushSubscriptions},
+		{"PushQueue", testPushQueue},
+		{"PushClaimConcurrent", testPushClaimConcurrent},
+		{"Notifications", testNotifications},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

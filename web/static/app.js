@@ -4,18 +4,23 @@
 import { login, signup } from './api.js';
 import { Chat } from './chat.js';
 import { Settings } from './settings.js';
+import { Notifier, takeOpenRequest } from './notify.js';
 import { $, loadJSON, saveJSON } from './util.js';
 
 let chat = null;
 let settings = null;
+let notifier = null;
 
 function signIn(token, username) {
   saveJSON(localStorage, 'sb.session', { token, username });
   $('login').hidden = true;
   $('app').hidden = false;
+  takeOpenRequest();
   chat = new Chat(token, username, () => signOut(false));
   settings = new Settings(chat.api, () => signOut(false));
   chat.start();
+  notifier = new Notifier(chat);
+  notifier.start();
 }
 
 async function signOut(callServer) {
@@ -23,6 +28,7 @@ async function signOut(callServer) {
   chat = null;
   if (settings) settings.close();
   settings = null;
+  if (notifier) { notifier.stop(); notifier = null; }
   localStorage.removeItem('sb.session');
   if (c) {
     c.stop();
