@@ -410,6 +410,7 @@ func TestPushLevels(t *testing.T) {
 		{"unmuted", &wire.NotificationSetting{Level: "all", MutedUntil: now - 1000}, []int64{1, 2, 3}},
 		{"mention", &wire.NotificationSetting{Level: "mentions"}, []int64{2}},
 		{"mutedmention", &wire.NotificationSetting{Level: "mentions", MutedUntil: now + 3600_000}, nil},
+		{"blocker", nil, nil}, // blocks the sender
 	}
 	for _, m := range members {
 		c := user(t, s, m.name)
@@ -417,6 +418,11 @@ func TestPushLevels(t *testing.T) {
 			t.Fatal(err)
 		}
 		subscribe(t, s, ps, c, ps.Subscribe(t, m.name))
+		if m.name == "blocker" {
+			if status, body := apiCall(t, s.URL, http.MethodPut, "/v1/blocks/owner", c.Token(), nil); status != http.StatusNoContent {
+				t.Fatalf("block: %d %s", status, body)
+			}
+		}
 		if m.set != nil {
 			status, body := apiCall(t, s.URL, http.MethodPut, "/v1/conversations/"+g.ID+"/notifications", c.Token(), m.set)
 			var got wire.NotificationSetting

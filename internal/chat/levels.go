@@ -2,9 +2,7 @@ package chat
 
 import (
 	"context"
-	"strings"
-	"unicode"
-	"unicode/utf8"
+	"slices"
 )
 
 // Notification levels of a member in a conversation.
@@ -93,52 +91,26 @@ func (s *Service) wantsPush(ctx context.Context, m Message, members []Member, no
 	if err != nil {
 		return nil, err
 	}
+	// No push from someone the member blocks: one lookup of the sender's
+	// blockers, whatever the number of members.
+	blockers, err := s.cfg.Store.Blockers(ctx, m.SenderID)
+	if err != nil {
+		return nil, err
+	}
 	var out []string
 	for _, mb := range members {
+		if slices.Contains(blockers, mb.UserID) {
+			continue
+		}
 		ns, ok := settings[mb.UserID]
 		switch {
 		case !ok:
 		case ns.MutedUntil > now, ns.Level == LevelNone:
 			continue
-		case ns.Level == LevelMentions && !Mentions(m.Text, mb.Username):
+		case ns.Level == LevelMentions && !slices.Contains(m.Mentions, mb.Username):
 			continue
 		}
 		out = append(out, mb.UserID)
 	}
 	return out, nil
-}
-
-// Mentions reports whether text mentions @username (any case), as a whole
-// name: "@bob" mentions bob, "@bobby" and "a@bob" do not.
-func Mentions(text, username string) bool {
-	for i := 0; i < len(text); {
-		j := strings.IndexByte(text[i:], '@')
-		if j < 0 {
-			return false
-		}
-		at := i + j
-		i = at + 1
-		if at > 0 {
-			if r, _ := utf8.DecodeLastRuneInString(text[:at]); isNameRune(r) {
-				continue
-			}
-		}
-		end := at + 1 + len(username)
-		if end > len(text) || !strings.EqualFold(text[at+1:end], username) {
-			continue
-		}
-		rest := text[end:]
-		if strings.HasPrefix(rest, ".") {
-			rest = rest[1:] // "@bob." ends a sentence; "@bob.smith" is another name
-		}
-		if r, _ := utf8.DecodeRuneInString(rest); rest != "" && isNameRune(r) {
-			continue
-		}
-		return true
-	}
-	return false
-}
-
-func isNameRune(r rune) bool {
-	return unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_' || r == '-' || r == '.'
 }

@@ -166,7 +166,7 @@ func TestDeleteAccountHandsOverGroups(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		conv, who, role string
-		user           chat.ConnInfo
+		user            chat.ConnInfo
 	}{
 		{team.ID, "carol, the admin", chat.RoleOwner, carol},
 		{team.ID, "bob", chat.RoleMember, bob},
