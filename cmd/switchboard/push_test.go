@@ -547,3 +547,58 @@ func TestPushGivesUp(t *testing.T) {
 		t.Errorf("pushes = %+v; want the later one", got)
 	}
 }
+
+// TestPushThroughGoClient: the Go client's calls for push and levels reach
+// the same API, and a push made through them arrives decrypted.
+func TestPushThroughGoClient(t *testing.T) {
+	s := startServer(t, pushArgs...)
+	ps := pushtest.NewServer(t)
+	owner, away := user(t, s, "owner"), user(t, s, "away")
+	g, err := owner.CreateGroup(ctxT(t), "team", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := away.JoinGroup(ctxT(t), "team"); err != nil {
+		t.Fatal(err)
+	}
+	key, err := away.PushKey(ctxT(t))
+	if err != nil || key == "" {
+		t.Fatalf("PushKey: %q, %v", key, err)
+	}
+	ps.ExpectKey(key)
+	sub := ps.Subscribe(t, "away")
+	var ws wire.PushSubscription
+	ws.Endpoint, ws.Keys.P256dh, ws.Keys.Auth, ws.Device = sub.Endpoint, sub.P256dh, sub.Auth, "go"
+	if err := away.SubscribePush(ctxT(t), ws); err != nil {
+		t.Fatal(err)
+	}
+	set, err := away.SetNotification(ctxT(t), g.ID, "mentions", 0)
+	if err != nil || set.Level != "mentions" {
+		t.Fatalf("SetNotification: %+v, %v", set, err)
+	}
+	if got, err := away.Notification(ctxT(t), g.ID); err != nil || got != set {
+		t.Fatalf("Notification: %+v, %v; want %+v", got, err, set)
+	}
+	_, err = away.SetNotification(ctxT(t), g.ID, "loud", 0)
+	wantCode(t, err, "bad_request")
+	oc := dial(t, owner, "web")
+	for _, text := range []string{"not for you", "@away look"} {
+		if _, err := oc.Send(ctxT(t), client.SendRequest{Conversation: g.ID, Text: text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := waitPushes(t, ps, 1, s)
+	if p := payloads(t, got); len(p) != 1 || p[0].Seq != 2 {
+		t.Fatalf("pushes %+v; want the one mention (seq 2)", p)
+	}
+	if err := away.UnsubscribePush(ctxT(t), sub.Endpoint); err != nil {
+		t.Fatal(err)
+	}
+	if err := away.UnsubscribePush(ctxT(t), sub.Endpoint); client.ErrorCode(err) != "not_found" {
+		t.Fatalf("unsubscribing twice: %v; want not_found", err)
+	}
+	tk, err := away.EventsTicket(ctxT(t))
+	if err != nil || tk.Ticket == "" || tk.ExpiresIn <= 0 {
+		t.Fatalf("EventsTicket: %+v, %v", tk, err)
+	}
+}
