@@ -89,9 +89,9 @@ func (n *Node) onBusEvent(ev *chat.Event) {
 	if ev.Kind == chat.EventResync {
 		n.rooms.reload(ctx)
 	}
-	if len(ev.Recipients) == 0 {
-		switch ev.Kind {
-		case chat.EventMessage, chat.EventUpdate, chat.EventReceipt, chat.EventTyping:
+	switch ev.Kind {
+	case chat.EventMessage, chat.EventUpdate, chat.EventReceipt, chat.EventTyping:
+		if len(ev.Recipients) == 0 {
 			// A topic event: this node's online members are its recipients.
 			ms, err := n.Members(ctx, eventConversation(ev))
 			if err != nil {
@@ -99,22 +99,22 @@ func (n *Node) onBusEvent(ev *chat.Event) {
 				return
 			}
 			ev.Recipients = ms.IDs()
+		} else {
+			// The sending node addressed it from its own member list, which
+			// may predate a removal this node has already heard of.
+			ev.Recipients = n.stillMembers(eventConversation(ev), ev.Recipients)
 		}
 	}
 	n.deliver(ev)
 }
 
 // deliver hands ev to this node's connections, message pushes in seq order
-// and updates in rev order. A conversation's messages, updates, receipts
-// and typing go only to recipients who are still members as this node
-// knows it: once a member event removing someone has reached this node,
-// nothing more of the group reaches that user's connections here, even
-// from a node that had not heard of it yet.
+// and updates in rev order. Its recipients come from this node's member
+// list (local fan-out and topic events) or were checked against it on
+// arrival (onBusEvent): once a member event removing someone has reached
+// this node, nothing more of the group reaches that user's connections
+// here, even from a node that had not heard of it yet.
 func (n *Node) deliver(ev *chat.Event) {
-	switch ev.Kind {
-	case chat.EventMessage, chat.EventUpdate, chat.EventReceipt, chat.EventTyping:
-		ev.Recipients = n.stillMembers(eventConversation(ev), ev.Recipients)
-	}
 	if ev.Kind == chat.EventMessage && ev.Message != nil {
 		n.order.push(ev)
 		return
