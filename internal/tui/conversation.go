@@ -69,16 +69,6 @@ func (c *conversation) update(w wire.Conversation) {
 // unread is how many messages are past the read position.
 func (c *conversation) unread() int64 { return max(0, c.LastSeq-c.ReadSeq) }
 
-// newest is the highest stored seq loaded.
-func (c *conversation) newest() int64 {
-	for i := len(c.lines) - 1; i >= 0; i-- {
-		if c.lines[i].Seq > 0 {
-			return c.lines[i].Seq
-		}
-	}
-	return 0
-}
-
 // oldest is the lowest stored seq loaded, or 0.
 func (c *conversation) oldest() int64 {
 	if len(c.lines) > 0 && c.lines[0].Seq > 0 {
