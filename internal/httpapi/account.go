@@ -66,13 +66,7 @@ func handleSessions(svc *chat.Service, log *slog.Logger) http.HandlerFunc {
 }
 
 func handleRevokeSession(svc *chat.Service, log *slog.Logger) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if err := svc.RevokeSession(r.Context(), SessionFrom(r.Context()), r.PathValue("id")); err != nil {
-			httpjson.Error(w, r, log, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	}
+	return pathAction(log, "id", svc.RevokeSession)
 }
 
 func handleDeleteAccount(svc *chat.Service, log *slog.Logger) http.HandlerFunc {

@@ -97,13 +97,7 @@ func handleAdminDeleteMessage(svc *chat.Service, log *slog.Logger) http.HandlerF
 }
 
 func handleAdminDeleteGroup(svc *chat.Service, log *slog.Logger) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if err := svc.AdminDeleteGroup(r.Context(), SessionFrom(r.Context()), r.PathValue("name")); err != nil {
-			httpjson.Error(w, r, log, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	}
+	return pathAction(log, "name", svc.AdminDeleteGroup)
 }
 
 func handleStats(svc *chat.Service, nodes func(ctx context.Context) ([]wire.NodeStats, error), log *slog.Logger) http.HandlerFunc {

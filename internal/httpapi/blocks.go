@@ -11,23 +11,11 @@ import (
 )
 
 func handleBlock(svc *chat.Service, log *slog.Logger) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if err := svc.Block(r.Context(), SessionFrom(r.Context()), r.PathValue("username")); err != nil {
-			httpjson.Error(w, r, log, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	}
+	return pathAction(log, "username", svc.Block)
 }
 
 func handleUnblock(svc *chat.Service, log *slog.Logger) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if err := svc.Unblock(r.Context(), SessionFrom(r.Context()), r.PathValue("username")); err != nil {
-			httpjson.Error(w, r, log, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	}
+	return pathAction(log, "username", svc.Unblock)
 }
 
 func handleBlocks(svc *chat.Service, log *slog.Logger) http.HandlerFunc {

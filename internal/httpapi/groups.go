@@ -52,13 +52,7 @@ func handleEditGroup(svc *chat.Service, log *slog.Logger) http.HandlerFunc {
 }
 
 func handleDeleteGroup(svc *chat.Service, log *slog.Logger) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if err := svc.DeleteGroup(r.Context(), SessionFrom(r.Context()), r.PathValue("name")); err != nil {
-			httpjson.Error(w, r, log, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	}
+	return pathAction(log, "name", svc.DeleteGroup)
 }
 
 func handleSearchGroups(svc *chat.Service, log *slog.Logger) http.HandlerFunc {

@@ -77,3 +77,16 @@ func requireAuth(svc *chat.Service, log *slog.Logger, next http.HandlerFunc) htt
 		next(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, sess)))
 	})
 }
+
+// pathAction answers 204 once f has acted, as the caller, on the thing the
+// path's param names: the shape of every call that changes one named thing
+// and answers nothing.
+func pathAction(log *slog.Logger, param string, f func(context.Context, chat.Session, string) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := f(r.Context(), SessionFrom(r.Context()), r.PathValue(param)); err != nil {
+			httpjson.Error(w, r, log, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
