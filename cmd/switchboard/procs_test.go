@@ -216,6 +216,7 @@ type procRedis struct {
 	cmd    *exec.Cmd
 	exited chan struct{}
 	args   []string // more redis-server arguments (a replica's --replicaof)
+	dir    string   // the working dir
 }
 
 // startProcRedis starts a private redis-server without persistence; it is
@@ -237,8 +238,11 @@ func (r *procRedis) Start() {
 	r.t.Helper()
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.dir == "" {
+		r.dir = r.t.TempDir() // a replica's full sync writes an RDB file here
+	}
 	cmd := exec.Command("redis-server", append([]string{"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--daemonize", "no"}, r.args...)...)
+		"--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", r.dir}, r.args...)...)
 	if err := cmd.Start(); err != nil {
 		r.t.Fatalf("start redis-server: %v", err)
 	}
