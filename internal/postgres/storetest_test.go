@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/switchboard-chat/switchboard/internal/chat"
 	"github.com/switchboard-chat/switchboard/internal/postgres"
@@ -29,4 +30,16 @@ func BenchmarkAppend(b *testing.B) { storetest.BenchmarkAppend(b, openStore) }
 // messages (default 20,000; docs/benchmarks.md has the 1,000,000 run).
 func BenchmarkSearch(b *testing.B) {
 	storetest.BenchmarkSearch(b, openStore, storetest.SearchRows(20_000))
+}
+
+// TestPushOutbox runs the push outbox suite on stores opened with it.
+func TestPushOutbox(t *testing.T) {
+	storetest.RunPushOutbox(t, func(tb testing.TB) chat.Store {
+		tb.Helper()
+		s, err := postgres.Open(context.Background(), NewDatabase(tb), postgres.WithPushOutbox(storetest.OutboxGrace*time.Millisecond))
+		if err != nil {
+			tb.Fatalf("Open: %v", err)
+		}
+		return s
+	})
 }

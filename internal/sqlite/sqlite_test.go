@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	_ "modernc.org/sqlite"
 
@@ -202,4 +203,17 @@ func BenchmarkReceipts(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "receipts/s")
+}
+
+// TestPushOutbox runs the push outbox suite on stores opened with it.
+func TestPushOutbox(t *testing.T) {
+	storetest.RunPushOutbox(t, func(tb testing.TB) chat.Store {
+		tb.Helper()
+		path := filepath.Join(tb.TempDir(), "switchboard.db")
+		s, err := sqlite.Open(context.Background(), path, sqlite.WithPushOutbox(storetest.OutboxGrace*time.Millisecond))
+		if err != nil {
+			tb.Fatalf("Open(%s): %v", path, err)
+		}
+		return s
+	})
 }
