@@ -127,7 +127,10 @@ const finishWait = 5 * time.Second
 func (s *Sender) Run(ctx context.Context) {
 	sendCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
-	stop := context.AfterFunc(ctx, func() { time.AfterFunc(finishWait, cancel) })
+	stop := context.AfterFunc(ctx, func() {
+		s.log.Info("push sender stopping; sends in flight may finish", "within", finishWait)
+		time.AfterFunc(finishWait, cancel)
+	})
 	defer stop()
 	t := time.NewTicker(s.cfg.Poll)
 	defer t.Stop()
