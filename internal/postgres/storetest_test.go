@@ -32,14 +32,18 @@ func BenchmarkSearch(b *testing.B) {
 	storetest.BenchmarkSearch(b, openStore, storetest.SearchRows(20_000))
 }
 
-// TestPushOutbox runs the push outbox suite on stores opened with it.
-func TestPushOutbox(t *testing.T) {
-	storetest.RunPushOutbox(t, func(tb testing.TB) chat.Store {
-		tb.Helper()
-		s, err := postgres.Open(context.Background(), NewDatabase(tb), postgres.WithPushOutbox(storetest.OutboxGrace*time.Millisecond))
-		if err != nil {
-			tb.Fatalf("Open: %v", err)
-		}
-		return s
-	})
+// openOutbox opens a store with the push outbox on, on a database of its own.
+func openOutbox(tb testing.TB) chat.Store {
+	tb.Helper()
+	s, err := postgres.Open(context.Background(), NewDatabase(tb), postgres.WithPushOutbox(storetest.OutboxGrace*time.Millisecond))
+	if err != nil {
+		tb.Fatalf("Open: %v", err)
+	}
+	return s
 }
+
+// TestPushOutbox runs the push outbox suite on stores opened with it.
+func TestPushOutbox(t *testing.T) { storetest.RunPushOutbox(t, openOutbox) }
+
+// BenchmarkAppendPushOutbox is BenchmarkAppend with the push outbox on.
+func BenchmarkAppendPushOutbox(b *testing.B) { storetest.BenchmarkAppend(b, openOutbox) }
