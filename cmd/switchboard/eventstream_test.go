@@ -261,3 +261,36 @@ func TestEventStreamEnds(t *testing.T) {
 			es.Err(), last, es.Reconnects())
 	}
 }
+
+// TestEventStreamIdle: a stream that brings nothing for IdleTimeout (the
+// server's keep-alives far apart) is dropped and reconnected, and the
+// messages of the quiet connection's successors arrive once each.
+func TestEventStreamIdle(t *testing.T) {
+	s := startServer(t, "--heartbeat", "1h")
+	alice, bob := user(t, s, "alice"), user(t, s, "bob")
+	es, err := alice.OpenEvents(ctxT(t), client.StreamConfig{IdleTimeout: 200 * time.Millisecond, MinBackoff: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer es.Close()
+	var seen streamSeen
+	seen.collect(es)
+	deadline := time.Now().Add(20 * time.Second)
+	for es.Reconnects() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("reconnects = %d after 20s; want the idle stream dropped and reopened", es.Reconnects())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	bc := dial(t, bob, "phone")
+	var dm string
+	for i := 0; i < 20; i++ {
+		m, err := bc.Send(ctxT(t), client.SendRequest{ToUser: "alice", Text: fmt.Sprint("m", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dm = m.Conversation
+	}
+	seen.wait(t, map[string]int{dm: 20})
+	seen.check(t, map[string]int{dm: 20})
+}

@@ -22,6 +22,7 @@ func RunPushOutbox(t *testing.T, open Opener) {
 		fn   func(t *testing.T, f *fixture)
 	}{
 		{"Append", testOutboxAppend},
+		{"AppendLargeBatch", testOutboxAppendLargeBatch},
 		{"HandOff", testOutboxHandOff},
 		{"HandOffConcurrent", testOutboxHandOffConcurrent},
 		{"ClaimConcurrent", testOutboxClaimConcurrent},
@@ -89,6 +90,25 @@ func testOutboxAppend(t *testing.T, f *fixture) {
 	es, err := ps.ClaimOutbox(f.ctx, last+1000, 1000, 1)
 	if err != nil || len(es) != 1 || es[0].Attempts != 2 {
 		t.Errorf("ClaimOutbox after the lease (limit 1) = %+v, %v; want one entry on its 2nd attempt", es, err)
+	}
+}
+
+// testOutboxAppendLargeBatch: a batch larger than a store may insert in
+// one statement still writes one entry per message.
+func testOutboxAppendLargeBatch(t *testing.T, f *fixture) {
+	alice, bob := f.user(t, "alice"), f.user(t, "bob")
+	d := f.direct(t, alice, bob)
+	msgs := make([]chat.Message, 1200)
+	for i := range msgs {
+		msgs[i] = f.msg(d.ID, alice, fmt.Sprint("m", i))
+	}
+	for _, a := range f.append(t, msgs...) {
+		if a.Err != nil || a.Duplicate {
+			t.Fatalf("append: %v, duplicate %v", a.Err, a.Duplicate)
+		}
+	}
+	if n, err := f.push(t).PushOutboxDepth(f.ctx); n != len(msgs) || err != nil {
+		t.Errorf("PushOutboxDepth = %d, %v; want %d", n, err, len(msgs))
 	}
 }
 
