@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -171,7 +172,15 @@ func (s *EventStream) connect(ctx context.Context) (*http.Response, error) {
 	if id := s.LastEventID(); id != "" {
 		req.Header.Set("Last-Event-ID", id)
 	}
-	return s.c.do(req)
+	resp, err := s.c.do(req)
+	if err != nil {
+		return nil, err
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
+		resp.Body.Close()
+		return nil, &Error{Status: resp.StatusCode, Code: "bad_request", Message: "GET /v1/events answered " + ct + ", not an event stream"}
+	}
+	return resp, nil
 }
 
 // run reads connections until the stream ends, reconnecting after cuts.
