@@ -20,6 +20,13 @@ var _ chat.Presence = (*Presence)(nil)
 // requests become several calls in one pipeline.
 const maxKeysPerScript = 500
 
+// presenceSlots is how many hash slots the user keys of one prefix spread
+// over on a Redis Cluster. Locate and Refresh run one script call per slot
+// their users fall in, so on a cluster they cost at most this many
+// commands (one pipelined round trip per master) whatever the number of
+// users; it also bounds how many masters share the presence load.
+const presenceSlots = 16
+
 // connectScript records one connection and sweeps the user's expired ones.
 // KEYS[1] user key; ARGV node, conn, ttl ms.
 var connectScript = goredis.NewScript(nowScript + `
@@ -102,10 +109,13 @@ return out
 // a node that stopped doing so count as offline once their deadline passes
 // and are deleted by Redis with the key or swept by later writes.
 //
-// Locate and Online cost one round trip for any number of users.
+// Locate and Online cost one round trip for any number of users; on a Redis
+// Cluster, one pipelined round trip per master, with at most presenceSlots
+// script calls.
 type Presence struct {
-	client *goredis.Client
+	client goredis.UniversalClient
 	prefix string
+	tags   []string // hash tags of the user keys on a cluster; nil otherwise
 	node   string
 	ttl    time.Duration
 	n      counter
@@ -121,11 +131,16 @@ type Presence struct {
 
 // NewPresence returns the Presence of node. Keys start with prefix; ttl is
 // how long an entry outlives the last refresh of its node (e.g. 30s).
-func NewPresence(client *goredis.Client, prefix, node string, ttl time.Duration) *Presence {
+func NewPresence(client goredis.UniversalClient, prefix, node string, ttl time.Duration) *Presence {
 	if ttl <= 0 {
 		ttl = 30 * time.Second
 	}
+	var tags []string
+	if isCluster(client) {
+		tags = spreadTags(prefix+":u:", prefix+":", presenceSlots)
+	}
 	return &Presence{
+		tags:   tags,
 		client: client,
 		prefix: prefix,
 		node:   node,
@@ -152,7 +167,42 @@ func (p *Presence) Conns() int {
 	return p.total
 }
 
-func (p *Presence) key(user string) string { return p.prefix + ":u:" + user }
+// key is the hash of user's connections: P:u:USER, or on a cluster
+// P:u:{TAG}:USER with the tag of the user's slot group.
+func (p *Presence) key(user string) string {
+	if p.tags == nil {
+		return p.prefix + ":u:" + user
+	}
+	return p.prefix + ":u:{" + p.tags[p.group(user)] + "}:" + user
+}
+
+// group is the slot group of user's key: 0 on a single server.
+func (p *Presence) group(user string) int {
+	if p.tags == nil {
+		return 0
+	}
+	h := fnv.New32a()
+	h.Write([]byte(user))
+	return int(h.Sum32() % uint32(len(p.tags)))
+}
+
+// chunks splits users into the batches one script call may take: users of
+// one slot group, at most maxKeysPerScript of them.
+func (p *Presence) chunks(users []string) [][]string {
+	if p.tags == nil {
+		return slices.Collect(slices.Chunk(users, maxKeysPerScript))
+	}
+	groups := make([][]string, len(p.tags))
+	for _, u := range users {
+		g := p.group(u)
+		groups[g] = append(groups[g], u)
+	}
+	var out [][]string
+	for _, g := range groups {
+		out = append(out, slices.Collect(slices.Chunk(g, maxKeysPerScript))...)
+	}
+	return out
+}
 
 func (p *Presence) stripe(user string) int {
 	h := fnv.New32a()
@@ -243,13 +293,13 @@ func (p *Presence) Online(ctx context.Context, userIDs []string) (map[string]boo
 	return out, nil
 }
 
-// locate runs locateScript over userIDs in chunks, all in one round trip,
+// locate runs locateScript over userIDs in chunks, all in one pipeline,
 // and calls f with each user's nodes.
 func (p *Presence) locate(ctx context.Context, userIDs []string, f func(user string, nodes []string)) error {
 	if len(userIDs) == 0 {
 		return nil
 	}
-	chunks := slices.Collect(slices.Chunk(userIDs, maxKeysPerScript))
+	chunks := p.chunks(userIDs)
 	keys := make([][]string, len(chunks))
 	for i, c := range chunks {
 		keys[i] = make([]string, len(c))
@@ -306,36 +356,32 @@ func (p *Presence) locate(ctx context.Context, userIDs []string, f func(user str
 func (p *Presence) Refresh(ctx context.Context) error {
 	p.mu.Lock()
 	users := make([]string, 0, len(p.conns))
-	conns := make([][]string, 0, len(p.conns))
+	conns := make(map[string][]string, len(p.conns))
 	for u, cs := range p.conns {
 		users = append(users, u)
 		ids := make([]string, 0, len(cs))
 		for c := range cs {
 			ids = append(ids, c)
 		}
-		conns = append(conns, ids)
+		conns[u] = ids
 	}
 	p.mu.Unlock()
 	if len(users) == 0 {
 		return nil
 	}
 
-	type batch struct{ users []string }
-	var batches []batch
+	batches := p.chunks(users)
 	cmds, err := pipeScripts(ctx, p.client, &p.n, []*goredis.Script{refreshScript}, func(pipe goredis.Pipeliner) {
-		batches = batches[:0]
-		for start := 0; start < len(users); start += maxKeysPerScript {
-			end := min(start+maxKeysPerScript, len(users))
-			keys := make([]string, 0, end-start)
+		for _, b := range batches {
+			keys := make([]string, 0, len(b))
 			args := []any{p.node, p.ttlMS()}
-			for i := start; i < end; i++ {
-				keys = append(keys, p.key(users[i]))
-				args = append(args, len(conns[i]))
-				for _, c := range conns[i] {
+			for _, u := range b {
+				keys = append(keys, p.key(u))
+				args = append(args, len(conns[u]))
+				for _, c := range conns[u] {
 					args = append(args, c)
 				}
 			}
-			batches = append(batches, batch{users: users[start:end]})
 			refreshScript.EvalSha(ctx, pipe, keys, args...)
 		}
 	})
@@ -351,8 +397,8 @@ func (p *Presence) Refresh(ctx context.Context) error {
 		for j := 0; j+1 < len(r); j += 2 {
 			idx, _ := r[j].(int64)
 			conn, _ := r[j+1].(string)
-			if idx >= 1 && int(idx) <= len(batches[i].users) {
-				missing = append(missing, userConn{batches[i].users[idx-1], conn})
+			if idx >= 1 && int(idx) <= len(batches[i]) {
+				missing = append(missing, userConn{batches[i][idx-1], conn})
 			}
 		}
 	}

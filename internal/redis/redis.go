@@ -2,19 +2,26 @@
 // plus the node registry used for discovery and per-group topics.
 //
 // Every key starts with the prefix given to the constructors, so several
-// clusters (or tests) can share one Redis. The scripts touch several keys at
-// once, so the client is a *redis.Client of one server (standalone, or a
-// Sentinel failover client), not a Redis Cluster. Redis 7 or later gives
+// clusters (or tests) can share one Redis. The client is a
+// goredis.UniversalClient: a *redis.Client of one server (standalone, or a
+// Sentinel failover client), or a *redis.ClusterClient of a Redis Cluster.
+// On a cluster every script and multi-key command touches keys of one hash
+// slot: user keys carry a hash tag of one of presenceSlots groups, and the
+// bus reads only its node's inbox (see fanout.go). Redis 7 or later gives
 // exact detection of trimmed streams; older servers are treated
 // conservatively.
 //
-// Layout (P is the prefix):
+// Layout (P is the prefix; on a cluster G is the user's slot group tag):
 //
-//	P:u:{user}     hash  "len(node):node conn" -> deadline (ms, Redis clock)
+//	P:u:USER       hash  "len(node):node conn" -> deadline (ms, Redis clock)
+//	P:u:{G}:USER   the same, on a cluster
 //	P:nodes        hash  node -> "deadline|conns|url"
-//	P:inbox:{node} stream of events for one node (capped)
-//	P:bcast        stream of events for every node (capped)
-//	P:topic:{name} stream of a large group's events (capped)
+//	P:inbox:NODE   stream of events for one node (capped)
+//	P:bcast        stream of events for every node (capped; one server only)
+//	P:topic:NAME   stream of a large group's events (capped; one server only)
+//	P:busnodes     hash  node -> deadline (cluster only, see fanout.go)
+//	P:tsub:NAME    hash  node -> deadline (cluster only, see fanout.go)
+//	P:rl:KEY       a rate limiter's theoretical arrival time
 package redis
 
 import (
