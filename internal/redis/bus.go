@@ -91,9 +91,9 @@ type Bus struct {
 	client  goredis.UniversalClient
 	cluster bool // inbox-only reading and fan-out; see fanout.go
 	prefix  string
-	node   string
-	opt    BusOptions
-	n      counter
+	node    string
+	opt     BusOptions
+	n       counter
 
 	sends, broadcasts, publishes, xadds, reads, resyncs, dropped atomic.Uint64
 
