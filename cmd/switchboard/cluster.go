@@ -22,7 +22,7 @@ type cluster struct {
 	bus      chat.Bus
 	limiter  chat.RateLimiter // nil for a single node
 
-	client   *goredis.Client // nil for a single node
+	client   goredis.UniversalClient // nil for a single node
 	rbus     *redis.Bus
 	rpres    *redis.Presence
 	registry *redis.Registry
