@@ -5,16 +5,16 @@
 // clusters (or tests) can share one Redis. The client is a
 // goredis.UniversalClient: a *redis.Client of one server (standalone, or a
 // Sentinel failover client), or a *redis.ClusterClient of a Redis Cluster.
-// On a cluster every script and multi-key command touches keys of one hash
-// slot: user keys carry a hash tag of one of presenceSlots groups, and the
-// bus reads only its node's inbox (see fanout.go). Redis 7 or later gives
-// exact detection of trimmed streams; older servers are treated
-// conservatively.
+// On a cluster (Redis 7 or later) no key needs a hash tag: every command
+// and script names one key, except the presence scripts over many users,
+// which are made once per master with the allow-cross-slot-keys flag (see
+// crossSlot), and the bus's read, which names only its node's inbox (see
+// fanout.go). Redis 7 or later gives exact detection of trimmed streams;
+// older single servers are treated conservatively.
 //
-// Layout (P is the prefix; on a cluster G is the user's slot group tag):
+// Layout (P is the prefix):
 //
 //	P:u:USER       hash  "len(node):node conn" -> deadline (ms, Redis clock)
-//	P:u:{G}:USER   the same, on a cluster
 //	P:nodes        hash  node -> "deadline|conns|url"
 //	P:inbox:NODE   stream of events for one node (capped)
 //	P:bcast        stream of events for every node (capped; one server only)
@@ -62,6 +62,12 @@ func unavailableReply(err error) bool {
 }
 
 func isNoScript(err error) bool { return err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") }
+
+// isCluster reports whether client talks to a Redis Cluster.
+func isCluster(client goredis.UniversalClient) bool {
+	_, ok := client.(*goredis.ClusterClient)
+	return ok
+}
 
 // counter counts what a component asks of Redis: commands, and the round
 // trips they took (a pipeline is one round trip).
