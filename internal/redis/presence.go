@@ -226,19 +226,39 @@ func (p *Presence) scripts(plain, cross *goredis.Script) *goredis.Script {
 	return plain
 }
 
-// evalKeys queues s over keys with args, in the form s takes them (see
-// crossArgs).
-func evalKeys(ctx context.Context, pipe goredis.Pipeliner, s *goredis.Script, keys []string, args ...any) {
+// scriptArgs returns the keys and arguments to call s with over keys and
+// args, in the form s takes them (see crossArgs).
+func scriptArgs(s *goredis.Script, keys []string, args ...any) ([]string, []any) {
 	if s != locateCrossScript && s != refreshCrossScript {
-		s.EvalSha(ctx, pipe, keys, args...)
-		return
+		return keys, args
 	}
 	all := make([]any, 0, 1+len(keys)+len(args))
 	all = append(all, len(keys))
 	for _, k := range keys {
 		all = append(all, k)
 	}
-	s.EvalSha(ctx, pipe, keys[:1], append(all, args...)...)
+	return keys[:1], append(all, args...)
+}
+
+// evalKeys queues s over keys with args (see scriptArgs).
+func evalKeys(ctx context.Context, pipe goredis.Pipeliner, s *goredis.Script, keys []string, args ...any) {
+	k, a := scriptArgs(s, keys, args...)
+	s.EvalSha(ctx, pipe, k, a...)
+}
+
+// runScripts runs s over each batch of keys, one call alone or several in
+// one pipeline, and returns the calls.
+func (p *Presence) runScripts(ctx context.Context, s *goredis.Script, keys [][]string, args [][]any) ([]goredis.Cmder, error) {
+	if len(keys) == 1 {
+		k, a := scriptArgs(s, keys[0], args[0]...)
+		cmd := runScript(ctx, p.client, &p.n, s, k, a...)
+		return []goredis.Cmder{cmd}, cmd.Err()
+	}
+	return pipeScripts(ctx, p.client, &p.n, []*goredis.Script{s}, func(pipe goredis.Pipeliner) {
+		for i := range keys {
+			evalKeys(ctx, pipe, s, keys[i], args[i]...)
+		}
+	})
 }
 
 // movedReply reports a reply refusing a call that went by a slot map that
@@ -346,11 +366,11 @@ func (p *Presence) locate(ctx context.Context, userIDs []string, f func(user str
 	}
 	batches := p.batches(ctx, userIDs)
 	script := p.scripts(locateScript, locateCrossScript)
-	cmds, err := pipeScripts(ctx, p.client, &p.n, []*goredis.Script{script}, func(pipe goredis.Pipeliner) {
-		for _, b := range batches {
-			evalKeys(ctx, pipe, script, p.keys(b))
-		}
-	})
+	keys := make([][]string, len(batches))
+	for i, b := range batches {
+		keys[i] = p.keys(b)
+	}
+	cmds, err := p.runScripts(ctx, script, keys, make([][]any, len(batches)))
 	if err != nil && (cmds == nil || !movedReply(err)) {
 		return translate("presence locate", err)
 	}
@@ -445,11 +465,12 @@ func (p *Presence) Refresh(ctx context.Context) error {
 		}
 		return a
 	}
-	cmds, err := pipeScripts(ctx, p.client, &p.n, []*goredis.Script{script}, func(pipe goredis.Pipeliner) {
-		for _, b := range batches {
-			evalKeys(ctx, pipe, script, p.keys(b), args(b)...)
-		}
-	})
+	keys := make([][]string, len(batches))
+	argv := make([][]any, len(batches))
+	for i, b := range batches {
+		keys[i], argv[i] = p.keys(b), args(b)
+	}
+	cmds, err := p.runScripts(ctx, script, keys, argv)
 	if err != nil && (cmds == nil || !movedReply(err)) {
 		return translate("presence refresh", err)
 	}
