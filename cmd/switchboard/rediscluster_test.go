@@ -121,10 +121,9 @@ func TestRedisClusterDelivery(t *testing.T) {
 
 // The Redis commands a node issues for a group message (presence Locate,
 // then one envelope per other node holding members) grow with the nodes,
-// not the members: on a cluster Locate is at most one script call per
-// presence slot group (16) in one round trip per master, so from a few
-// dozen members on the count stays put. Also measured: a direct message.
-// The figures go to docs/benchmarks.md.
+// not the members: on a cluster Locate is one script call per master that
+// holds members' keys, in one round trip per master. Also measured: a
+// direct message. The figures are in docs/benchmarks.md.
 func TestRedisClusterCommandsPerMessage(t *testing.T) {
 	rc := testenv.StartRedisCluster(t)
 	for _, tc := range []struct{ name, url string }{
@@ -151,33 +150,34 @@ func TestRedisClusterCommandsPerMessage(t *testing.T) {
 				costs[size] = commandsPerMessage(t, nodes[0], oc, conns, client.SendRequest{Conversation: g.ID})
 				t.Logf("%s: a group message to %d members on 3 nodes: %d Redis commands", tc.name, size, costs[size])
 			}
-			// Two other nodes hold members: two envelopes, plus Locate.
-			switch tc.name {
-			case "redis":
-				if costs[10] != 3 || costs[100] != 3 || costs[200] != 3 {
-					t.Errorf("commands per group message %v, want 3 (one Locate, two envelopes) at every size", costs)
-				}
-			default:
-				if costs[100] != costs[200] || costs[200] > 16+2 || costs[10] > costs[100] {
-					t.Errorf("commands per group message %v: want at most 16 Locate calls + 2 envelopes, the same for 100 and 200 members", costs)
-				}
+			// Two other nodes hold members: two envelopes, plus Locate:
+			// one call on one server, one per master holding members on a
+			// cluster.
+			want := 3
+			if tc.name == "redis-cluster" {
+				want = len(rc.Masters()) + 2
+			}
+			if costs[100] != want || costs[200] != want || costs[10] > want {
+				t.Errorf("commands per group message %v, want %d from 100 members on (and no more below)", costs, want)
 			}
 		})
 	}
 }
 
-// commandsPerMessage sends req from conn on node s a few times and returns
-// the fewest Redis commands s issued for one message (presence and bus
-// work; a periodic presence refresh may fall into one of them), after each
-// message reached every receiver.
+// commandsPerMessage sends req from conn on node s five times and returns
+// the median count of Redis commands s issued for one message (presence
+// and bus work), each counted once the message reached every receiver.
+// The median, as a count may land in the next message's window (a node
+// counts an envelope once its XADD returned, which may be after the
+// receiver has it) and a periodic presence refresh may fall into one.
 func commandsPerMessage(t *testing.T, s *testServer, conn *client.Conn, receivers []*client.Conn, req client.SendRequest) int {
 	t.Helper()
 	work := func() float64 {
 		return metric(t, s, "switchboard_presence_commands_total") + metric(t, s, "switchboard_bus_sends_total") +
 			metric(t, s, "switchboard_bus_publishes_total") + metric(t, s, "switchboard_bus_broadcasts_total")
 	}
-	best := -1
-	for i := range 3 {
+	var counts []int
+	for i := range 5 {
 		before := work()
 		req.Text = fmt.Sprint("count ", i)
 		m, err := conn.Send(ctxT(t), req)
@@ -188,11 +188,10 @@ func commandsPerMessage(t *testing.T, s *testServer, conn *client.Conn, receiver
 			for got := nextMessage(t, r); got.ID != m.ID; got = nextMessage(t, r) {
 			}
 		}
-		if n := int(work() - before); best < 0 || n < best {
-			best = n
-		}
+		counts = append(counts, int(work()-before))
 	}
-	return best
+	slices.Sort(counts)
+	return counts[len(counts)/2]
 }
 
 // joinMembers signs up n users, spread over nodes, who join the group and
