@@ -6,9 +6,10 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-chat/switchboard/internal/redis"
 )
 
 // sentinelScheme is the --redis form that names Redis Sentinels instead of
@@ -30,16 +31,11 @@ const sentinelScheme = "redis-sentinel"
 // has no database numbers, so there is no path.
 const clusterScheme = "redis-cluster"
 
-// clusterReload is how often a cluster client asks for the slot map again
-// while in use, so it finds a promoted replica soon after a failover even
-// when the old master just refuses connections (no MOVED reply to learn
-// from).
-const clusterReload = time.Second
-
 // newRedisClient returns the client for --redis: a plain client for a
 // redis:// or rediss:// URL, a Sentinel failover client (which follows
 // the master through failovers) for a redis-sentinel:// URL, or a cluster
-// client for a redis-cluster:// URL.
+// client for a redis-cluster:// URL (which follows failovers too; see
+// redis.NewClusterClient).
 func newRedisClient(raw string) (goredis.UniversalClient, error) {
 	switch {
 	case strings.HasPrefix(raw, sentinelScheme+"://"):
@@ -53,7 +49,7 @@ func newRedisClient(raw string) (goredis.UniversalClient, error) {
 		if err != nil {
 			return nil, err
 		}
-		return goredis.NewClusterClient(opt), nil
+		return redis.NewClusterClient(opt), nil
 	}
 	opt, err := goredis.ParseURL(raw)
 	if err != nil {
@@ -77,7 +73,7 @@ func parseClusterURL(raw string) (*goredis.ClusterOptions, error) {
 	if len(u.Query()) > 0 {
 		return nil, fmt.Errorf("%s://HOSTS: unknown parameters %q", clusterScheme, u.RawQuery)
 	}
-	opt := &goredis.ClusterOptions{ClusterStateReloadInterval: clusterReload}
+	opt := &goredis.ClusterOptions{}
 	addrs, err := hostPorts(u.Host, "cluster node")
 	if err != nil {
 		return nil, err

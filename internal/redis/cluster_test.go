@@ -261,12 +261,17 @@ func (e *clusterEnv) backend() backend {
 	}
 }
 
-// client returns a new cluster client, closed when t ends.
-func (e *clusterEnv) client(t *testing.T) *goredis.ClusterClient { return e.rc.Client(t) }
+// client returns a new cluster client as a node makes it, closed when t
+// ends.
+func (e *clusterEnv) client(t *testing.T) *goredis.ClusterClient {
+	cc := redis.NewClusterClient(e.rc.Options())
+	t.Cleanup(func() { _ = cc.Close() })
+	return cc
+}
 
 // clientWith is client with onNode called for each node's client.
 func (e *clusterEnv) clientWith(t *testing.T, onNode func(*goredis.Client)) *goredis.ClusterClient {
-	cc := goredis.NewClusterClient(e.rc.Options())
+	cc := redis.NewClusterClient(e.rc.Options())
 	cc.OnNewNode(onNode)
 	t.Cleanup(func() { _ = cc.Close() })
 	return cc

@@ -31,6 +31,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -62,6 +63,54 @@ func unavailableReply(err error) bool {
 }
 
 func isNoScript(err error) bool { return err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") }
+
+// NewClusterClient returns a client of the Redis Cluster opt names, set up
+// to follow failovers: it asks for the slot map again as soon as a command
+// cannot reach its node (a master that died refuses connections and sends
+// no MOVED to learn from), and every ClusterStateReloadInterval (1s unless
+// set) while in use.
+func NewClusterClient(opt *goredis.ClusterOptions) *goredis.ClusterClient {
+	if opt.ClusterStateReloadInterval == 0 {
+		opt.ClusterStateReloadInterval = time.Second
+	}
+	cc := goredis.NewClusterClient(opt)
+	cc.AddHook(reloadHook{cc})
+	return cc
+}
+
+// reloadHook makes a cluster client reload its slot map after a command or
+// pipeline failed for want of a node.
+type reloadHook struct{ cc *goredis.ClusterClient }
+
+func (h reloadHook) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+
+func (h reloadHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		err := next(ctx, cmd)
+		h.check(ctx, err)
+		return err
+	}
+}
+
+func (h reloadHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		err := next(ctx, cmds)
+		for _, c := range cmds {
+			h.check(ctx, c.Err())
+		}
+		return err
+	}
+}
+
+func (h reloadHook) check(ctx context.Context, err error) {
+	var rerr goredis.Error
+	switch {
+	case err == nil, errors.Is(err, goredis.Nil), errors.Is(err, context.Canceled), ctx.Err() != nil:
+	case errors.As(err, &rerr) && !unavailableReply(err):
+	default:
+		h.cc.ReloadState(ctx) // lazy: one reload at a time, whatever the callers
+	}
+}
 
 // isCluster reports whether client talks to a Redis Cluster.
 func isCluster(client goredis.UniversalClient) bool {

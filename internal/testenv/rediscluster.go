@@ -201,7 +201,7 @@ func (c *RedisCluster) clusterNodes(addr string) (string, error) {
 
 // WaitOK waits until every live node reports cluster_state:ok with all
 // 16384 slots assigned to live masters: after creation, and after a
-// failover has promoted a replica.
+// failover has promoted a replica in place of a killed master.
 func (c *RedisCluster) WaitOK() {
 	c.tb.Helper()
 	deadline := time.Now().Add(clusterGuard)
@@ -241,6 +241,18 @@ func (c *RedisCluster) ok() error {
 		}
 		if strings.Contains(out, "fail?") {
 			return fmt.Errorf("%s sees a node in doubt:\n%s", n.Addr, out)
+		}
+		// A master that was killed must have handed its slots over
+		// (cluster_state stays ok until the others notice it is gone).
+		for line := range strings.SplitSeq(strings.TrimSpace(out), "\n") {
+			f := strings.Fields(line)
+			if len(f) < 9 {
+				continue // no slots
+			}
+			addr, _, _ := strings.Cut(f[1], "@")
+			if !c.Node(addr).alive() {
+				return fmt.Errorf("%s still gives slots to the dead node %s", n.Addr, addr)
+			}
 		}
 	}
 	return nil
