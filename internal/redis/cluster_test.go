@@ -44,6 +44,7 @@ func TestCluster(t *testing.T) {
 	t.Run("LimiterRefills", func(t *testing.T) { testLimiterRefills(t, b) })
 	t.Run("GroupMessageCost", func(t *testing.T) { testClusterGroupCost(t, e) })
 	t.Run("StaleSlotMap", func(t *testing.T) { testClusterStaleSlotMap(t, e) })
+	t.Run("BusRenew", func(t *testing.T) { testClusterBusRenew(t, e) })
 	t.Run("MasterKilled", func(t *testing.T) { testClusterMasterKilled(t, e) })
 }
 
@@ -161,6 +162,50 @@ func testClusterStaleSlotMap(t *testing.T, e *clusterEnv) {
 	if len(on["n2"]) != len(users) {
 		t.Fatalf("after a Refresh through a stale slot map n2 holds %d users, want %d", len(on["n2"]), len(users))
 	}
+}
+
+// The fan-out lists lost (as when a master fails over before replicating
+// them): broadcasts and topic events reach nobody until the nodes Renew,
+// which they do when Watch reports the change.
+func testClusterBusRenew(t *testing.T, e *clusterEnv) {
+	prefix := e.prefix(t)
+	ctx := testContext(t)
+	open := func(t *testing.T, node string) chat.Bus {
+		return redis.NewBus(e.client(t), prefix, node, redis.BusOptions{})
+	}
+	a, b := bustest.Start(t, open, "n1"), bustest.Start(t, open, "n2")
+	bustest.Ready(t, a, b)
+	mustNil(t, b.Bus.(*redis.Bus).SubscribeTopic(ctx, "big"))
+	for _, k := range []string{prefix + ":busnodes", prefix + ":tsub:big"} {
+		mustNil(t, e.admin.Del(ctx, k).Err())
+	}
+	ev := &chat.Event{Kind: chat.EventRevoke, SessionID: "s1"}
+	mustNil(t, a.Bus.Broadcast(ctx, ev))
+	mustNil(t, a.Bus.(*redis.Bus).PublishTopic(ctx, "big", msgEvent(1)))
+	if got, ok := b.NextWithin(200 * time.Millisecond); ok {
+		t.Fatalf("n2 got %s with the lists gone", got.Kind)
+	}
+	for _, r := range []*bustest.Runner{a, b} {
+		mustNil(t, r.Bus.(*redis.Bus).Renew(ctx))
+	}
+	mustNil(t, a.Bus.Broadcast(ctx, ev))
+	mustNil(t, a.Bus.(*redis.Bus).PublishTopic(ctx, "big", msgEvent(2)))
+	if got := b.Next(t); got.Kind != chat.EventRevoke {
+		t.Fatalf("n2 got %s, want the broadcast", got.Kind)
+	}
+	if got := b.Next(t); got.Message == nil || got.Message.Seq != 2 {
+		t.Fatalf("n2 got %s, want the topic event", bustestDescribe(got))
+	}
+	if got := a.Next(t); got.Kind != chat.EventRevoke {
+		t.Fatalf("n1 got %s, want its own broadcast", got.Kind)
+	}
+}
+
+func bustestDescribe(ev *chat.Event) string {
+	if ev.Message != nil {
+		return fmt.Sprintf("%s seq %d", ev.Kind, ev.Message.Seq)
+	}
+	return ev.Kind
 }
 
 // A master is killed with SIGKILL under running adapters: its replica takes

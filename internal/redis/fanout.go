@@ -80,6 +80,18 @@ func (b *Bus) stampAll(ctx context.Context) error {
 	return nil
 }
 
+// Renew puts this node back into the lists other nodes fan out to (the
+// node list and its topics' subscriber lists) at once, rather than at the
+// next keep-alive: a node calls it when Watch reports a changed master,
+// whose lists may have lost entries a failover did not replicate. Only on a
+// cluster, and only while Run reads; elsewhere it does nothing.
+func (b *Bus) Renew(ctx context.Context) error {
+	if !b.cluster || !b.running.Load() {
+		return nil
+	}
+	return translate("bus renew", b.stampAll(ctx))
+}
+
 // subscribeMember subscribes to topic on a cluster: the topic is taken
 // locally first, so an event fanned out as soon as the list names this node
 // is not dropped on arrival.
