@@ -35,10 +35,26 @@ func startNodesOn(t *testing.T, n int, redisURL string, args ...string) []*testS
 }
 
 // Direct and group messages between users on three nodes of one Redis
-// Cluster arrive, each conversation in order.
+// Cluster arrive, each conversation in order: the group routed by node,
+// and as a large group on its topic (--large-group 2).
 func TestRedisClusterDelivery(t *testing.T) {
 	rc := testenv.StartRedisCluster(t)
-	nodes := startNodesOn(t, 3, clusterURL(rc))
+	for _, large := range []string{"1000", "2"} {
+		t.Run("large-group="+large, func(t *testing.T) {
+			nodes := startNodesOn(t, 3, clusterURL(rc), "--large-group", large)
+			clusterDelivery(t, nodes)
+			var pubs float64
+			for _, n := range nodes {
+				pubs += metric(t, n, "switchboard_bus_publishes_total")
+			}
+			if topics := large == "2"; topics != (pubs > 0) {
+				t.Errorf("%v topic publishes with --large-group %s", pubs, large)
+			}
+		})
+	}
+}
+
+func clusterDelivery(t *testing.T, nodes []*testServer) {
 	names := []string{"alice", "bob", "carol"}
 	var users []*client.Client
 	var conns []*client.Conn
