@@ -236,8 +236,9 @@ func (b *Bus) UnsubscribeTopic(ctx context.Context, topic string) error {
 }
 
 // PublishTopic delivers ev to every node subscribed to topic: one XADD
-// whatever the number of nodes and members. A topic no node subscribes to
-// drops ev and is no error.
+// whatever the number of nodes and members (on a cluster, one lookup and
+// one XADD per subscribed node). A topic no node subscribes to drops ev and
+// is no error.
 func (b *Bus) PublishTopic(ctx context.Context, topic string, ev *chat.Event) error {
 	if b.cluster {
 		n, err := b.fanOut(ctx, b.subscribersKey(topic), topic, ev)
