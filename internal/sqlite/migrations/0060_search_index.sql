@@ -1,0 +1,42 @@
+-- Search indexing off the send path.
+--
+-- 0020 kept messages_fts in step with triggers inside every send
+-- transaction, which flushed FTS5's pending terms to a new segment on every
+-- message. Now a background indexer (searchindex.go) adds new messages in
+-- batches, in rowid order, and records how far it got in search_index:
+-- every message with rowid <= indexed_to is in messages_fts, with the text
+-- it has now; none above it is. The triggers below keep the indexed ones
+-- right on edit and delete, and leave the others to the indexer, which
+-- reads the text as it is when it gets there. FTS5 external-content
+-- 'delete' needs the values that were indexed, so an entry that was never
+-- indexed is never deleted.
+
+CREATE TABLE search_index (
+	id         INTEGER PRIMARY KEY CHECK (id = 1),
+	indexed_to INTEGER NOT NULL
+) STRICT;
+
+-- The 0020 triggers indexed every message that exists.
+INSERT INTO search_index (id, indexed_to) SELECT 1, COALESCE(MAX(rowid), 0) FROM messages;
+
+DROP TRIGGER messages_fts_insert;
+DROP TRIGGER messages_fts_delete;
+DROP TRIGGER messages_fts_update;
+
+-- messages has no AUTOINCREMENT: once its newest rows are deleted (a group
+-- deleted), SQLite hands out their rowids again, at or below the mark. The
+-- indexer never looks there, so such a row is indexed here, at once. It is
+-- rare, and the check is one read of a one-row table.
+CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages
+WHEN new.rowid <= (SELECT indexed_to FROM search_index) BEGIN
+	INSERT INTO messages_fts (rowid, text) VALUES (new.rowid, new.text);
+END;
+CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
+WHEN old.rowid <= (SELECT indexed_to FROM search_index) BEGIN
+	INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
+END;
+CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages
+WHEN old.rowid <= (SELECT indexed_to FROM search_index) BEGIN
+	INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
+	INSERT INTO messages_fts (rowid, text) VALUES (new.rowid, new.text);
+END;
