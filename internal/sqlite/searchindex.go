@@ -132,8 +132,9 @@ func (s *Store) catchUp(ctx context.Context) error {
 		(SELECT indexed_to FROM search_index)`).Scan(&last, &mark); err != nil {
 		return translate(err)
 	}
-	// Every rowid at or below the mark is indexed, a reused one included
-	// (see the insert trigger), so the mark reaching last is enough.
+	// Every rowid at or below the mark is indexed, and a new row always
+	// lands above it (see the delete trigger), so the mark reaching last
+	// is enough.
 	for mark < last {
 		var err error
 		if _, mark, err = s.indexNext(ctx); err != nil {

@@ -23,17 +23,22 @@ DROP TRIGGER messages_fts_insert;
 DROP TRIGGER messages_fts_delete;
 DROP TRIGGER messages_fts_update;
 
--- messages has no AUTOINCREMENT: once its newest rows are deleted (a group
--- deleted), SQLite hands out their rowids again, at or below the mark. The
--- indexer never looks there, so such a row is indexed here, at once. It is
--- rare, and the check is one read of a one-row table.
-CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages
-WHEN new.rowid <= (SELECT indexed_to FROM search_index) BEGIN
-	INSERT INTO messages_fts (rowid, text) VALUES (new.rowid, new.text);
-END;
-CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
-WHEN old.rowid <= (SELECT indexed_to FROM search_index) BEGIN
-	INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
+-- No trigger on insert: a trigger makes every message insert keep a
+-- statement journal (a copy of each page it touches), which cost the send
+-- path nearly as much as the index did.
+--
+-- messages has no AUTOINCREMENT: a new row takes the largest rowid + 1, so
+-- once the newest rows are deleted (a group deleted) their rowids come
+-- back. The delete trigger therefore lowers the mark to the largest rowid
+-- left, after removing the row's entry (it was at or below the mark, so it
+-- was indexed): the mark never exceeds the largest rowid, and a new row
+-- always lands above it. Rows left at or below the old mark stay at or
+-- below the new one, so their entries are removed too, in any order.
+CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+	INSERT INTO messages_fts (messages_fts, rowid, text)
+		SELECT 'delete', old.rowid, old.text WHERE old.rowid <= (SELECT indexed_to FROM search_index);
+	UPDATE search_index SET indexed_to = (SELECT COALESCE(MAX(rowid), 0) FROM messages)
+		WHERE indexed_to > (SELECT COALESCE(MAX(rowid), 0) FROM messages);
 END;
 CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages
 WHEN old.rowid <= (SELECT indexed_to FROM search_index) BEGIN
