@@ -35,7 +35,10 @@ func (s *Store) DeleteGroup(ctx context.Context, convID string) error {
 		if tag.RowsAffected() == 0 {
 			return chat.Errorf(chat.ENotFound, "no group %q", convID)
 		}
-		_, err = tx.Exec(ctx, `DELETE FROM messages WHERE conversation_id = $1`, convID)
+		if _, err = tx.Exec(ctx, `DELETE FROM messages WHERE conversation_id = $1`, convID); err != nil {
+			return dbErr(err)
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM message_search WHERE conversation_id = $1`, convID)
 		return dbErr(err)
 	})
 }

@@ -31,6 +31,7 @@ const migrationLock = 0x5357_4244 // "SWBD"
 // concurrent use, also by several processes on the same database.
 type Store struct {
 	pool *pgxpool.Pool
+	idx  *indexer // the background search indexer (searchindex.go)
 }
 
 var _ chat.Store = (*Store)(nil)
@@ -85,7 +86,9 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	// Watch from now on: failures while opening are Open's error, not an
 	// outage (a node waiting for its database retries Open).
 	watch.pool.Store(pool)
-	return &Store{pool: pool}, nil
+	s := &Store{pool: pool, idx: newIndexer()}
+	go s.indexLoop()
+	return s, nil
 }
 
 // Ping checks that the database answers.
@@ -95,6 +98,8 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes every connection of the pool.
 func (s *Store) Close() error {
+	s.idx.once.Do(func() { close(s.idx.stop) })
+	<-s.idx.done
 	s.pool.Close()
 	return nil
 }
