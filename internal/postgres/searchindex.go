@@ -44,6 +44,37 @@ const (
 	indexDelay = 100 * time.Millisecond
 )
 
+// sqlIndexPass indexes up to $2 messages above indexed_to ($1), in
+// search_id order, that are not indexed as they now are: new ones are
+// inserted, changed ones (indexed under an older search_id) updated. It
+// answers how many it looked at and the largest search_id among them.
+//
+// The lateral probe keeps the plan a walk up messages_search_id with one
+// primary-key lookup per row, whatever the statistics say; the tsvector is
+// computed here as message_tsv does, inline (message_tsv itself, an
+// IMMUTABLE function over the STABLE convert_from, cannot be inlined and
+// costs a function call per row); and no ON CONFLICT, whose speculative
+// insertion cost more than the insert itself: only passes write
+// message_search, one at a time.
+const sqlIndexPass = `WITH todo AS MATERIALIZED (
+		SELECT m.id, m.conversation_id, m.search_id, m.text, x.search_id AS had
+		FROM messages m
+		LEFT JOIN LATERAL (SELECT x.search_id FROM message_search x WHERE x.message_id = m.id LIMIT 1) x ON true
+		WHERE m.search_id > $1 AND (x.search_id IS NULL OR x.search_id < m.search_id)
+		ORDER BY m.search_id LIMIT $2
+	), ins AS (
+		INSERT INTO message_search (message_id, conversation_id, search_id, tsv)
+		SELECT id, conversation_id, search_id, ` + tsvText + ` FROM todo WHERE had IS NULL
+	), upd AS (
+		UPDATE message_search x SET search_id = todo.search_id, tsv = ` + tsvText + `
+		FROM todo WHERE todo.had IS NOT NULL AND x.message_id = todo.id
+	)
+	SELECT count(*), max(search_id) FROM todo`
+
+// tsvText is message_tsv(text) written out.
+const tsvText = `to_tsvector('simple'::regconfig, convert_from(CASE WHEN position('\x00'::bytea IN text) = 0 THEN text
+		ELSE message_text_without_nul(text) END, 'UTF8'))`
+
 // indexer is the state of this node's background search indexer.
 type indexer struct {
 	kick chan struct{} // messages were stored; capacity 1
@@ -192,6 +223,12 @@ func (s *Store) indexPass(ctx context.Context, wait bool) (n int, top int64, pen
 		} else if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, int64(searchIndexLock)).Scan(&ok); err != nil || !ok {
 			return err
 		}
+		// The pass's statements are index probes; JIT compiling them (the
+		// planner's row estimates for the recent rows are often far off)
+		// costs more than running them.
+		if _, err := tx.Exec(ctx, `SET LOCAL jit = off`); err != nil {
+			return err
+		}
 		var indexedTo, nextTo, nextXmax int64
 		if err := tx.QueryRow(ctx, `SELECT indexed_to, next_to, next_xmax FROM search_index`).Scan(
 			&indexedTo, &nextTo, &nextXmax); err != nil {
@@ -213,18 +250,7 @@ func (s *Store) indexPass(ctx context.Context, wait bool) (n int, top int64, pen
 		// Index in a still later snapshot: it sees every message at or
 		// below nextTo when settled.
 		var maxID *int64
-		if err := tx.QueryRow(ctx, `WITH todo AS MATERIALIZED (
-				SELECT m.id, m.conversation_id, m.search_id, m.text FROM messages m
-				WHERE m.search_id > $1 AND NOT EXISTS (
-					SELECT 1 FROM message_search s WHERE s.message_id = m.id AND s.search_id = m.search_id)
-				ORDER BY m.search_id LIMIT $2
-			), ins AS (
-				INSERT INTO message_search (message_id, conversation_id, search_id, tsv)
-				SELECT id, conversation_id, search_id, message_tsv(text) FROM todo
-				ON CONFLICT (message_id) DO UPDATE SET search_id = excluded.search_id, tsv = excluded.tsv
-					WHERE message_search.search_id < excluded.search_id
-			)
-			SELECT count(*), max(search_id) FROM todo`, indexedTo, indexBatch).Scan(&n, &maxID); err != nil {
+		if err := tx.QueryRow(ctx, sqlIndexPass, indexedTo, indexBatch).Scan(&n, &maxID); err != nil {
 			return err
 		}
 		if maxID != nil {
