@@ -24,13 +24,16 @@ import (
 //     indexed_to are the recent ones);
 //   - indexed_to itself moves only to a search_id L that is settled: L
 //     was the sequence's last value before the pass took a snapshot whose
-//     xmax was X, and a later pass sees that every transaction below X has
-//     ended (its snapshot's xmin is at least X). A transaction holds its
-//     id before it draws a search_id (the column default and the redraw
-//     trigger take pg_current_xact_id() first), so any that drew one at or
-//     below L had an id below X; once all those ended, every search_id at
-//     or below L that will ever commit is visible, and that pass indexed
-//     it.
+//     xmax was X, and a later pass sees that no session of this database
+//     still runs a transaction whose id is below X. A transaction holds
+//     its id before it draws a search_id (the column default and the
+//     redraw trigger take pg_current_xact_id() first), so any that drew
+//     one at or below L had an id below X; once all those ended, every
+//     search_id at or below L that will ever commit is visible, and that
+//     pass indexed it. Only this database's sessions count (a snapshot's
+//     xmin would wait for every database of the server), so every node
+//     must connect as a role that sees its sessions' backend_xid in
+//     pg_stat_activity: the same role, or one with pg_read_all_stats.
 //
 // Passes of all nodes take turns on an advisory lock, so they never index
 // the same rows at once and indexed_to is only moved under it.
@@ -70,6 +73,18 @@ const sqlIndexPass = `WITH todo AS MATERIALIZED (
 		FROM todo WHERE todo.had IS NOT NULL AND x.message_id = todo.id
 	)
 	SELECT count(*), max(search_id) FROM todo`
+
+// sqlRunningBefore answers this statement's snapshot xmax and whether a
+// session of this database runs a transaction whose id is below $1.
+// backend_xid is the 32-bit id: it is widened against the snapshot's xmax
+// (the next id to be assigned when the snapshot was taken), as signed
+// distance, so an id assigned after the snapshot counts as newer.
+const sqlRunningBefore = `WITH n AS (SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS nx),
+	a AS (SELECT ((backend_xid::text::bigint - (SELECT nx FROM n) % 4294967296) + 4294967296) % 4294967296 AS d
+		FROM pg_stat_activity
+		WHERE datid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND backend_xid IS NOT NULL)
+	SELECT (SELECT nx FROM n),
+		EXISTS (SELECT 1 FROM a WHERE (SELECT nx FROM n) + d - CASE WHEN d >= 2147483648 THEN 4294967296 ELSE 0 END < $1)`
 
 // tsvText is message_tsv(text) written out.
 const tsvText = `to_tsvector('simple'::regconfig, convert_from(CASE WHEN position('\x00'::bytea IN text) = 0 THEN text
@@ -241,12 +256,12 @@ func (s *Store) indexPass(ctx context.Context, wait bool) (n int, top int64, pen
 		if err := tx.QueryRow(ctx, `SELECT COALESCE(pg_sequence_last_value('message_search_id'), 0)`).Scan(&last); err != nil {
 			return err
 		}
-		var xmin, xmax int64
-		if err := tx.QueryRow(ctx, `SELECT pg_snapshot_xmin(s)::text::bigint, pg_snapshot_xmax(s)::text::bigint
-			FROM pg_current_snapshot() AS s`).Scan(&xmin, &xmax); err != nil {
+		var xmax int64
+		var running bool
+		if err := tx.QueryRow(ctx, sqlRunningBefore, nextXmax).Scan(&xmax, &running); err != nil {
 			return err
 		}
-		settled := nextTo > indexedTo && xmin >= nextXmax
+		settled := nextTo > indexedTo && !running
 		// Index in a still later snapshot: it sees every message at or
 		// below nextTo when settled.
 		var maxID *int64
