@@ -203,3 +203,11 @@ func BenchmarkReceipts(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "receipts/s")
 }
+
+// TestStoreReopen runs the search index tests that reopen a database.
+func TestStoreReopen(t *testing.T) {
+	storetest.RunReopen(t, func(tb testing.TB) func(tb testing.TB) chat.Store {
+		path := filepath.Join(tb.TempDir(), "switchboard.db")
+		return func(tb testing.TB) chat.Store { return mustOpen(tb, path) }
+	})
+}
