@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"runtime"
 	"strings"
@@ -108,6 +109,11 @@ func (s *Store) Close() error {
 // one transaction. The advisory lock makes nodes that start together take
 // turns: the first applies them, the others then find nothing to do.
 func migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	return migrateTo(ctx, pool, math.MaxInt)
+}
+
+// migrateTo is migrate up to version upTo (tests make old databases).
+func migrateTo(ctx context.Context, pool *pgxpool.Pool, upTo int) error {
 	ms, err := schema.Load(migrations, "migrations/*.sql")
 	if err != nil {
 		return err
@@ -132,6 +138,9 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 		for _, m := range ms {
 			if m.Version <= current {
 				continue
+			}
+			if m.Version > upTo {
+				break
 			}
 			if _, err := tx.Exec(ctx, m.SQL); err != nil {
 				return fmt.Errorf("%s: %w", m.Name, err)
