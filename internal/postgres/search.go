@@ -29,17 +29,16 @@ func (s *Store) Search(ctx context.Context, userID string, q chat.SearchQuery) (
 	}
 	// The matches are gathered first, through the (conversation_id, tsv)
 	// GIN index of message_search restricted to the caller's
-	// conversations, then checked against the messages as they are and
-	// sorted: left to itself the planner walks the id index backwards
-	// testing every message, which for a rare word means the whole table.
+	// conversations, then checked against the messages and sorted: left to
+	// itself the planner walks the id index backwards testing every
+	// message, which for a rare word means the whole table.
 	return s.list(ctx, `WITH hits AS MATERIALIZED (
-			SELECT x.message_id FROM message_search x
+			SELECT x.search_id FROM message_search x
 			WHERE x.conversation_id = ANY (ARRAY(SELECT conversation_id FROM members WHERE user_id = $1))
 				AND x.tsv @@ plainto_tsquery('simple', $2)
-				AND ($3 = '' OR x.conversation_id = $3)
-				AND ($4 = '' OR x.message_id < $4))
-		SELECT `+messageColumns+` FROM hits h JOIN messages m ON m.id = h.message_id JOIN users u ON u.id = m.sender_id
-		WHERE NOT m.deleted
+				AND ($3 = '' OR x.conversation_id = $3))
+		SELECT `+messageColumns+` FROM hits h JOIN messages m ON m.search_id = h.search_id JOIN users u ON u.id = m.sender_id
+		WHERE NOT m.deleted AND ($4 = '' OR m.id < $4)
 			-- since_join: nothing from before the caller joined
 			AND m.seq > (SELECT CASE WHEN c.history = 'since_join' THEN mb.joined_seq ELSE 0 END
 				FROM members mb JOIN conversations c ON c.id = mb.conversation_id

@@ -12,7 +12,9 @@ import (
 // The search index (message_search) is kept off the send path: a send
 // only inserts its messages, each with a search_id from a sequence, and an
 // indexer adds them to message_search later, in batches (see
-// migrations/0060_search_index.sql).
+// migrations/0060_search_index.sql). An edit or delete fixes the entry of
+// an indexed message in its own transaction (a trigger), taking the
+// passes' advisory lock shared so that it never interleaves with a pass.
 //
 // The difficulty is that transactions commit out of search_id order: a
 // send that drew 41 may commit after one that drew 42, so "everything up
@@ -20,17 +22,16 @@ import (
 // indexer therefore keeps two things apart:
 //
 //   - each pass indexes every message it can see above indexed_to that is
-//     not yet indexed as it now is (cheap to find: the rows above
-//     indexed_to are the recent ones);
+//     not in message_search yet (cheap to find: the rows above indexed_to
+//     are the recent ones);
 //   - indexed_to itself moves only to a search_id L that is settled: L
 //     was the sequence's last value before the pass took a snapshot whose
 //     xmax was X, and a later pass sees that no session of this database
 //     still runs a transaction whose id is below X. A transaction holds
-//     its id before it draws a search_id (the column default and the
-//     redraw trigger take pg_current_xact_id() first), so any that drew
-//     one at or below L had an id below X; once all those ended, every
-//     search_id at or below L that will ever commit is visible, and that
-//     pass indexed it. Only this database's sessions count (a snapshot's
+//     its id before it draws a search_id (the column default calls
+//     pg_current_xact_id() first), so any that drew one at or below L had
+//     an id below X; once all those ended, every search_id at or below L
+//     that will ever commit is visible, and that pass indexed it. Only this database's sessions count (a snapshot's
 //     xmin would wait for every database of the server), so every node
 //     must connect as a role that sees its sessions' backend_xid in
 //     pg_stat_activity: the same role, or one with pg_read_all_stats.
@@ -38,7 +39,8 @@ import (
 // Passes of all nodes take turns on an advisory lock, so they never index
 // the same rows at once and indexed_to is only moved under it.
 const (
-	// searchIndexLock is the pg_advisory_xact_lock key of the passes.
+	// searchIndexLock is the pg_advisory_xact_lock key of the passes
+	// (0060_search_index.sql's edit trigger names it too: 1398229331).
 	searchIndexLock = 0x5357_4953 // "SWIS"
 	// indexBatch caps the messages one pass indexes.
 	indexBatch = 4096
@@ -47,30 +49,22 @@ const (
 	indexDelay = 100 * time.Millisecond
 )
 
-// sqlIndexPass indexes up to $2 messages above indexed_to ($1), in
-// search_id order, that are not indexed as they now are: new ones are
-// inserted, changed ones (indexed under an older search_id) updated. It
-// answers how many it looked at and the largest search_id among them.
-//
-// The lateral probe keeps the plan a walk up messages_search_id with one
-// primary-key lookup per row, whatever the statistics say; the tsvector is
-// computed here as message_tsv does, inline (message_tsv itself, an
-// IMMUTABLE function over the STABLE convert_from, cannot be inlined and
-// costs a function call per row); and no ON CONFLICT, whose speculative
-// insertion cost more than the insert itself: only passes write
-// message_search, one at a time.
+// sqlIndexPass indexes up to $2 messages above indexed_to ($1) that are
+// not in message_search yet, in search_id order, and answers how many and
+// the largest search_id among them. The anti-join is a merge of two index
+// range scans (messages_search_id and message_search's key from $1 up),
+// so rows indexed by an earlier pass cost next to nothing to pass over.
+// The tsvector is computed as message_tsv does, written out: message_tsv
+// itself, IMMUTABLE over the STABLE convert_from, cannot be inlined and
+// costs a function call per row.
 const sqlIndexPass = `WITH todo AS MATERIALIZED (
-		SELECT m.id, m.conversation_id, m.search_id, m.text, x.search_id AS had
-		FROM messages m
-		LEFT JOIN LATERAL (SELECT x.search_id FROM message_search x WHERE x.message_id = m.id LIMIT 1) x ON true
-		WHERE m.search_id > $1 AND (x.search_id IS NULL OR x.search_id < m.search_id)
+		SELECT m.conversation_id, m.search_id, m.text FROM messages m
+		WHERE m.search_id > $1 AND NOT EXISTS (
+			SELECT 1 FROM message_search x WHERE x.search_id = m.search_id AND x.search_id > $1)
 		ORDER BY m.search_id LIMIT $2
 	), ins AS (
-		INSERT INTO message_search (message_id, conversation_id, search_id, tsv)
-		SELECT id, conversation_id, search_id, ` + tsvText + ` FROM todo WHERE had IS NULL
-	), upd AS (
-		UPDATE message_search x SET search_id = todo.search_id, tsv = ` + tsvText + `
-		FROM todo WHERE todo.had IS NOT NULL AND x.message_id = todo.id
+		INSERT INTO message_search (search_id, conversation_id, tsv)
+		SELECT search_id, conversation_id, ` + tsvText + ` FROM todo
 	)
 	SELECT count(*), max(search_id) FROM todo`
 
@@ -126,12 +120,12 @@ func (s *Store) StopIndexer() {
 	<-s.idx.done
 }
 
-// SearchBacklog returns how many messages are not indexed as they now are.
+// SearchBacklog returns how many messages are not indexed yet.
 func (s *Store) SearchBacklog(ctx context.Context) (int64, error) {
 	var n int64
 	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM messages m
 		WHERE m.search_id > (SELECT indexed_to FROM search_index)
-			AND NOT EXISTS (SELECT 1 FROM message_search s WHERE s.message_id = m.id AND s.search_id = m.search_id)`).Scan(&n)
+			AND NOT EXISTS (SELECT 1 FROM message_search x WHERE x.search_id = m.search_id)`).Scan(&n)
 	return n, dbErr(err)
 }
 
@@ -224,7 +218,7 @@ func (s *Store) catchUp(ctx context.Context) error {
 }
 
 // indexPass runs one pass in one transaction: it indexes up to indexBatch
-// messages above indexed_to that are not indexed as they now are, and
+// messages above indexed_to that are not indexed yet, and
 // moves indexed_to when its next step is settled. ok is false when wait is
 // false and another pass holds the lock; pending is true when indexed_to
 // has a step left to take.
@@ -238,11 +232,14 @@ func (s *Store) indexPass(ctx context.Context, wait bool) (n int, top int64, pen
 		} else if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, int64(searchIndexLock)).Scan(&ok); err != nil || !ok {
 			return err
 		}
-		// The pass's statements are index probes; JIT compiling them (the
-		// planner's row estimates for the recent rows are often far off)
-		// costs more than running them.
-		if _, err := tx.Exec(ctx, `SET LOCAL jit = off`); err != nil {
-			return err
+		// The pass's statements walk short index ranges: JIT compiling them
+		// (the planner's estimates for the newest rows are often far off)
+		// costs more than running them, and a hash join would read all of
+		// message_search.
+		for _, set := range []string{`SET LOCAL jit = off`, `SET LOCAL enable_hashjoin = off`} {
+			if _, err := tx.Exec(ctx, set); err != nil {
+				return err
+			}
 		}
 		var indexedTo, nextTo, nextXmax int64
 		if err := tx.QueryRow(ctx, `SELECT indexed_to, next_to, next_xmax FROM search_index`).Scan(
