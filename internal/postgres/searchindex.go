@@ -224,33 +224,26 @@ func (s *Store) catchUp(ctx context.Context) error {
 // has a step left to take.
 func (s *Store) indexPass(ctx context.Context, wait bool) (n int, top int64, pending, ok bool, err error) {
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if wait {
-			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(searchIndexLock)); err != nil {
-				return err
-			}
-			ok = true
-		} else if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, int64(searchIndexLock)).Scan(&ok); err != nil || !ok {
-			return err
-		}
 		// The pass's statements walk short index ranges: JIT compiling them
 		// (the planner's estimates for the newest rows are often far off)
 		// costs more than running them, and a hash join would read all of
-		// message_search.
-		for _, set := range []string{`SET LOCAL jit = off`, `SET LOCAL enable_hashjoin = off`} {
-			if _, err := tx.Exec(ctx, set); err != nil {
-				return err
-			}
+		// message_search. Set with the lock, to save round trips.
+		lock := `SELECT pg_try_advisory_xact_lock($1)`
+		if wait {
+			lock = `SELECT pg_advisory_xact_lock($1) IS NOT NULL`
 		}
-		var indexedTo, nextTo, nextXmax int64
-		if err := tx.QueryRow(ctx, `SELECT indexed_to, next_to, next_xmax FROM search_index`).Scan(
-			&indexedTo, &nextTo, &nextXmax); err != nil {
+		if err := tx.QueryRow(ctx, lock+`, set_config('jit', 'off', true), set_config('enable_hashjoin', 'off', true)`,
+			int64(searchIndexLock)).Scan(&ok, nil, nil); err != nil || !ok {
 			return err
 		}
-		// The sequence's last value first, then (in a later statement, so
-		// a later snapshot) the snapshot's bounds: the order the argument
-		// above needs.
-		var last int64
-		if err := tx.QueryRow(ctx, `SELECT COALESCE(pg_sequence_last_value('message_search_id'), 0)`).Scan(&last); err != nil {
+		// The state, read after the lock (a later statement: it sees the
+		// previous pass's commit), with the sequence's last value; then, in
+		// a still later statement, so a later snapshot, the snapshot's
+		// bounds: the order the argument above needs.
+		var indexedTo, nextTo, nextXmax, last int64
+		if err := tx.QueryRow(ctx, `SELECT indexed_to, next_to, next_xmax,
+			COALESCE(pg_sequence_last_value('message_search_id'), 0) FROM search_index`).Scan(
+			&indexedTo, &nextTo, &nextXmax, &last); err != nil {
 			return err
 		}
 		var xmax int64
