@@ -190,8 +190,10 @@ func (s *Store) catchUp(ctx context.Context) error {
 	var until int64
 	var behind bool
 	if err := s.pool.QueryRow(ctx, `SELECT COALESCE(pg_sequence_last_value('message_search_id'), 0),
-		EXISTS (SELECT 1 FROM messages m, search_index i WHERE m.search_id > i.indexed_to AND NOT EXISTS (
-			SELECT 1 FROM message_search x WHERE x.search_id = m.search_id AND x.search_id > i.indexed_to))`).Scan(
+		-- ORDER BY and LIMIT keep it a walk up messages_search_id, whatever the estimates.
+		(SELECT m.search_id FROM messages m WHERE m.search_id > (SELECT indexed_to FROM search_index)
+			AND NOT EXISTS (SELECT 1 FROM message_search x WHERE x.search_id = m.search_id)
+			ORDER BY m.search_id LIMIT 1) IS NOT NULL`).Scan(
 		&until, &behind); err != nil {
 		return dbErr(err)
 	}
