@@ -290,5 +290,13 @@ func (s *Store) indexPass(ctx context.Context, wait bool) (n int, top int64, pen
 		_, err := tx.Exec(ctx, `UPDATE search_index SET indexed_to = $1, next_to = $2, next_xmax = $3`, to, nextTo, nextXmax)
 		return err
 	})
+	if err == nil && n > 0 {
+		// GIN keeps new entries in a pending list (fastupdate) that every
+		// search reads in full until it is merged into the index: merge
+		// this pass's now, in bulk, off the send path. Best effort: it
+		// needs the table's owner, and otherwise autovacuum or the list's
+		// size limit merges it, as before.
+		_, _ = s.pool.Exec(ctx, `SELECT gin_clean_pending_list('message_search_tsv'::regclass)`)
+	}
 	return n, top, pending, ok, err
 }
