@@ -31,10 +31,12 @@ import (
 //     its id before it draws a search_id (the column default calls
 //     pg_current_xact_id() first), so any that drew one at or below L had
 //     an id below X; once all those ended, every search_id at or below L
-//     that will ever commit is visible, and that pass indexed it. Only this database's sessions count (a snapshot's
-//     xmin would wait for every database of the server), so every node
-//     must connect as a role that sees its sessions' backend_xid in
-//     pg_stat_activity: the same role, or one with pg_read_all_stats.
+//     that will ever commit is visible, and that pass indexed it. Only
+//     this database's sessions count (a snapshot's xmin would wait for
+//     every database of the server); pg_stat_activity shows every
+//     session's backend_xid to any role. (A prepared, two-phase
+//     transaction has no session and would not count: the store never
+//     prepares one.)
 //
 // Passes of all nodes take turns on an advisory lock, so they never index
 // the same rows at once and indexed_to is only moved under it.
