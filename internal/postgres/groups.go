@@ -35,7 +35,16 @@ func (s *Store) DeleteGroup(ctx context.Context, convID string) error {
 		if tag.RowsAffected() == 0 {
 			return chat.Errorf(chat.ENotFound, "no group %q", convID)
 		}
-		_, err = tx.Exec(ctx, `DELETE FROM messages WHERE conversation_id = $1`, convID)
+		if _, err = tx.Exec(ctx, `DELETE FROM messages WHERE conversation_id = $1`, convID); err != nil {
+			return dbErr(err)
+		}
+		// Shared with edits, exclusive for index passes: a pass running now
+		// has committed its entries before this looks, one starting later
+		// no longer sees the messages.
+		if _, err = tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared($1)`, int64(searchIndexLock)); err != nil {
+			return dbErr(err)
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM message_search WHERE conversation_id = $1`, convID)
 		return dbErr(err)
 	})
 }

@@ -151,6 +151,7 @@ func (s *Store) AppendMessages(ctx context.Context, batch []*chat.Append) error 
 		}
 		err = s.appendOnce(ctx, batch, lookup)
 		if err == nil {
+			s.kickIndexer()
 			return nil
 		}
 		if clientMsgConflict(err) {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"runtime"
 	"strings"
@@ -31,7 +32,8 @@ const migrationLock = 0x5357_4244 // "SWBD"
 // concurrent use, also by several processes on the same database.
 type Store struct {
 	pool   *pgxpool.Pool
-	outbox *outbox // the push outbox; nil when push is off
+	outbox *outbox  // the push outbox; nil when push is off
+	idx    *indexer // the background search indexer (searchindex.go)
 }
 
 var _ chat.Store = (*Store)(nil)
@@ -86,7 +88,9 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	// Watch from now on: failures while opening are Open's error, not an
 	// outage (a node waiting for its database retries Open).
 	watch.pool.Store(pool)
-	return &Store{pool: pool, outbox: o.outbox}, nil
+	s := &Store{pool: pool, outbox: o.outbox, idx: newIndexer()}
+	go s.indexLoop()
+	return s, nil
 }
 
 // Ping checks that the database answers.
@@ -96,6 +100,8 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes every connection of the pool.
 func (s *Store) Close() error {
+	s.idx.once.Do(func() { close(s.idx.stop) })
+	<-s.idx.done
 	s.pool.Close()
 	return nil
 }
@@ -104,6 +110,11 @@ func (s *Store) Close() error {
 // one transaction. The advisory lock makes nodes that start together take
 // turns: the first applies them, the others then find nothing to do.
 func migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	return migrateTo(ctx, pool, math.MaxInt)
+}
+
+// migrateTo is migrate up to version upTo (tests make old databases).
+func migrateTo(ctx context.Context, pool *pgxpool.Pool, upTo int) error {
 	ms, err := schema.Load(migrations, "migrations/*.sql")
 	if err != nil {
 		return err
@@ -128,6 +139,9 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 		for _, m := range ms {
 			if m.Version <= current {
 				continue
+			}
+			if m.Version > upTo {
+				break
 			}
 			if _, err := tx.Exec(ctx, m.SQL); err != nil {
 				return fmt.Errorf("%s: %w", m.Name, err)

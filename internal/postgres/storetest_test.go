@@ -23,6 +23,20 @@ func openStore(tb testing.TB) chat.Store {
 // TestStore runs the conformance suite, each subtest on a new database.
 func TestStore(t *testing.T) { storetest.Run(t, openStore) }
 
+// TestStoreReopen runs the search index tests that reopen a database.
+func TestStoreReopen(t *testing.T) {
+	storetest.RunReopen(t, func(tb testing.TB) func(tb testing.TB) chat.Store {
+		url := NewDatabase(tb)
+		return func(tb testing.TB) chat.Store {
+			s, err := postgres.Open(context.Background(), url)
+			if err != nil {
+				tb.Fatalf("Open: %v", err)
+			}
+			return s
+		}
+	})
+}
+
 // BenchmarkAppend measures the append path against a local PostgreSQL.
 func BenchmarkAppend(b *testing.B) { storetest.BenchmarkAppend(b, openStore) }
 

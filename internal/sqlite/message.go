@@ -105,6 +105,7 @@ func (s *Store) AppendMessages(ctx context.Context, batch []*chat.Append) error 
 		}
 		return err
 	}
+	s.kickIndexer()
 	return nil
 }
 

@@ -13,11 +13,16 @@ import (
 
 // Search finds the messages userID may read whose text matches every word of
 // q.Text (FTS5, unicode61 tokens), newest first. Deleted messages have no
-// text and so never match.
+// text and so never match. The index is kept by a background indexer; a
+// search first indexes whatever was committed before it began.
 func (s *Store) Search(ctx context.Context, userID string, q chat.SearchQuery) ([]chat.Message, error) {
 	match := ftsQuery(q.Text)
 	if match == "" {
 		return []chat.Message{}, nil
+	}
+	// Read your writes: what was committed before the search is found.
+	if err := s.catchUp(ctx); err != nil {
+		return nil, err
 	}
 	limit := q.Limit
 	if limit <= 0 {

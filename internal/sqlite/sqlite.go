@@ -40,6 +40,9 @@ type Store struct {
 	quit     chan struct{} // closed by Close
 	loopDone chan struct{} // closed when writeLoop returns
 
+	idx     indexer // the background search indexer (searchindex.go)
+	stopIdx sync.Once
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -70,16 +73,18 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 
-	s := &Store{w: w, jobs: make(chan *job), quit: make(chan struct{}), loopDone: make(chan struct{})}
+	s := &Store{w: w, jobs: make(chan *job), quit: make(chan struct{}), loopDone: make(chan struct{}), idx: newIndexer()}
 	for _, opt := range opts {
 		opt(s)
 	}
 	if err := s.init(ctx, path); err != nil {
-		close(s.loopDone) // the loop never started
+		close(s.loopDone) // the loops never started
+		close(s.idx.done)
 		s.Close()
 		return nil, err
 	}
 	go s.writeLoop()
+	go s.indexLoop()
 	return s, nil
 }
 
@@ -137,6 +142,7 @@ func (s *Store) Close() error {
 		// EUnavailable.
 		close(s.quit)
 		<-s.loopDone
+		<-s.idx.done
 		s.stmts.close()
 		var errs []error
 		if s.r != nil {

@@ -221,3 +221,11 @@ func TestPushOutbox(t *testing.T) { storetest.RunPushOutbox(t, openOutbox) }
 
 // BenchmarkAppendPushOutbox is BenchmarkAppend with the push outbox on.
 func BenchmarkAppendPushOutbox(b *testing.B) { storetest.BenchmarkAppend(b, openOutbox) }
+
+// TestStoreReopen runs the search index tests that reopen a database.
+func TestStoreReopen(t *testing.T) {
+	storetest.RunReopen(t, func(tb testing.TB) func(tb testing.TB) chat.Store {
+		path := filepath.Join(tb.TempDir(), "switchboard.db")
+		return func(tb testing.TB) chat.Store { return mustOpen(tb, path) }
+	})
+}
