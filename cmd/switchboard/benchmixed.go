@@ -42,6 +42,7 @@ func addMixedFlags(fs *flag.FlagSet, cfg *loadgen.Config) *mixedOpts {
 	fs.Float64Var(&w.GroupsPer, "groups-per-user", w.GroupsPer, "mixed: group memberships per online user")
 	fs.StringVar(&o.groupSizes, "group-sizes", "", `mixed: group sizes in daily members by share of groups, e.g. "3-10:0.6,11-50:0.25,51-200:0.1,201-500:0.05" (the default)`)
 	fs.Float64Var(&w.Sessions, "sessions", w.Sessions, "mixed: connects (each followed by a disconnect) per daily user per day")
+	fs.Float64Var(&w.ReceiptShare, "receipt-share", w.ReceiptShare, "mixed: share of deliveries answered with a receipt (1: all; lower only to measure their cost)")
 	fs.Float64Var(&w.ReadShare, "read-share", w.ReadShare, "mixed: share of receipts that say read")
 	fs.Float64Var(&w.TypingShare, "typing-share", w.TypingShare, "mixed: share of messages preceded by typing")
 	fs.BoolVar(&o.findMax, "find-max", false, "mixed: search for the most daily users that hold (p99 under --goal, nothing lost)")
@@ -151,6 +152,10 @@ func searchChart(steps []loadgen.Step, cfg loadgen.Config) *loadgen.Chart {
 	sortPoints(not.Points)
 	ch := &loadgen.Chart{LogX: true, Title: fmt.Sprintf("switchboard bench mixed --find-max (x%g in time)", cfg.Compress),
 		XLabel: "daily users (log)", YLabel: "p99 send->receive (ms)"}
+	if len(steps) > 0 {
+		goal := steps[0].Run.Goal
+		ch.Marks = []loadgen.Mark{{Y: goal, Label: fmt.Sprintf("goal %.0f ms", goal)}}
+	}
 	for _, s := range []loadgen.Series{held, not} {
 		if len(s.Points) > 0 {
 			ch.Series = append(ch.Series, s)

@@ -16,6 +16,14 @@ type Chart struct {
 	Title, XLabel, YLabel string
 	LogX                  bool
 	Series                []Series
+	// Marks are horizontal reference lines, such as a goal.
+	Marks []Mark
+}
+
+// Mark is a labelled horizontal line at Y.
+type Mark struct {
+	Y     float64
+	Label string
 }
 
 // Series is one line of a chart.
@@ -77,6 +85,12 @@ func (c *Chart) newScale() (scale, error) {
 	if n == 0 {
 		return s, errors.New("chart: no points")
 	}
+	for _, m := range c.Marks {
+		if math.IsNaN(m.Y) || math.IsInf(m.Y, 0) {
+			return s, fmt.Errorf("chart: mark %g is not a number", m.Y)
+		}
+		s.yMin, s.yMax = math.Min(s.yMin, m.Y), math.Max(s.yMax, m.Y)
+	}
 	if c.LogX {
 		s.xMin = math.Pow(10, math.Floor(math.Log10(s.xMin)))
 		s.xMax = math.Pow(10, math.Ceil(math.Log10(s.xMax)))
@@ -99,8 +113,15 @@ func (c *Chart) newScale() (scale, error) {
 func (s scale) xTicks() []float64 {
 	var t []float64
 	if s.logX {
+		// Decades; with two decades or fewer, 2 and 5 times each too.
+		few := s.xMax/s.xMin <= 100.0001
 		for v := s.xMin; v <= s.xMax*1.0001; v *= 10 {
 			t = append(t, v)
+			for _, m := range []float64{2, 5} {
+				if few && v*m < s.xMax {
+					t = append(t, v*m)
+				}
+			}
 		}
 		return t
 	}
@@ -146,6 +167,11 @@ func (c *Chart) WriteSVG(w io.Writer) error {
 	fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle">%s</text>`+"\n", (x0+x1)/2, chartH-14, esc(c.XLabel))
 	mid := (y0 + y1) / 2
 	fmt.Fprintf(&b, `<text x="18" y="%.1f" transform="rotate(-90 18 %.1f)" text-anchor="middle">%s</text>`+"\n", mid, mid, esc(c.YLabel))
+	for _, m := range c.Marks {
+		y := s.py(m.Y)
+		fmt.Fprintf(&b, `<line class="mark" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#888" stroke-dasharray="6 4"/><text x="%.1f" y="%.1f" text-anchor="end" fill="#555">%s</text>`+"\n",
+			x0, y, x1, y, x1-4, y-5, esc(m.Label))
+	}
 	for i, sr := range c.Series {
 		color := [...]string{"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"}[i%5]
 		pts := make([]string, len(sr.Points))

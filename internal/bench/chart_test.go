@@ -136,3 +136,23 @@ func TestChartBadInput(t *testing.T) {
 		}
 	}
 }
+
+func TestChartFewDecadesAndMark(t *testing.T) {
+	ch := &bench.Chart{LogX: true, Marks: []bench.Mark{{Y: 100, Label: "goal 100 ms"}},
+		Series: []bench.Series{{Name: "p99", Points: []bench.Point{{X: 20000, Y: 50}, {X: 40000, Y: 70}}}}}
+	var b bytes.Buffer
+	if err := ch.WriteSVG(&b); err != nil {
+		t.Fatal(err)
+	}
+	pts, text := parseSVG(t, b.Bytes())
+	// Within one decade the axis has 2x and 5x ticks; the mark widens y
+	// to include it.
+	for _, want := range []string{"10k", "20k", "50k", "100k", "goal 100 ms"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("text %q lacks %q", text, want)
+		}
+	}
+	if !strings.Contains(b.String(), `class="mark"`) || len(pts) != 2 {
+		t.Errorf("want a mark line and 2 points: %s", b.String())
+	}
+}

@@ -277,7 +277,9 @@ func (r *mixedRun) handler(u *mixedUser) func(*client.Conn, wire.ServerFrame) {
 				r.mDeliv.Add(1)
 				storeMax(&r.lastRecv, now.UnixNano())
 			}
-			r.receipt(u, f.Msg.Conversation, f.Msg.Seq)
+			if share := r.cfg.Workload.ReceiptShare; share >= 1 || rand.Float64() < share {
+				r.receipt(u, f.Msg.Conversation, f.Msg.Seq)
+			}
 		case wire.TypeReceiptEv:
 			r.receiptFrames.Add(1)
 		case wire.TypeTypingEv:

@@ -36,8 +36,12 @@ type Workload struct {
 	GroupSizes  []SizeBin // group sizes in daily members, by share of groups
 	Online      float64   // share of the daily users online at a time
 	Sessions    float64   // connects (each later followed by a disconnect) per daily user per day
-	ReadShare   float64   // share of receipts that say read (the rest: delivered)
-	TypingShare float64   // share of messages preceded by a typing frame
+	// ReceiptShare is the share of deliveries a recipient answers with a
+	// receipt (1: every one, as seeds 003 and 004 have it; below 1 only to
+	// measure what receipts cost).
+	ReceiptShare float64
+	ReadShare    float64 // share of receipts that say read (the rest: delivered)
+	TypingShare  float64 // share of messages preceded by a typing frame
 }
 
 // SizeBin is a range of group sizes and the share of groups in it.
@@ -52,7 +56,7 @@ func DefaultWorkload() Workload {
 		MsgsPerDay: 20, MediaPerDay: 5, MediaSize: 50 << 10,
 		GroupShare: 0.3, GroupsPer: 2,
 		GroupSizes: []SizeBin{{3, 10, 0.60}, {11, 50, 0.25}, {51, 200, 0.10}, {201, 500, 0.05}},
-		Online:     0.1, Sessions: 4, ReadShare: 0.5, TypingShare: 0.5,
+		Online:     0.1, Sessions: 4, ReceiptShare: 1, ReadShare: 0.5, TypingShare: 0.5,
 	}
 }
 
@@ -64,7 +68,7 @@ func (w *Workload) check() error {
 		}
 		return nil
 	}
-	for _, e := range []error{share("--group-share", w.GroupShare), share("--read-share", w.ReadShare),
+	for _, e := range []error{share("--group-share", w.GroupShare), share("--read-share", w.ReadShare), share("--receipt-share", w.ReceiptShare),
 		share("--typing-share", w.TypingShare), share("--online", w.Online)} {
 		if e != nil {
 			return e
