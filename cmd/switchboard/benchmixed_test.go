@@ -59,7 +59,7 @@ func TestBenchMixed(t *testing.T) {
 	if rep.Connects == 0 || rep.Disconnects != rep.Connects || rep.PresFrames == 0 {
 		t.Errorf("connects %d, disconnects %d, presence frames %d", rep.Connects, rep.Disconnects, rep.PresFrames)
 	}
-	if rep.RecvLatency.Count == 0 || rep.ServerCPU <= 0 || rep.FramesOut < float64(rep.Delivered) {
+	if rep.RecvLatency.Count == 0 || rep.ServerCPU <= 0 || rep.UsersPerCore <= 0 || rep.FramesOut < float64(rep.Delivered) {
 		t.Errorf("latency count %d, server CPU %g, frames out %g", rep.RecvLatency.Count, rep.ServerCPU, rep.FramesOut)
 	}
 }

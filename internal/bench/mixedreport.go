@@ -56,7 +56,11 @@ type MixedReport struct {
 	ServerCores     float64 `json:"server_cores"`
 	FramesOut       float64 `json:"server_frames_out"`
 	RSSAfter        float64 `json:"server_rss_after_bytes"`
-	ClientCPU       float64 `json:"client_cpu_seconds"`
+	// UsersPerCore is the daily users one core of server CPU carries at
+	// this compression, from the CPU the run used: a figure that depends
+	// far less on other load on the machine than the latencies do.
+	UsersPerCore float64 `json:"daily_users_per_server_core"`
+	ClientCPU    float64 `json:"client_cpu_seconds"`
 }
 
 // report fills rep from the run.
@@ -144,6 +148,9 @@ func (r *mixedRun) report(rep *MixedReport, start time.Time, before, after []Sam
 	if secs := time.Since(start).Seconds(); secs > 0 {
 		rep.ServerCores = rep.ServerCPU / secs
 	}
+	if rep.ServerCores > 0 {
+		rep.UsersPerCore = float64(p.Users) / rep.ServerCores
+	}
 }
 
 func sumPrefix(m map[string]int64, prefix string) int64 {
@@ -186,8 +193,8 @@ func (rep *MixedReport) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "also       %d uploads, %d typing, %d receipts sent; pushed %d receipt, %d typing, %d presence frames; %d connects, %d disconnects (%d skipped)\n",
 		rep.Uploads, rep.TypingSent, rep.ReceiptsSent, rep.ReceiptFrames, rep.TypingFrames, rep.PresFrames, rep.Connects, rep.Disconnects, rep.ChurnSkipped)
 	fmt.Fprintf(&b, "send->recv %s\nsend->ack  %s\nupload     %s\n", lat(rep.RecvLatency), lat(rep.AckLatency), lat(rep.UploadLatency))
-	fmt.Fprintf(&b, "server     CPU %.2fs (%.0f µs/msg, %.2f cores), %.0f frames out, RSS %.0f MiB; generator CPU %.2fs\n",
-		rep.ServerCPU, rep.ServerCPUPerMsg, rep.ServerCores, rep.FramesOut, rep.RSSAfter/(1<<20), rep.ClientCPU)
+	fmt.Fprintf(&b, "server     CPU %.2fs (%.0f µs/msg, %.2f cores: %.0f daily users per core), %.0f frames out, RSS %.0f MiB; generator CPU %.2fs\n",
+		rep.ServerCPU, rep.ServerCPUPerMsg, rep.ServerCores, rep.UsersPerCore, rep.FramesOut, rep.RSSAfter/(1<<20), rep.ClientCPU)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
