@@ -197,6 +197,9 @@ func (c *Chart) WriteSVG(w io.Writer) error {
 
 // tickLabel writes a tick value briefly: 10000 as 10k.
 func tickLabel(v float64) string {
+	if v == 0 {
+		return "0" // not "-0"
+	}
 	switch {
 	case v >= 1e6 && math.Mod(v, 1e6) == 0:
 		return fmt.Sprintf("%gM", v/1e6)

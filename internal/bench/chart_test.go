@@ -91,6 +91,9 @@ func TestChartLogX(t *testing.T) {
 			t.Errorf("text %q lacks %q", text, want)
 		}
 	}
+	if strings.Contains(text, "-0") {
+		t.Errorf("text %q has a -0 tick", text)
+	}
 }
 
 func TestChartLinearAndNegative(t *testing.T) {
