@@ -31,6 +31,7 @@ func (t *targetList) Set(v string) error {
 }
 
 const benchUsage = `Usage: switchboard bench SCENARIO --target URL [--target URL ...] [flags]
+       switchboard bench curve fanout|conns --target URL --metrics URL [flags]
 
 Scenarios:
   connections   --conns N authenticated idle connections; connect rate and
@@ -42,6 +43,18 @@ Scenarios:
                 them watching its room, --churners C connecting and
                 disconnecting until --changes N presence changes were seen;
                 latency to the watchers and CPU and frames per change
+  mixed         a day of --users daily users compressed --compress times in
+                time, shaped like the design documents (20 messages and 5
+                media per user a day, 1:1 and groups of sizes from a
+                distribution, receipts for every delivery, typing, presence
+                churn); with --find-max, the most daily users one node holds
+                with p99 send->receive under --goal and nothing lost
+
+Curves (each point its own run; --svg FILE draws them):
+  curve fanout  --sizes 10,100,1000,10000: group scenario per size; server
+                CPU per delivery
+  curve conns   --counts 1000,10000,19000: connections scenario per count;
+                server memory per connection
 
 The run FAILS (exit status 1) if any acknowledged message is not received
 by an online recipient, or arrives twice or out of order; with
@@ -63,6 +76,11 @@ func bench(ctx context.Context, args []string, getenv func(string) string, stdou
 		progress bool
 		worker   int
 		sources  string
+		svg      string
+		sizes    string
+		counts   string
+		deliv    int
+		curve    string
 	)
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -92,6 +110,11 @@ func bench(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.StringVar(&plot, "plot", "", "write a latency plot to this SVG file")
 	fs.BoolVar(&progress, "progress", false, "show a live progress line on stderr even when it is not a terminal")
 	fs.StringVar(&sources, "source-addrs", "", "comma-separated local addresses (127.0.0.x) to spread connections over")
+	fs.StringVar(&svg, "svg", "", "curve, mixed --find-max: write the sweep's chart to this SVG file")
+	fs.StringVar(&sizes, "sizes", "10,100,1000,10000", "curve fanout: group sizes")
+	fs.StringVar(&counts, "counts", "1000,10000,19000", "curve conns: connection counts")
+	fs.IntVar(&deliv, "deliveries", 200000, "curve fanout: deliveries per point (messages = deliveries / (size-1), 20 to 20,000)")
+	mixed := addMixedFlags(fs, &cfg)
 	fs.IntVar(&worker, "worker", -1, "internal: run as worker N of --procs, speaking JSON lines on stdin/stdout")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, benchUsage)
@@ -107,7 +130,14 @@ func bench(ctx context.Context, args []string, getenv func(string) string, stdou
 		return errors.New("bench: no scenario given")
 	}
 	cfg.Scenario = args[0]
-	if err := fs.Parse(args[1:]); err != nil {
+	flagArgs := args[1:]
+	if cfg.Scenario == "curve" {
+		if len(flagArgs) == 0 || strings.HasPrefix(flagArgs[0], "-") {
+			return errors.New("bench curve: name a curve: fanout or conns")
+		}
+		curve, flagArgs = flagArgs[0], flagArgs[1:]
+	}
+	if err := fs.Parse(flagArgs); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
@@ -144,6 +174,9 @@ func bench(ctx context.Context, args []string, getenv func(string) string, stdou
 		cfg.StartWorker = func(c *loadgen.Config, i int) (loadgen.Worker, error) {
 			wargs := append([]string{"bench"}, args...)
 			wargs = append(wargs, "--prefix", c.Prefix, "--worker", strconv.Itoa(i), "--procs", strconv.Itoa(c.Procs))
+			if curve != "" {
+				wargs = workerArgs(c, i)
+			}
 			cmd := exec.CommandContext(ctx, exe, wargs...)
 			cmd.Stderr = stderr
 			in, err := cmd.StdinPipe()
@@ -159,6 +192,12 @@ func bench(ctx context.Context, args []string, getenv func(string) string, stdou
 			}
 			return loadgen.Worker{In: in, Out: out, Wait: cmd.Wait}, nil
 		}
+	}
+	switch cfg.Scenario {
+	case "curve":
+		return benchCurve(ctx, curve, cfg, sizes, counts, deliv, jsonOut, svg, stdout)
+	case loadgen.Mixed:
+		return benchMixed(ctx, cfg, mixed, jsonOut, svg, stdout, stderr)
 	}
 	if cfg.Scenario == loadgen.Room {
 		rep, err := loadgen.RunRoom(ctx, cfg)

@@ -28,6 +28,7 @@ const (
 	DM          = "dm"          // pairs of users sending each other direct messages
 	Group       = "group"       // one group, some members sending, all online
 	Room        = "room"        // one large group watched by some members while others come and go (see room.go)
+	Mixed       = "mixed"       // a compressed day of daily users: 1:1 and groups, receipts, presence, typing, media (see mixed.go)
 )
 
 // Config describes a run. The zero values of the optional fields take the
@@ -51,6 +52,15 @@ type Config struct {
 	Watchers int // room: online members watching the room
 	Churners int // room: members who connect and disconnect, each a presence change
 	Changes  int // room: presence changes to make (online and offline each count one)
+
+	// Mixed: Users daily users, Compress-fold in time, shaped by Workload
+	// (DefaultWorkload when its MsgsPerDay is 0), random choices from Seed;
+	// a run holds when its p99 send->receive is under Goal.
+	Users    int
+	Compress float64
+	Workload Workload
+	Seed     uint64
+	Goal     time.Duration
 
 	Rate     float64       // messages per second over all senders; 0 means as fast as InFlight allows
 	Duration time.Duration // how long to send after the warmup (unless Messages > 0)
@@ -94,11 +104,11 @@ type Worker struct {
 // Defaults fills in unset fields and checks the rest.
 func (c *Config) Defaults() error {
 	switch c.Scenario {
-	case Connections, DM, Group, Room:
+	case Connections, DM, Group, Room, Mixed:
 	case "":
-		return errors.New("no scenario given (connections, dm, group or room)")
+		return errors.New("no scenario given (connections, dm, group, room or mixed)")
 	default:
-		return fmt.Errorf("unknown scenario %q (connections, dm, group or room)", c.Scenario)
+		return fmt.Errorf("unknown scenario %q (connections, dm, group, room or mixed)", c.Scenario)
 	}
 	if len(c.Targets) == 0 {
 		return errors.New("no --target given")
@@ -141,6 +151,21 @@ func (c *Config) Defaults() error {
 	}
 	if c.ChangeEvery < 0 {
 		return errors.New("--change-every must not be negative")
+	}
+	if c.Scenario == Mixed {
+		def(&c.Users, 1000)
+		if c.Compress <= 0 {
+			c.Compress = 5
+		}
+		if c.Workload.MsgsPerDay == 0 {
+			c.Workload = DefaultWorkload()
+		}
+		if c.Goal <= 0 {
+			c.Goal = 100 * time.Millisecond
+		}
+		if c.Seed == 0 {
+			c.Seed = 1
+		}
 	}
 	if c.Rate < 0 {
 		return errors.New("--rate must not be negative")

@@ -104,6 +104,7 @@ type worker struct {
 	wmu sync.Mutex
 
 	members []*member
+	joins   chan struct{} // joinAtOnce slots
 
 	counters struct{ conns, sent, acked, errors, received atomic.Int64 }
 	emu      sync.Mutex
@@ -132,7 +133,7 @@ func RunWorker(ctx context.Context, cfg Config, in io.Reader, out io.Writer) err
 	if err := cfg.Defaults(); err != nil {
 		return err
 	}
-	w := &worker{cfg: &cfg, out: json.NewEncoder(out), errs: map[string]int64{},
+	w := &worker{cfg: &cfg, out: json.NewEncoder(out), errs: map[string]int64{}, joins: make(chan struct{}, joinAtOnce),
 		ackHist: newShardedHist(), recvHist: newShardedHist()}
 	err := w.run(ctx, bufio.NewScanner(in))
 	if err != nil {
@@ -287,7 +288,7 @@ func (w *worker) setup(ctx context.Context) error {
 			return fmt.Errorf("login %s: %w", m.user, err)
 		}
 		if cfg.Scenario == Group {
-			conv, err := m.api.JoinGroup(ctx, cfg.groupName())
+			conv, err := w.join(ctx, m.api, cfg.groupName())
 			if err != nil {
 				return fmt.Errorf("join %s: %w", cfg.groupName(), err)
 			}
@@ -295,6 +296,32 @@ func (w *worker) setup(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// joinAtOnce is how many joins a worker keeps under way. The server
+// handles a group's joins one after another, each reading the member list
+// (finding 7), so more at once only queue there, until those queued past
+// its --write-timeout are cut off.
+const joinAtOnce = 8
+
+// join joins the group, joinAtOnce at a time per worker, retrying a join
+// whose answer was lost on the way (joining is idempotent: a member who
+// joins again gets the conversation).
+func (w *worker) join(ctx context.Context, api *client.Client, group string) (wire.Conversation, error) {
+	select {
+	case w.joins <- struct{}{}:
+	case <-ctx.Done():
+		return wire.Conversation{}, ctx.Err()
+	}
+	defer func() { <-w.joins }()
+	var err error
+	for try := 0; try < 3; try++ {
+		var conv wire.Conversation
+		if conv, err = api.JoinGroup(ctx, group); err == nil || client.ErrorCode(err) != "" || ctx.Err() != nil {
+			return conv, err
+		}
+	}
+	return wire.Conversation{}, err
 }
 
 // parallel runs f for each member, DialConcurrency at a time, and returns
