@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"net"
 	"time"
 	"unicode/utf8"
 
@@ -18,12 +19,15 @@ import (
 	"github.com/switchboard-chat/switchboard/wire"
 )
 
-// conn is one WebSocket connection. An idle conn has no goroutine of its
-// own besides gws's read loop: a writer goroutine runs only while frames
-// are waiting.
+// conn is one WebSocket connection. A writer goroutine runs only while
+// frames are waiting. Under the gws engine gws's read loop is a goroutine
+// per connection; under the poll engine an idle conn has no goroutine at
+// all (see poller).
 type conn struct {
 	g      *Gateway
-	socket *gws.Conn
+	socket *gws.Conn // gws engine only
+	nc     net.Conn  // the network connection (a quietConn); every write goes here
+	poll   *pollState
 	id     string
 	slot   uint64 // heartbeat slice
 	info   chat.ConnInfo
@@ -40,9 +44,10 @@ type conn struct {
 	queue   []outFrame
 	writing bool
 	closed  bool // no more frames are taken
-	// closeCode and closeReason are sent once the queue before them is written.
-	closeCode   uint16
-	closeReason string
+	// closeMsg is the close frame's payload (code and reason), sent once
+	// the queue before it is written, when closing is set.
+	closing  bool
+	closeMsg []byte
 	// While a sync runs, pushed messages wait in held so that they reach the
 	// client after the sync's own pushes, without duplicates.
 	syncing bool
@@ -163,12 +168,11 @@ func (c *conn) writeLoop() {
 		}
 		if len(batch) == 0 {
 			c.writing = false
-			code, reason := c.closeCode, c.closeReason
-			c.closeCode = 0
+			closing, msg := c.closing, c.closeMsg
+			c.closing, c.closeMsg = false, nil
 			c.mu.Unlock()
-			if code != 0 {
-				_ = c.socket.SetWriteDeadline(time.Now().Add(time.Second))
-				_ = c.socket.WriteClose(code, []byte(reason))
+			if closing {
+				c.writeClose(msg)
 			}
 			return
 		}
@@ -184,8 +188,8 @@ func (c *conn) writeLoop() {
 		for _, f := range batch {
 			b = appendFrame(b, f.op, f.data)
 		}
-		_ = c.socket.SetWriteDeadline(time.Now().Add(c.g.cfg.WriteWait))
-		_, err := c.socket.NetConn().Write(b)
+		_ = c.nc.SetWriteDeadline(time.Now().Add(c.g.cfg.WriteWait))
+		_, err := c.nc.Write(b)
 		if cap(b) <= maxPooledFrames {
 			*buf = b
 			c.g.frames.Put(buf)
@@ -195,10 +199,42 @@ func (c *conn) writeLoop() {
 			c.closed = true
 			c.queue = nil
 			c.mu.Unlock()
-			_ = c.socket.NetConn().Close()
+			c.shut()
 			return
 		}
 	}
+}
+
+// writeClose writes a close frame with payload msg (a code and a reason)
+// and closes the network connection.
+func (c *conn) writeClose(msg []byte) {
+	_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
+	if c.poll == nil {
+		code := uint16(0)
+		if len(msg) >= 2 {
+			code = binary.BigEndian.Uint16(msg)
+		}
+		_ = c.socket.WriteClose(code, msg[min(2, len(msg)):])
+		return
+	}
+	_, _ = c.nc.Write(appendFrame(nil, gws.OpcodeCloseConnection, msg))
+	c.shut()
+}
+
+// shut closes the network connection. Under the poll engine it also takes
+// the connection out of the poller and unregisters it (gws does both from
+// its read loop, which ends when the connection is closed).
+func (c *conn) shut() {
+	if c.poll == nil {
+		_ = c.nc.Close()
+		return
+	}
+	if !c.poll.down.CompareAndSwap(false, true) {
+		return
+	}
+	c.g.poller.remove(c)
+	_ = c.nc.Close()
+	c.g.closed(c)
 }
 
 // maxPooledFrames keeps a burst's large write buffer from being held by
@@ -234,7 +270,7 @@ func (c *conn) close(code uint16, reason string, flush bool) {
 	if !flush {
 		c.queue = nil
 	}
-	c.closeCode, c.closeReason = code, reason
+	c.closing, c.closeMsg = true, closePayload(code, reason)
 	start := !c.writing
 	c.writing = true
 	c.mu.Unlock()
@@ -256,15 +292,26 @@ func (c *conn) sendError(id string, err error) {
 // OnOpen is called by gws when the read loop starts.
 func (g *Gateway) OnOpen(*gws.Conn) {}
 
+// closePayload is a close frame's payload: code, then as much of reason
+// as fits in a control frame.
+func closePayload(code uint16, reason string) []byte {
+	b := binary.BigEndian.AppendUint16(make([]byte, 0, 2+len(reason)), code)
+	return append(b, reason[:min(len(reason), 123)]...)
+}
+
 // OnClose unregisters the connection and tells the core.
 func (g *Gateway) OnClose(socket *gws.Conn, _ error) {
-	c := connOf(socket)
-	if c == nil {
-		return
+	if c := connOf(socket); c != nil {
+		g.closed(c)
 	}
+}
+
+// closed unregisters a connection whose network connection has closed,
+// and tells the core.
+func (g *Gateway) closed(c *conn) {
 	c.mu.Lock()
 	c.closed = true
-	c.queue, c.held, c.closeCode = nil, nil, 0
+	c.queue, c.held, c.closing, c.closeMsg = nil, nil, false, nil
 	if c.expiry != nil {
 		c.expiry.Stop()
 	}
@@ -297,7 +344,16 @@ func (g *Gateway) OnPong(socket *gws.Conn, _ []byte) {
 }
 
 func (c *conn) alive() {
-	_ = c.socket.SetReadDeadline(time.Now().Add(2*c.g.cfg.Heartbeat + c.g.cfg.Heartbeat/2))
+	c.readBy(time.Now().Add(2*c.g.cfg.Heartbeat + c.g.cfg.Heartbeat/2))
+}
+
+// readBy closes the connection if it sends nothing until t.
+func (c *conn) readBy(t time.Time) {
+	if c.poll != nil {
+		c.poll.deadline.Store(t.UnixNano())
+		return
+	}
+	_ = c.socket.SetReadDeadline(t)
 }
 
 func connOf(socket *gws.Conn) *conn {

@@ -43,7 +43,7 @@ func NewTestConn(g *Gateway) (*TestConn, error) {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	for c := range g.conns {
-		if c.socket.NetConn().(*quietConn).Conn == server {
+		if c.nc.(*quietConn).Conn == server {
 			return &TestConn{c: c, client: client}, nil
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -48,8 +49,10 @@ type Config struct {
 	// connection [1/s, burst 10].
 	PresenceRate  float64
 	PresenceBurst int
-	Logger        *slog.Logger
-	Metrics       *Metrics
+	// Engine reads the connections: EnginePoll [default] or EngineGWS.
+	Engine  string
+	Logger  *slog.Logger
+	Metrics *Metrics
 }
 
 // Metrics are the gateway's counters; any field may be nil.
@@ -75,6 +78,8 @@ type Gateway struct {
 	rooms     map[string]map[*conn]struct{} // room watches by conversation id
 
 	frames sync.Pool   // write buffers of the connections' writers
+	reads  sync.Pool   // read buffers of the poll engine's readers
+	poller *poller     // the poll engine; nil under the gws engine
 	sse    sseRegistry // event streams (GET /v1/events)
 
 	nextID   atomic.Uint64
@@ -105,6 +110,9 @@ func New(svc *chat.Service, cfg Config) *Gateway {
 	if cfg.WriteWait == 0 {
 		cfg.WriteWait = 10 * time.Second
 	}
+	if cfg.Engine == "" {
+		cfg.Engine = EnginePoll
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -122,6 +130,10 @@ func New(svc *chat.Service, cfg Config) *Gateway {
 		rooms:     make(map[string]map[*conn]struct{}),
 	}
 	g.frames.New = func() any { b := make([]byte, 0, 4096); return &b }
+	g.reads.New = func() any { b := make([]byte, 0, readBufSize); return &b }
+	if cfg.Engine == EnginePoll {
+		g.poller = newPoller(g)
+	}
 	g.upgrader = gws.NewUpgrader(g, &gws.ServerOption{
 		// Read up to 16x the frame limit so an oversized frame costs one
 		// error frame, not the connection; beyond that gws closes with 1009.
@@ -154,33 +166,61 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"error":{"code":"internal","message":"connection cannot be upgraded"}}`, http.StatusInternalServerError)
 		return
 	}
-	netConn, _, err := hj.Hijack()
+	netConn, brw, err := hj.Hijack()
 	if err != nil {
 		return
 	}
 	// gws sends a read error's text as the close reason; quietConn strips
 	// the socket addresses from those errors.
 	qc := &quietConn{Conn: netConn}
-	socket, err := g.upgrader.UpgradeFromConn(qc, bufio.NewReaderSize(qc, readBuffer), r)
+	_, isTCP := netConn.(*net.TCPConn)
+	poll := g.poller != nil && isTCP
+	var br *bufio.Reader
+	if !poll {
+		br = bufio.NewReaderSize(qc, readBuffer)
+	}
+	// gws does the handshake for both engines.
+	socket, err := g.upgrader.UpgradeFromConn(qc, br, r)
 	if err != nil {
 		return // gws has answered the bad handshake
 	}
 	n := g.nextID.Add(1)
 	// Connection ids are unique across the cluster: events name the
 	// connection that caused them (ExceptConn) on every node.
-	c := &conn{g: g, socket: socket, id: g.svc.NodeID() + "/" + strconv.FormatUint(n, 36), slot: n}
-	socket.Session().Store("", c)
+	c := &conn{g: g, nc: qc, id: g.svc.NodeID() + "/" + strconv.FormatUint(n, 36), slot: n}
 	// The HTTP server's request deadlines stay on a hijacked connection;
 	// from here the gateway owns them: auth timeout and heartbeats for
 	// reads, a deadline per write in the writer.
-	_ = socket.SetReadDeadline(time.Now().Add(g.cfg.AuthTimeout))
-	_ = socket.SetWriteDeadline(time.Time{})
+	_ = netConn.SetReadDeadline(time.Time{})
+	_ = netConn.SetWriteDeadline(time.Time{})
+	if poll {
+		c.poll = &pollState{frames: frameReader{max: g.cfg.MaxFrame * 16}}
+		c.poll.deadline.Store(time.Now().Add(g.cfg.AuthTimeout).UnixNano())
+		// Bytes the client sent right behind its upgrade request.
+		if k := brw.Reader.Buffered(); k > 0 {
+			c.poll.pending, _ = brw.Reader.Peek(k)
+			c.poll.pending = append([]byte(nil), c.poll.pending...)
+		}
+	} else {
+		c.socket = socket
+		socket.Session().Store("", c)
+		c.readBy(time.Now().Add(g.cfg.AuthTimeout))
+	}
 	g.mu.Lock()
 	g.conns[c] = struct{}{}
 	g.mu.Unlock()
 	g.count.Add(1)
 	if f := g.cfg.Metrics.Connections; f != nil {
 		f(1)
+	}
+	if poll {
+		if err := g.poller.add(c, netConn); err != nil {
+			g.log.Warn("poll engine", "err", err)
+			c.poll.down.Store(true)
+			_ = qc.Close()
+			g.closed(c)
+		}
+		return
 	}
 	go socket.ReadLoop()
 }
