@@ -73,3 +73,30 @@ func (t *TestConn) Close() {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// Push queues a text frame holding data on every connection of userID, as
+// a delivery does; false if one of them refused it (closed, or closed now
+// for being too slow).
+func Push(g *Gateway, userID string, data []byte) bool {
+	g.mu.RLock()
+	cs := collect(g.byUser[userID])
+	g.mu.RUnlock()
+	ok := len(cs) > 0
+	for _, c := range cs {
+		ok = c.enqueue(outFrame{op: gws.OpcodeText, data: data}, false) && ok
+	}
+	return ok
+}
+
+// Polled reports whether every open connection of g is read by the poll
+// engine.
+func Polled(g *Gateway) bool {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	for c := range g.conns {
+		if c.poll == nil {
+			return false
+		}
+	}
+	return len(g.conns) > 0
+}
