@@ -43,6 +43,7 @@ type conn struct {
 	mu      sync.Mutex
 	queue   []outFrame
 	writing bool
+	later   bool // queued frames wait for the coalescer to start the writer
 	closed  bool // no more frames are taken
 	// closeMsg is the close frame's payload (code and reason), sent once
 	// the queue before it is written, when closing is set.
@@ -75,6 +76,13 @@ type outFrame struct {
 // connection (fan-out never waits for a slow client); with wait true the
 // caller (a sync, on this connection's own read loop) waits for room.
 func (c *conn) enqueue(f outFrame, wait bool) bool {
+	return c.put(f, wait, false)
+}
+
+// put is enqueue; with later set the writer is not started at once but by
+// the gateway's coalescer, so frames of the next fan-outs go in the same
+// write.
+func (c *conn) put(f outFrame, wait, later bool) bool {
 	c.mu.Lock()
 	for {
 		if c.closed {
@@ -120,13 +128,38 @@ func (c *conn) enqueue(f outFrame, wait bool) bool {
 		c.mu.Lock()
 	}
 	c.queue = append(c.queue, f)
-	start := !c.writing
+	if c.writing {
+		c.mu.Unlock()
+		return true
+	}
+	if later {
+		first := !c.later
+		c.later = true
+		c.mu.Unlock()
+		if first {
+			c.g.coalesce.add(c)
+		}
+		return true
+	}
 	c.writing = true
+	c.mu.Unlock()
+	go c.writeLoop()
+	return true
+}
+
+// flush starts the writer of a connection whose frames waited for the
+// coalescer, unless it runs already.
+func (c *conn) flush() {
+	c.mu.Lock()
+	c.later = false
+	start := !c.writing && len(c.queue) > 0
+	if start {
+		c.writing = true
+	}
 	c.mu.Unlock()
 	if start {
 		go c.writeLoop()
 	}
-	return true
 }
 
 // start queues ready and then the frames that waited for it, in one step so

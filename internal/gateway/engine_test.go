@@ -341,11 +341,12 @@ func TestEngineDeadlines(t *testing.T) {
 }
 
 // TestCoalescedWrites: frames queued together are written together, each
-// whole and in order, whatever their length.
+// whole and in order, whatever their length, and whether their writer
+// started at once or after the coalescer's wait.
 func TestCoalescedWrites(t *testing.T) {
 	for _, engine := range engines {
 		t.Run(engine, func(t *testing.T) {
-			n, url := serveGateway(t, gateway.Config{Engine: engine, QueueSize: 4096})
+			n, url := serveGateway(t, gateway.Config{Engine: engine, QueueSize: 4096, Coalesce: 20 * time.Millisecond})
 			w, ready := authed(t, n, url)
 			sizes := []int{0, 1, 125, 126, 127, 65535, 65536, 70000}
 			var want [][]byte
@@ -353,7 +354,11 @@ func TestCoalescedWrites(t *testing.T) {
 				p := []byte(fmt.Sprintf("%06d:", i))
 				p = append(p, bytes.Repeat([]byte{'a' + byte(i%26)}, sizes[i%len(sizes)])...)
 				want = append(want, p)
-				if !gateway.Push(n.gw, ready.User.ID, p) {
+				push := gateway.Push
+				if i%3 != 0 {
+					push = gateway.PushLater
+				}
+				if !push(n.gw, ready.User.ID, p) {
 					t.Fatalf("push %d refused", i)
 				}
 			}
@@ -379,7 +384,16 @@ func TestSlowConsumerIsCut(t *testing.T) {
 			_, ready := authed(t, n, url) // and never read again
 			big := bytes.Repeat([]byte("s"), 64<<10)
 			pushed := 0
-			for ; pushed < 10000 && gateway.Push(n.gw, ready.User.ID, big); pushed++ {
+			// Every other frame as a large fan-out queues it: the coalescer
+			// does not keep a full queue from closing the connection.
+			for ; pushed < 10000; pushed++ {
+				push := gateway.Push
+				if pushed%2 == 1 {
+					push = gateway.PushLater
+				}
+				if !push(n.gw, ready.User.ID, big) {
+					break
+				}
 			}
 			if pushed == 10000 {
 				t.Fatal("a client that reads nothing took 10,000 frames of 64 KiB")
@@ -401,4 +415,24 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatalf("%s: not within 10s", what)
+}
+
+// TestCoalescerStartsWriters: frames queued only as a large fan-out queues
+// them are written without anything else waking the writer.
+func TestCoalescerStartsWriters(t *testing.T) {
+	n, url := serveGateway(t, gateway.Config{Coalesce: 5 * time.Millisecond})
+	w, ready := authed(t, n, url)
+	for round := 0; round < 5; round++ {
+		for i := 0; i < 10; i++ {
+			if !gateway.PushLater(n.gw, ready.User.ID, []byte(fmt.Sprintf("%d-%d", round, i))) {
+				t.Fatal("push refused")
+			}
+		}
+		for i := 0; i < 10; i++ {
+			op, p, err := w.read()
+			if err != nil || op != 0x1 || string(p) != fmt.Sprintf("%d-%d", round, i) {
+				t.Fatalf("round %d frame %d: op %d %q, %v", round, i, op, p, err)
+			}
+		}
+	}
 }

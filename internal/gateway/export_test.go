@@ -78,12 +78,22 @@ func (t *TestConn) Close() {
 // a delivery does; false if one of them refused it (closed, or closed now
 // for being too slow).
 func Push(g *Gateway, userID string, data []byte) bool {
+	return push(g, userID, data, false)
+}
+
+// PushLater is Push as a large fan-out does it: the writer starts once the
+// coalescer's wait is over.
+func PushLater(g *Gateway, userID string, data []byte) bool {
+	return push(g, userID, data, true)
+}
+
+func push(g *Gateway, userID string, data []byte, later bool) bool {
 	g.mu.RLock()
 	cs := collect(g.byUser[userID])
 	g.mu.RUnlock()
 	ok := len(cs) > 0
 	for _, c := range cs {
-		ok = c.enqueue(outFrame{op: gws.OpcodeText, data: data}, false) && ok
+		ok = c.put(outFrame{op: gws.OpcodeText, data: data}, false, later) && ok
 	}
 	return ok
 }

@@ -49,6 +49,12 @@ type Config struct {
 	// connection [1/s, burst 10].
 	PresenceRate  float64
 	PresenceBurst int
+	// A fan-out to at least CoalesceMin of this node's connections [64]
+	// leaves its frames queued for up to Coalesce [5ms] before the writers
+	// start, so that one write(2) carries the frames of several messages;
+	// negative Coalesce writes at once.
+	Coalesce    time.Duration
+	CoalesceMin int
 	// Engine reads the connections: EnginePoll [default] or EngineGWS.
 	Engine  string
 	Logger  *slog.Logger
@@ -77,10 +83,11 @@ type Gateway struct {
 	watchers  map[string]map[*conn]struct{} // presence subscriptions by user id
 	rooms     map[string]map[*conn]struct{} // room watches by conversation id
 
-	frames sync.Pool   // write buffers of the connections' writers
-	reads  sync.Pool   // read buffers of the poll engine's readers
-	poller *poller     // the poll engine; nil under the gws engine
-	sse    sseRegistry // event streams (GET /v1/events)
+	frames   sync.Pool // write buffers of the connections' writers
+	reads    sync.Pool // read buffers of the poll engine's readers
+	poller   *poller   // the poll engine; nil under the gws engine
+	coalesce coalescer
+	sse      sseRegistry // event streams (GET /v1/events)
 
 	nextID   atomic.Uint64
 	draining atomic.Bool
@@ -110,6 +117,12 @@ func New(svc *chat.Service, cfg Config) *Gateway {
 	if cfg.WriteWait == 0 {
 		cfg.WriteWait = 10 * time.Second
 	}
+	if cfg.Coalesce == 0 {
+		cfg.Coalesce = 5 * time.Millisecond
+	}
+	if cfg.CoalesceMin == 0 {
+		cfg.CoalesceMin = 64
+	}
 	if cfg.Engine == "" {
 		cfg.Engine = EnginePoll
 	}
@@ -130,6 +143,7 @@ func New(svc *chat.Service, cfg Config) *Gateway {
 		rooms:     make(map[string]map[*conn]struct{}),
 	}
 	g.frames.New = func() any { b := make([]byte, 0, 4096); return &b }
+	g.coalesce.wait = cfg.Coalesce
 	g.reads.New = func() any { b := make([]byte, 0, readBufSize); return &b }
 	if cfg.Engine == EnginePoll {
 		g.poller = newPoller(g)
@@ -354,8 +368,9 @@ func (g *Gateway) Deliver(ev *chat.Event) {
 		}
 	}
 	g.mu.RUnlock()
+	later := g.cfg.Coalesce > 0 && len(targets) >= g.cfg.CoalesceMin
 	for _, c := range targets {
-		c.enqueue(out, false)
+		c.put(out, false, later)
 	}
 	streams := g.deliverSSE(ev, out)
 	if f := g.cfg.Metrics.FramesOut; f != nil {
