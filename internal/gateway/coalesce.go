@@ -41,6 +41,10 @@ func (q *coalescer) flush() {
 	q.conns = nil
 	q.mu.Unlock()
 	for _, c := range conns {
-		c.flush()
+		if c.poll != nil {
+			c.flushNow()
+		} else {
+			c.flush()
+		}
 	}
 }

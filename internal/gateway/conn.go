@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -190,51 +191,138 @@ func (c *conn) slow() {
 
 // writeLoop writes queued frames until the queue is empty, then exits; if
 // the connection is closing it ends with the close frame.
-func (c *conn) writeLoop() {
+func (c *conn) writeLoop() { c.writeFrom(nil, 0) }
+
+// writeFrom writes (*buf)[from:], frames already framed when buf is not
+// nil, then whatever is queued, until the queue is empty.
+func (c *conn) writeFrom(buf *[]byte, from int) {
 	for {
-		c.mu.Lock()
-		batch := c.queue
-		c.queue = nil
-		if c.wake != nil {
-			close(c.wake)
-			c.wake = nil
-		}
-		if len(batch) == 0 {
-			c.writing = false
-			closing, msg := c.closing, c.closeMsg
-			c.closing, c.closeMsg = false, nil
-			c.mu.Unlock()
-			if closing {
-				c.writeClose(msg)
+		if buf == nil {
+			batch, closing, msg := c.take()
+			if len(batch) == 0 {
+				if closing {
+					c.writeClose(msg)
+				}
+				return
 			}
+			buf, from = c.frame(batch), 0
+		}
+		err := c.writeAll((*buf)[from:])
+		c.g.putFrames(buf)
+		buf = nil
+		if err != nil {
+			c.fail()
 			return
 		}
-		c.mu.Unlock()
-		// Every frame waiting goes out in one write(2): fan-out queues many
-		// frames per connection, and a syscall per frame was most of its
-		// cost. This goroutine is the connection's only writer (pongs and
-		// pings come through the queue too), so framing here cannot
-		// interleave with another write; gws itself writes only the close
-		// frame of a connection that is ending.
-		buf := c.g.frames.Get().(*[]byte)
-		b := (*buf)[:0]
-		for _, f := range batch {
-			b = appendFrame(b, f.op, f.data)
+	}
+}
+
+// take takes every queued frame. When none is left it ends the writer's
+// turn, and says whether the connection is closing and with what close
+// frame.
+func (c *conn) take() (batch []outFrame, closing bool, msg []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	batch = c.queue
+	c.queue = nil
+	if c.wake != nil {
+		close(c.wake)
+		c.wake = nil
+	}
+	if len(batch) == 0 {
+		c.writing = false
+		closing, msg = c.closing, c.closeMsg
+		c.closing, c.closeMsg = false, nil
+	}
+	return batch, closing, msg
+}
+
+// frame frames batch into one buffer from the gateway's pool. Every frame
+// waiting goes out in one write(2): fan-out queues many frames per
+// connection, and a syscall per frame was most of its cost. The writer is
+// the connection's only writer (pongs and pings come through the queue
+// too), so framing here cannot interleave with another write; gws itself
+// writes only the close frame of a connection that is ending.
+func (c *conn) frame(batch []outFrame) *[]byte {
+	buf := c.g.frames.Get().(*[]byte)
+	b := (*buf)[:0]
+	for _, f := range batch {
+		b = appendFrame(b, f.op, f.data)
+	}
+	*buf = b
+	return buf
+}
+
+func (g *Gateway) putFrames(buf *[]byte) {
+	if cap(*buf) <= maxPooledFrames {
+		*buf = (*buf)[:0]
+		g.frames.Put(buf)
+	}
+}
+
+// writeAll writes b, waiting up to WriteWait for a client that is slow to
+// take it. Under the poll engine it first writes without waiting (most
+// writes fit the socket buffer), which needs no deadline.
+func (c *conn) writeAll(b []byte) error {
+	if c.poll != nil {
+		n, err := c.poller().write(c.poll, b)
+		if err == nil && n == len(b) {
+			return nil
+		}
+		if err != nil && err != syscall.EAGAIN {
+			return err
 		}
 		_ = c.nc.SetWriteDeadline(time.Now().Add(c.g.cfg.WriteWait))
-		_, err := c.nc.Write(b)
-		if cap(b) <= maxPooledFrames {
-			*buf = b
-			c.g.frames.Put(buf)
+		_, err = c.nc.Write(b[n:])
+		_ = c.nc.SetWriteDeadline(time.Time{})
+		return err
+	}
+	_ = c.nc.SetWriteDeadline(time.Now().Add(c.g.cfg.WriteWait))
+	_, err := c.nc.Write(b)
+	return err
+}
+
+// fail closes a connection whose write failed.
+func (c *conn) fail() {
+	c.mu.Lock()
+	c.closed = true
+	c.queue = nil
+	c.mu.Unlock()
+	c.shut()
+}
+
+// flushNow is flush for the coalescer under the poll engine: it writes
+// what is queued from the coalescer's own goroutine when the socket takes
+// it at once, sparing a writer goroutine, and leaves the rest to one.
+func (c *conn) flushNow() {
+	c.mu.Lock()
+	c.later = false
+	if c.writing || len(c.queue) == 0 {
+		c.mu.Unlock()
+		return
+	}
+	c.writing = true
+	c.mu.Unlock()
+	batch, _, _ := c.take() // not empty: nothing else takes while writing is set
+	buf := c.frame(batch)
+	n, err := c.poller().write(c.poll, *buf)
+	switch {
+	case err == nil && n == len(*buf):
+		c.g.putFrames(buf)
+		c.mu.Lock()
+		more := len(c.queue) > 0 || c.closing
+		if !more {
+			c.writing = false
 		}
-		if err != nil {
-			c.mu.Lock()
-			c.closed = true
-			c.queue = nil
-			c.mu.Unlock()
-			c.shut()
-			return
+		c.mu.Unlock()
+		if more {
+			go c.writeLoop()
 		}
+	case err == nil || err == syscall.EAGAIN:
+		go c.writeFrom(buf, n)
+	default:
+		c.g.putFrames(buf)
+		go c.fail() // unregistering may wait on the core
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"time"
 
 	"github.com/lxzan/gws"
@@ -89,7 +90,7 @@ func PushLater(g *Gateway, userID string, data []byte) bool {
 
 func push(g *Gateway, userID string, data []byte, later bool) bool {
 	g.mu.RLock()
-	cs := collect(g.byUser[userID])
+	cs := slices.Clone(g.byUser[userID])
 	g.mu.RUnlock()
 	ok := len(cs) > 0
 	for _, c := range cs {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -78,7 +79,7 @@ type Gateway struct {
 
 	mu        sync.RWMutex
 	conns     map[*conn]struct{}
-	byUser    map[string]map[*conn]struct{}
+	byUser    map[string][]*conn // a slice: fan-out walks it for every recipient
 	bySession map[string]map[*conn]struct{}
 	watchers  map[string]map[*conn]struct{} // presence subscriptions by user id
 	rooms     map[string]map[*conn]struct{} // room watches by conversation id
@@ -137,7 +138,7 @@ func New(svc *chat.Service, cfg Config) *Gateway {
 		svc:       svc,
 		log:       cfg.Logger,
 		conns:     make(map[*conn]struct{}),
-		byUser:    make(map[string]map[*conn]struct{}),
+		byUser:    make(map[string][]*conn),
 		bySession: make(map[string]map[*conn]struct{}),
 		watchers:  make(map[string]map[*conn]struct{}),
 		rooms:     make(map[string]map[*conn]struct{}),
@@ -354,13 +355,13 @@ func (g *Gateway) Deliver(ev *chat.Event) {
 	if ev.Kind == chat.EventMember && ev.Member.Gone() {
 		defer g.memberGone(ev.Member)
 	}
-	var targets []*conn
+	targets := make([]*conn, 0, len(ev.Recipients))
 	g.mu.RLock()
 	if ev.Kind == chat.EventPresence {
 		targets = collect(g.watchers[ev.Presence.UserID])
 	} else {
 		for _, u := range ev.Recipients {
-			for c := range g.byUser[u] {
+			for _, c := range g.byUser[u] {
 				if c.id != ev.ExceptConn {
 					targets = append(targets, c)
 				}
@@ -399,7 +400,7 @@ func mustEncode(f wire.ServerFrame) []byte {
 func (g *Gateway) register(c *conn) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	add(g.byUser, c.info.UserID, c)
+	g.byUser[c.info.UserID] = append(g.byUser[c.info.UserID], c)
 	add(g.bySession, c.info.Session, c)
 }
 
@@ -419,7 +420,10 @@ func (g *Gateway) unregister(c *conn) {
 	defer g.mu.Unlock()
 	delete(g.conns, c)
 	if c.authed.Load() {
-		remove(g.byUser, c.info.UserID, c)
+		g.byUser[c.info.UserID] = slices.DeleteFunc(g.byUser[c.info.UserID], func(o *conn) bool { return o == c })
+		if len(g.byUser[c.info.UserID]) == 0 {
+			delete(g.byUser, c.info.UserID)
+		}
 		remove(g.bySession, c.info.Session, c)
 	}
 	for _, u := range c.watching {

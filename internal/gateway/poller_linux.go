@@ -127,6 +127,26 @@ func (p *poller) read(ps *pollState, b []byte) (n int, err error) {
 	return n, err
 }
 
+// write writes what c's socket takes of b without waiting:
+// syscall.EAGAIN when it takes nothing.
+func (p *poller) write(ps *pollState, b []byte) (n int, err error) {
+	cerr := ps.raw.Write(func(fd uintptr) bool {
+		for {
+			n, err = syscall.Write(int(fd), b)
+			if err != syscall.EINTR {
+				return true
+			}
+		}
+	})
+	if cerr != nil {
+		return 0, cerr
+	}
+	if n < 0 {
+		n = 0
+	}
+	return n, err
+}
+
 // loop hands each ready connection to a reading goroutine, and closes
 // those past their read deadline, until the set is empty.
 func (p *poller) loop(epfd int) {

@@ -23,3 +23,7 @@ func (p *poller) remove(*conn) {}
 func (p *poller) read(*pollState, []byte) (int, error) {
 	return 0, errors.New("gateway: the poll engine needs Linux")
 }
+
+func (p *poller) write(*pollState, []byte) (int, error) {
+	return 0, errors.New("gateway: the poll engine needs Linux")
+}
