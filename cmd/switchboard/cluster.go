@@ -22,7 +22,7 @@ type cluster struct {
 	bus      chat.Bus
 	limiter  chat.RateLimiter // nil for a single node
 
-	client   *goredis.Client // nil for a single node
+	client   goredis.UniversalClient // nil for a single node
 	rbus     *redis.Bus
 	rpres    *redis.Presence
 	registry *redis.Registry
@@ -67,14 +67,19 @@ func (c *cluster) start(ctx context.Context, info func() redis.NodeInfo, log *sl
 		}
 	}()
 	// After an outage or a master switch, put this node's entries back
-	// now rather than at the next refresh. (The bus notices by itself: its
-	// reading connection breaks, and it tells the clients to resync.)
+	// now rather than at the next refresh: presence, registry and, on a
+	// Redis Cluster, the bus's fan-out lists. (The bus notices a break of
+	// its own link by itself: its reading connection breaks, and it tells
+	// the clients to resync.)
 	go redis.Watch(ctx, c.client, time.Second, log, func(ctx context.Context) {
 		if err := c.rpres.Refresh(ctx); err != nil {
 			log.Warn("presence refresh after a Redis change failed", "err", err)
 		}
 		if err := c.registry.Register(ctx, info()); err != nil {
 			log.Warn("registration after a Redis change failed", "err", err)
+		}
+		if err := c.rbus.Renew(ctx); err != nil {
+			log.Warn("bus lists after a Redis change failed", "err", err)
 		}
 	})
 }

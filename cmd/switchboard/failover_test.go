@@ -638,6 +638,12 @@ func waitCaughtUp(t testing.TB, db *pgxpool.Pool, users []*foUser) {
 // redisAddr with the given key prefix.
 func foNodes(t testing.TB, n int, pgURL, redisAddr, prefix string, args ...string) []*procNode {
 	t.Helper()
+	return foNodesURL(t, n, pgURL, "redis://"+redisAddr+"/0", prefix, args...)
+}
+
+// foNodesURL is foNodes with any --redis URL.
+func foNodesURL(t testing.TB, n int, pgURL, redisURL, prefix string, args ...string) []*procNode {
+	t.Helper()
 	nodes := make([]*procNode, n)
 	var wg sync.WaitGroup
 	for i := range nodes {
@@ -645,7 +651,7 @@ func foNodes(t testing.TB, n int, pgURL, redisAddr, prefix string, args ...strin
 		go func() {
 			defer wg.Done()
 			nodes[i] = startProcNode(t, fmt.Sprintf("%s-n%d", prefix, i), append([]string{
-				"--postgres", pgURL, "--redis", "redis://" + redisAddr + "/0", "--redis-prefix", prefix}, args...)...)
+				"--postgres", pgURL, "--redis", redisURL, "--redis-prefix", prefix}, args...)...)
 		}()
 	}
 	wg.Wait()

@@ -57,15 +57,6 @@ type pushWiring struct {
 	done   chan struct{}
 }
 
-// committed is node.Config.Committed: with push on, newly stored messages
-// go to the sender (made later, before the first commit).
-func (w *pushWiring) committed() func(chat.Message) {
-	if !w.cfg.on {
-		return nil
-	}
-	return func(m chat.Message) { w.sender.Committed(m) }
-}
-
 // start makes the sender (keeping the cluster's VAPID keys in the store)
 // and returns the API's push routes, nil when push is off.
 func (w *pushWiring) start(ctx context.Context, svc *chat.Service, store chat.Store, grace time.Duration,
@@ -83,7 +74,7 @@ func (w *pushWiring) start(ctx context.Context, svc *chat.Service, store chat.St
 	pm := m.Push(nodeID)
 	s, err := push.New(ctx, push.Config{Service: svc, Store: ps, Subject: w.cfg.subject, Preview: w.cfg.preview,
 		Grace: grace, Backoff: w.cfg.backoff, Lease: w.cfg.lease, MaxAttempts: w.cfg.attempts, Logger: log,
-		Metrics: push.Metrics{Sent: pm.Sent, Failed: pm.Failed, Removed: pm.Removed, Depth: pm.Depth}})
+		Metrics: push.Metrics{Sent: pm.Sent, Failed: pm.Failed, Removed: pm.Removed, Depth: pm.Depth, Outbox: pm.Outbox}})
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +90,8 @@ func (w *pushWiring) run(ctx context.Context) {
 	go func() { defer close(w.done); w.sender.Run(ctx) }()
 }
 
-// wait returns once the sender has queued what it took and stopped.
+// wait returns once the sender has stopped: its sends in flight recorded,
+// the jobs it claimed and did not start released.
 func (w *pushWiring) wait() {
 	if w.done != nil {
 		<-w.done

@@ -13,6 +13,7 @@ import (
 	"github.com/switchboard-chat/switchboard/client"
 	"github.com/switchboard-chat/switchboard/internal/chat"
 	"github.com/switchboard-chat/switchboard/internal/push/pushtest"
+	"github.com/switchboard-chat/switchboard/internal/testenv"
 	"github.com/switchboard-chat/switchboard/wire"
 )
 
@@ -67,8 +68,8 @@ func subscribe(t testing.TB, s *testServer, ps *pushtest.Server, c *client.Clien
 	}
 }
 
-// waitPushes waits until the push service accepted n pushes and the queue
-// of every node is empty, then returns them.
+// waitPushes waits until the push service accepted n pushes and the
+// outbox and queue seen by every node are empty, then returns them.
 func waitPushes(t testing.TB, ps *pushtest.Server, n int, nodes ...*testServer) []pushtest.Push {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
@@ -76,7 +77,8 @@ func waitPushes(t testing.TB, ps *pushtest.Server, n int, nodes ...*testServer) 
 		got := ps.Got()
 		empty := true
 		for _, s := range nodes {
-			empty = empty && metricValue(t, s, "switchboard_push_queue_depth") == 0
+			empty = empty && metricValue(t, s, "switchboard_push_queue_depth") == 0 &&
+				metricValue(t, s, "switchboard_push_outbox_depth") == 0
 		}
 		if len(got) >= n && empty {
 			if errs := ps.Errors(); len(errs) > 0 {
@@ -326,63 +328,75 @@ func TestClusterPushOnce(t *testing.T) {
 	}
 }
 
-// TestPushSurvivesKill: pushes queued when a node is SIGKILLed go out
-// after it restarts on the same store, each once.
-func TestPushSurvivesKill(t *testing.T) {
-	ps := pushtest.NewServer(t)
-	data := t.TempDir()
-	metricsAddr := fmt.Sprintf("127.0.0.1:%d", procFreePort(t))
-	args := append([]string{"--data", data, "--metrics-addr", metricsAddr}, pushArgs...)
-	// A long grace keeps the pushes queued, not yet due, at the kill.
-	n := startProcNode(t, "push", append(args, "--presence-grace", "3s")...)
-	alice, bob := client.New(n.URL), client.New(n.URL)
-	for _, c := range []struct {
-		c    *client.Client
-		name string
-	}{{alice, "alice"}, {bob, "bob"}} {
-		if _, err := c.c.Signup(ctxT(t), c.name, "password-"+c.name, ""); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.c.Login(ctxT(t), c.name, "password-"+c.name); err != nil {
-			t.Fatal(err)
-		}
-	}
-	srv := &testServer{URL: n.URL}
-	subscribe(t, srv, ps, alice, ps.Subscribe(t, "laptop"))
-	subscribe(t, srv, ps, alice, ps.Subscribe(t, "phone"))
-	bc, err := bob.Dial(ctxT(t), "phone")
-	if err != nil {
-		t.Fatal(err)
-	}
-	const msgs = 3
-	for i := 0; i < msgs; i++ {
-		if _, err := bc.Send(ctxT(t), client.SendRequest{ToUser: "alice", Text: "queued"}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	base := "http://" + metricsAddr
-	deadline := time.Now().Add(20 * time.Second)
-	for metricAt(t, base, "switchboard_push_queue_depth") != 2*msgs {
-		if time.Now().After(deadline) {
-			t.Fatalf("queue depth never reached %d", 2*msgs)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if got := ps.Got(); len(got) != 0 {
-		t.Fatalf("pushed before the kill: %+v", got)
-	}
-	bc.Close()
-	n.Kill()
+// TestPushOutboxSurvivesKill: a node SIGKILLed after messages were
+// committed but before their presence grace passed (so their pushes are
+// only in the outbox, none queued yet) pushes each (message, device)
+// exactly once after it restarts on the same store: SQLite and PostgreSQL.
+func TestPushOutboxSurvivesKill(t *testing.T) {
+	for _, store := range []string{"sqlite", "postgres"} {
+		t.Run(store, func(t *testing.T) {
+			ps := pushtest.NewServer(t)
+			metricsAddr := fmt.Sprintf("127.0.0.1:%d", procFreePort(t))
+			args := append([]string{"--data", t.TempDir(), "--metrics-addr", metricsAddr}, pushArgs...)
+			if store == "postgres" {
+				args = append(args, "--postgres", testenv.Postgres(t))
+			}
+			// A long grace keeps the pushes in the outbox, not yet due, at
+			// the kill.
+			n := startProcNode(t, "push", append(args, "--presence-grace", "3s")...)
+			alice, bob := client.New(n.URL), client.New(n.URL)
+			for _, c := range []struct {
+				c    *client.Client
+				name string
+			}{{alice, "alice"}, {bob, "bob"}} {
+				if _, err := c.c.Signup(ctxT(t), c.name, "password-"+c.name, ""); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := c.c.Login(ctxT(t), c.name, "password-"+c.name); err != nil {
+					t.Fatal(err)
+				}
+			}
+			srv := &testServer{URL: n.URL}
+			subscribe(t, srv, ps, alice, ps.Subscribe(t, "laptop"))
+			subscribe(t, srv, ps, alice, ps.Subscribe(t, "phone"))
+			bc, err := bob.Dial(ctxT(t), "phone")
+			if err != nil {
+				t.Fatal(err)
+			}
+			const msgs = 3
+			for i := 0; i < msgs; i++ {
+				if _, err := bc.Send(ctxT(t), client.SendRequest{ToUser: "alice", Text: "queued"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			base := "http://" + metricsAddr
+			deadline := time.Now().Add(20 * time.Second)
+			for metricAt(t, base, "switchboard_push_outbox_depth") != msgs {
+				if time.Now().After(deadline) {
+					t.Fatalf("outbox depth never reached %d", msgs)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if q := metricAt(t, base, "switchboard_push_queue_depth"); q != 0 {
+				t.Fatalf("queue depth %v before the grace passed; want 0 (all in the outbox)", q)
+			}
+			if got := ps.Got(); len(got) != 0 {
+				t.Fatalf("pushed before the kill: %+v", got)
+			}
+			bc.Close()
+			n.Kill()
 
-	n2 := startProcNode(t, "push", args...)
-	restarted := &testServer{URL: n2.URL, Metrics: base}
-	got := waitPushes(t, ps, 2*msgs, restarted)
-	seen := map[string]int{}
-	for i, p := range payloads(t, got) {
-		seen[fmt.Sprint(got[i].Subscription, "/", p.Seq)]++
-	}
-	if len(got) != 2*msgs || len(seen) != 2*msgs {
-		t.Fatalf("after restart: %d pushes, %d distinct; want %d each: %v", len(got), len(seen), 2*msgs, seen)
+			n2 := startProcNode(t, "push", args...)
+			restarted := &testServer{URL: n2.URL, Metrics: base}
+			got := waitPushes(t, ps, 2*msgs, restarted)
+			seen := map[string]int{}
+			for i, p := range payloads(t, got) {
+				seen[fmt.Sprint(got[i].Subscription, "/", p.Seq)]++
+			}
+			if len(got) != 2*msgs || len(seen) != 2*msgs {
+				t.Fatalf("after restart: %d pushes, %d distinct; want %d each: %v", len(got), len(seen), 2*msgs, seen)
+			}
+		})
 	}
 }
 

@@ -45,3 +45,39 @@ func TestParseSentinelURL(t *testing.T) {
 		})
 	}
 }
+
+func TestParseClusterURL(t *testing.T) {
+	tests := []struct {
+		url        string
+		wantErr    bool
+		addrs      []string
+		user, pass string
+	}{
+		{url: "redis-cluster://127.0.0.1:7000", addrs: []string{"127.0.0.1:7000"}},
+		{url: "redis-cluster://:secret@a:1,b:2,c:3", addrs: []string{"a:1", "b:2", "c:3"}, pass: "secret"},
+		{url: "redis-cluster://sb:secret@a:1/", addrs: []string{"a:1"}, user: "sb", pass: "secret"},
+		{url: "redis-cluster://a:1/0", wantErr: true},    // a database
+		{url: "redis-cluster://a", wantErr: true},        // no port
+		{url: "redis-cluster://a:1,,b:2", wantErr: true}, // empty address
+		{url: "redis-cluster://a:1?db=1", wantErr: true}, // unknown parameter
+		{url: "redis-sentinel://a:1/m", wantErr: true},   // another scheme
+		{url: "redis-cluster://[::1:1", wantErr: true},   // not a URL
+	}
+	for _, tt := range tests {
+		t.Run(tt.url, func(t *testing.T) {
+			opt, err := parseClusterURL(tt.url)
+			if tt.wantErr {
+				if err == nil {
+					t.Fatalf("got %+v, want an error", opt)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(opt.Addrs, tt.addrs) || opt.Username != tt.user || opt.Password != tt.pass {
+				t.Errorf("got addrs %v user %q pass %q", opt.Addrs, opt.Username, opt.Password)
+			}
+		})
+	}
+}

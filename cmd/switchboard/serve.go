@@ -255,7 +255,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		LargeGroup:    cfg.largeGroup,
 		ReorderWait:   cfg.reorderWait,
 		Metrics:       m.Core(),
-		Committed:     pw.committed(),
 	})
 	trusted, err := parsePrefixes(cfg.trusted)
 	if err != nil {
@@ -389,7 +388,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 func openStore(ctx context.Context, cfg serveConfig, log *slog.Logger) (chat.Store, error) {
 	if cfg.postgres != "" {
-		s, err := postgres.Open(ctx, cfg.postgres, postgres.WithLogger(log))
+		opts := []postgres.Option{postgres.WithLogger(log)}
+		if cfg.push.on {
+			// Each message stored leaves its pushes' outbox entry in its
+			// own transaction; without push, appends write nothing more.
+			opts = append(opts, postgres.WithPushOutbox(cfg.presenceGrace))
+		}
+		s, err := postgres.Open(ctx, cfg.postgres, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("open PostgreSQL store: %w", err)
 		}
@@ -398,7 +403,11 @@ func openStore(ctx context.Context, cfg serveConfig, log *slog.Logger) (chat.Sto
 	if err := os.MkdirAll(cfg.data, 0o750); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	s, err := sqlite.Open(ctx, filepath.Join(cfg.data, "switchboard.db"))
+	var opts []sqlite.Option
+	if cfg.push.on {
+		opts = append(opts, sqlite.WithPushOutbox(cfg.presenceGrace))
+	}
+	s, err := sqlite.Open(ctx, filepath.Join(cfg.data, "switchboard.db"), opts...)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}

@@ -3,7 +3,6 @@ package chat
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"net/url"
 	"strings"
 )
@@ -46,8 +45,9 @@ type PushBatch struct {
 	DueAt     int64
 }
 
-// PushStore keeps VAPID keys, subscriptions and the durable push queue.
-// Both stores implement it; the Service finds it on its Store.
+// PushStore keeps VAPID keys, subscriptions, the push outbox and the
+// durable push queue. Both stores implement it; the Service finds it on
+// its Store.
 type PushStore interface {
 	// VAPIDKeys returns the cluster's VAPID key pair, storing priv and pub
 	// first if none is stored: every node signs with the first pair kept.
@@ -62,6 +62,19 @@ type PushStore interface {
 	// EnqueuePushes queues one job per subscription of b.UserIDs; a
 	// (message, subscription) already queued is not queued again.
 	EnqueuePushes(ctx context.Context, b PushBatch) (int, error)
+	// ClaimOutbox leases up to limit outbox entries due at now (see
+	// PushOutboxEntry) until now+lease, counting an attempt on each; an
+	// entry whose lease ran out (its node died) is due again. Concurrent
+	// claimers never get the same entry.
+	ClaimOutbox(ctx context.Context, now, lease int64, limit int) ([]PushOutboxEntry, error)
+	// HandOffPushes removes b.MessageID's outbox entry and, in the same
+	// transaction, queues b's jobs as EnqueuePushes does. If the entry is
+	// no longer there (another claimer handed it off first) it queues
+	// nothing and returns false: a message's pushes are queued once, even
+	// if its jobs were already sent and finished.
+	HandOffPushes(ctx context.Context, b PushBatch) (queued int, handed bool, err error)
+	// PushOutboxDepth counts the outbox entries.
+	PushOutboxDepth(ctx context.Context) (int, error)
 	// ClaimPushes leases up to limit due jobs until now+lease, counting an
 	// attempt on each; a job whose lease ran out (its node died) is due
 	// again. Concurrent claimers never get the same job.
@@ -145,43 +158,6 @@ func checkSubscription(sub PushSubscription, allowHTTP bool) error {
 		return Errorf(EBadRequest, "device is at most 64 bytes")
 	}
 	return nil
-}
-
-// QueuePushes queues a committed message's pushes: one per subscription
-// of each member but the sender, due once the presence grace has passed
-// (whether the member is still away is checked when it is due). Without
-// preview the payload carries no text.
-func (s *Service) QueuePushes(ctx context.Context, m Message, grace int64, preview bool) (int, error) {
-	ps, err := s.pushStore()
-	if err != nil {
-		return 0, err
-	}
-	ms, err := s.rt.Members(ctx, m.ConversationID)
-	if err != nil {
-		return 0, err
-	}
-	var others []Member
-	for _, mb := range ms.List {
-		if mb.UserID != m.SenderID {
-			others = append(others, mb)
-		}
-	}
-	// Settings are read at commit: a mute set later applies from the next
-	// message on.
-	users, err := s.wantsPush(ctx, m, others, m.TS)
-	if err != nil || len(users) == 0 {
-		return 0, err
-	}
-	p := PushPayload{Conversation: m.ConversationID, Seq: m.Seq, From: m.Sender}
-	if preview {
-		p.Text = m.Text
-	}
-	payload, err := json.Marshal(p)
-	if err != nil {
-		return 0, err
-	}
-	return ps.EnqueuePushes(ctx, PushBatch{MessageID: m.ID, UserIDs: users, Payload: payload,
-		Topic: pushTopic(m.ConversationID), DueAt: m.TS + grace})
 }
 
 // pushTopic is a conversation's Topic header: at most 32 characters of the

@@ -12,6 +12,7 @@ type Push struct {
 	failed  *prometheus.CounterVec
 	removed prometheus.Counter
 	depth   prometheus.Gauge
+	outbox  prometheus.Gauge
 }
 
 // Push registers the Web Push collectors on the node's registry.
@@ -26,8 +27,10 @@ func (m *Metrics) Push(node string) *Push {
 			Name: "switchboard_push_subscriptions_removed_total", Help: "Subscriptions removed after a 404 or 410.", ConstLabels: labels}),
 		depth: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "switchboard_push_queue_depth", Help: "Pushes queued in the store, all nodes'.", ConstLabels: labels}),
+		outbox: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "switchboard_push_outbox_depth", Help: "Stored messages whose pushes are not queued yet (their presence grace has not passed), all nodes'.", ConstLabels: labels}),
 	}
-	m.reg.MustRegister(p.sent, p.failed, p.removed, p.depth)
+	m.reg.MustRegister(p.sent, p.failed, p.removed, p.depth, p.outbox)
 	return p
 }
 
@@ -42,3 +45,6 @@ func (p *Push) Removed() { p.removed.Inc() }
 
 // Depth sets the queue depth.
 func (p *Push) Depth(n int) { p.depth.Set(float64(n)) }
+
+// Outbox sets the outbox depth.
+func (p *Push) Outbox(n int) { p.outbox.Set(float64(n)) }

@@ -38,10 +38,6 @@ type Config struct {
 	// predecessor has not reached it yet (default 1s); see sequencer.
 	ReorderWait time.Duration
 	Metrics     chat.Metrics
-	// Committed, if set, gets each newly stored message (not a retry's
-	// duplicate), in commit order, from the fan-out loop: it must not
-	// block. The Web Push sender queues pushes from it.
-	Committed func(chat.Message)
 }
 
 // Node is the runtime of one node. It implements chat.Runtime.

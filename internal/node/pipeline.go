@@ -146,9 +146,6 @@ func (n *Node) fanOutLoop() {
 			if f := n.cfg.Metrics.MessageSent; f != nil {
 				f()
 			}
-			if f := n.cfg.Committed; f != nil {
-				f(a.Result)
-			}
 			ms, err := n.Members(ctx, a.Result.ConversationID)
 			if err != nil {
 				n.log.Warn("fan-out members", "err", err)

@@ -367,6 +367,7 @@ func (s *Store) appendOnce(ctx context.Context, batch []*chat.Append, lookup boo
 		}
 		b.Queue(sqlAdvanceSenders, mConv, mUser, mSeq)
 	}
+	outboxN := s.queueOutbox(b, &ins)
 	b.Queue("COMMIT")
 	return readBatch(ctx, conn, b, func(br pgx.BatchResults) error {
 		if len(ins.conv) > 0 {
@@ -381,7 +382,7 @@ func (s *Store) appendOnce(ctx context.Context, batch []*chat.Append, lookup boo
 			if len(ins.mentionConv) > 0 {
 				execs++
 			}
-			for range execs {
+			for range execs + outboxN {
 				if _, err := br.Exec(); err != nil {
 					return err
 				}

@@ -19,7 +19,8 @@ import (
 type Option func(*options)
 
 type options struct {
-	log *slog.Logger
+	log    *slog.Logger
+	outbox *outbox
 }
 
 // WithLogger makes the store log each outage of the database twice: once

@@ -30,7 +30,8 @@ const migrationLock = 0x5357_4244 // "SWBD"
 // Store is a chat.Store on a PostgreSQL connection pool. It is safe for
 // concurrent use, also by several processes on the same database.
 type Store struct {
-	pool *pgxpool.Pool
+	pool   *pgxpool.Pool
+	outbox *outbox // the push outbox; nil when push is off
 }
 
 var _ chat.Store = (*Store)(nil)
@@ -85,7 +86,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	// Watch from now on: failures while opening are Open's error, not an
 	// outage (a node waiting for its database retries Open).
 	watch.pool.Store(pool)
-	return &Store{pool: pool}, nil
+	return &Store{pool: pool, outbox: o.outbox}, nil
 }
 
 // Ping checks that the database answers.

@@ -65,15 +65,17 @@ func (s *Store) DeleteSubscription(ctx context.Context, userID, endpoint string)
 	return nil
 }
 
+const sqlEnqueuePushes = `INSERT INTO push_queue (message_id, endpoint, payload, topic, due_at)
+	SELECT $1, endpoint, $2, $3, $4 FROM push_subscriptions WHERE user_id = ANY($5)
+	ON CONFLICT (message_id, endpoint) DO NOTHING`
+
 // EnqueuePushes queues one job per subscription of b.UserIDs, skipping
 // those already queued for the message.
 func (s *Store) EnqueuePushes(ctx context.Context, b chat.PushBatch) (int, error) {
 	if len(b.UserIDs) == 0 {
 		return 0, nil
 	}
-	tag, err := s.pool.Exec(ctx, `INSERT INTO push_queue (message_id, endpoint, payload, topic, due_at)
-		SELECT $1, endpoint, $2, $3, $4 FROM push_subscriptions WHERE user_id = ANY($5)
-		ON CONFLICT (message_id, endpoint) DO NOTHING`, b.MessageID, b.Payload, b.Topic, b.DueAt, b.UserIDs)
+	tag, err := s.pool.Exec(ctx, sqlEnqueuePushes, b.MessageID, b.Payload, b.Topic, b.DueAt, b.UserIDs)
 	if err != nil {
 		return 0, dbErr(err)
 	}

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/switchboard-chat/switchboard/internal/chat"
 	"github.com/switchboard-chat/switchboard/internal/postgres"
@@ -30,3 +31,19 @@ func BenchmarkAppend(b *testing.B) { storetest.BenchmarkAppend(b, openStore) }
 func BenchmarkSearch(b *testing.B) {
 	storetest.BenchmarkSearch(b, openStore, storetest.SearchRows(20_000))
 }
+
+// openOutbox opens a store with the push outbox on, on a database of its own.
+func openOutbox(tb testing.TB) chat.Store {
+	tb.Helper()
+	s, err := postgres.Open(context.Background(), NewDatabase(tb), postgres.WithPushOutbox(storetest.OutboxGrace*time.Millisecond))
+	if err != nil {
+		tb.Fatalf("Open: %v", err)
+	}
+	return s
+}
+
+// TestPushOutbox runs the push outbox suite on stores opened with it.
+func TestPushOutbox(t *testing.T) { storetest.RunPushOutbox(t, openOutbox) }
+
+// BenchmarkAppendPushOutbox is BenchmarkAppend with the push outbox on.
+func BenchmarkAppendPushOutbox(b *testing.B) { storetest.BenchmarkAppend(b, openOutbox) }

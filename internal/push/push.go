@@ -1,9 +1,18 @@
 // Package push sends Web Push notifications (RFC 8030, payloads encrypted
-// per RFC 8291, VAPID per RFC 8292) from the store's durable queue: a
-// committed message is queued once per subscription of each away member,
-// and every node claims due jobs (SKIP LOCKED on PostgreSQL), so each
-// push goes out once in a cluster and a node that dies leaves its claimed
-// jobs to be claimed again when their lease runs out.
+// per RFC 8291, VAPID per RFC 8292) from the store. A message stored with
+// push on leaves an outbox entry in its own transaction; once the
+// presence grace has passed, a node claims the entry, works out which
+// members are away and want it, and in one transaction queues one job per
+// subscription of theirs and deletes the entry. Every node claims due
+// entries and jobs with a lease (SKIP LOCKED on PostgreSQL), so nothing
+// rests in a node's memory: a node that dies leaves what it claimed to be
+// claimed again when the lease runs out.
+//
+// Delivery is at least once. A push whose request the push service
+// accepted but whose job the node could not delete (it died in between)
+// is sent again after the lease; every push carries its conversation's
+// Topic, so a push service that still holds the first copy for an offline
+// device replaces it with the second, and the device sees one.
 package push
 
 import (
@@ -49,17 +58,14 @@ type Metrics struct {
 	Failed  func(status int) // 0 for a network error
 	Removed func()           // subscriptions dropped on 404 or 410
 	Depth   func(n int)      // queued jobs, after each look at the queue
+	Outbox  func(n int)      // outbox entries not yet handed off, likewise
 }
 
-// Sender queues and sends this node's pushes.
+// Sender hands off due outbox entries and sends due pushes.
 type Sender struct {
 	cfg       Config
 	log       *slog.Logger
 	priv, pub string
-
-	mu      sync.Mutex
-	pending []chat.Message
-	wake    chan struct{}
 }
 
 // New returns a Sender, generating the cluster's VAPID keys in the store
@@ -103,59 +109,29 @@ func New(ctx context.Context, cfg Config) (*Sender, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Sender{cfg: cfg, log: cfg.Logger, priv: priv, pub: pub, wake: make(chan struct{}, 1)}, nil
+	return &Sender{cfg: cfg, log: cfg.Logger, priv: priv, pub: pub}, nil
 }
 
 // PublicKey returns the VAPID public key (uncompressed P-256, base64url)
 // browsers subscribe with.
 func (s *Sender) PublicKey() string { return s.pub }
 
-// Committed takes a committed message to queue its pushes. It never
-// blocks: it is called from the write path.
-func (s *Sender) Committed(m chat.Message) {
-	s.mu.Lock()
-	s.pending = append(s.pending, m)
-	s.mu.Unlock()
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
-}
+// finishWait is how long a stopping node lets its sends in flight run, so
+// that each accepted push is recorded as sent rather than sent again by
+// another node after its lease.
+const finishWait = 5 * time.Second
 
-// Run queues committed messages' pushes and sends due ones until ctx ends;
-// messages taken before then are queued before it returns.
+// Run hands off and sends until ctx ends, then lets the sends in flight
+// finish (up to finishWait) and releases the jobs it claimed but did not
+// start, for other nodes to take at once.
 func (s *Sender) Run(ctx context.Context) {
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); s.sendLoop(ctx) }()
-	for {
-		select {
-		case <-ctx.Done():
-			s.queue(context.WithoutCancel(ctx))
-			wg.Wait()
-			return
-		case <-s.wake:
-			s.queue(ctx)
-		}
-	}
-}
-
-func (s *Sender) queue(ctx context.Context) {
-	s.mu.Lock()
-	ms := s.pending
-	s.pending = nil
-	s.mu.Unlock()
-	for _, m := range ms {
-		qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		_, err := s.cfg.Service.QueuePushes(qctx, m, s.cfg.Grace.Milliseconds(), s.cfg.Preview)
-		cancel()
-		if err != nil {
-			s.log.Warn("queue pushes", "message", m.ID, "err", err)
-		}
-	}
-}
-
-func (s *Sender) sendLoop(ctx context.Context) {
+	sendCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() {
+		s.log.Info("push sender stopping; sends in flight may finish", "within", finishWait)
+		time.AfterFunc(finishWait, cancel)
+	})
+	defer stop()
 	t := time.NewTicker(s.cfg.Poll)
 	defer t.Stop()
 	for {
@@ -165,7 +141,16 @@ func (s *Sender) sendLoop(ctx context.Context) {
 		case <-t.C:
 		}
 		for ctx.Err() == nil {
-			n, err := s.round(ctx)
+			n, err := s.handOffRound(ctx)
+			if err != nil {
+				s.log.Debug("push hand-off round", "err", err)
+			}
+			if n < s.cfg.Batch {
+				break
+			}
+		}
+		for ctx.Err() == nil {
+			n, err := s.round(ctx, sendCtx)
 			if err != nil {
 				s.log.Debug("push round", "err", err)
 			}
@@ -173,16 +158,26 @@ func (s *Sender) sendLoop(ctx context.Context) {
 				break
 			}
 		}
-		if f := s.cfg.Metrics.Depth; f != nil {
-			if n, err := s.cfg.Store.PushQueueDepth(ctx); err == nil {
-				f(n)
-			}
+		s.depths(ctx)
+	}
+}
+
+func (s *Sender) depths(ctx context.Context) {
+	if f := s.cfg.Metrics.Depth; f != nil {
+		if n, err := s.cfg.Store.PushQueueDepth(ctx); err == nil {
+			f(n)
+		}
+	}
+	if f := s.cfg.Metrics.Outbox; f != nil {
+		if n, err := s.cfg.Store.PushOutboxDepth(ctx); err == nil {
+			f(n)
 		}
 	}
 }
 
-// round claims one batch of due jobs and sends them.
-func (s *Sender) round(ctx context.Context) (int, error) {
+// round claims one batch of due jobs and sends them. Once ctx ends, jobs
+// not started are released; those started go on under sendCtx.
+func (s *Sender) round(ctx, sendCtx context.Context) (int, error) {
 	now := time.Now()
 	jobs, err := s.cfg.Store.ClaimPushes(ctx, now.UnixMilli(), s.cfg.Lease.Milliseconds(), s.cfg.Batch)
 	if err != nil || len(jobs) == 0 {
@@ -191,19 +186,31 @@ func (s *Sender) round(ctx context.Context) (int, error) {
 	sem := make(chan struct{}, s.cfg.Workers)
 	var wg sync.WaitGroup
 	for _, j := range jobs {
-		sem <- struct{}{}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			// Stopping: hand the job back now rather than after its lease.
+			if err := s.cfg.Store.RetryPush(sendCtx, j.ID, j.DueAt); err != nil {
+				s.log.Debug("push release", "err", err)
+			}
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			s.one(ctx, j)
+			s.one(sendCtx, j)
 		}()
 	}
 	wg.Wait()
 	return len(jobs), nil
 }
 
-// one sends a job and records the outcome. A job left alone (the node
-// stopping mid-send) is claimed again once its lease runs out.
+// one sends a job and records the outcome at once: the time between the
+// push service accepting a push and its job's deletion is the window in
+// which a node dying makes the push go twice. A job left alone (the node
+// died, or its stop cut the send) is claimed again once its lease runs out.
 func (s *Sender) one(ctx context.Context, j chat.PushJob) {
 	// The outcome is written even when ctx ends during the send.
 	wctx := context.WithoutCancel(ctx)
@@ -237,10 +244,10 @@ func (s *Sender) one(ctx context.Context, j chat.PushJob) {
 	}
 	switch {
 	case status >= 200 && status < 300:
+		s.finish(wctx, j)
 		if f := s.cfg.Metrics.Sent; f != nil {
 			f()
 		}
-		s.finish(wctx, j)
 		return
 	case status == http.StatusNotFound || status == http.StatusGone:
 		// The subscription has expired or was withdrawn; its queued jobs go

@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -59,10 +60,12 @@ func (o *BusOptions) defaults() {
 }
 
 // Stream entry fields: an event, or a marker that only wakes or creates a
-// stream and is skipped by readers.
+// stream and is skipped by readers. On a cluster, a topic event in an inbox
+// also names its topic.
 const (
 	fieldEvent  = "e"
 	fieldMarker = "w"
+	fieldTopic  = "t"
 )
 
 // Bus is the cluster Bus. Each node reads its own capped stream (its
@@ -73,15 +76,24 @@ const (
 // broadcast stream; PublishTopic one XADD to the topic's stream. Events
 // from one sender to one node keep their order.
 //
+// On a Redis Cluster one XREAD may only name streams of one hash slot, so
+// each node reads its inbox alone and the other two become fan-outs to
+// inboxes (see fanout.go): Broadcast appends to the inbox of every live
+// node, PublishTopic to the inbox of every node subscribed to the topic,
+// each one lookup and then one XADD per node, pipelined (one round trip per
+// master). The Redis work still grows with the nodes, not the members, and
+// the inboxes, one key per node, spread over the masters.
+//
 // When the link to Redis breaks, or a stream was trimmed past what this
 // node had read, Run passes an event of kind chat.EventResync to its handler
 // once it reads again, and goes on from where it was.
 type Bus struct {
-	client *goredis.Client
-	prefix string
-	node   string
-	opt    BusOptions
-	n      counter
+	client  goredis.UniversalClient
+	cluster bool // inbox-only reading and fan-out; see fanout.go
+	prefix  string
+	node    string
+	opt     BusOptions
+	n       counter
 
 	sends, broadcasts, publishes, xadds, reads, resyncs, dropped atomic.Uint64
 
@@ -98,9 +110,9 @@ type Bus struct {
 }
 
 // NewBus returns the Bus of node. Keys start with prefix.
-func NewBus(client *goredis.Client, prefix, node string, opt BusOptions) *Bus {
+func NewBus(client goredis.UniversalClient, prefix, node string, opt BusOptions) *Bus {
 	opt.defaults()
-	return &Bus{client: client, prefix: prefix, node: node, opt: opt, topics: make(map[string]string)}
+	return &Bus{client: client, cluster: isCluster(client), prefix: prefix, node: node, opt: opt, topics: make(map[string]string)}
 }
 
 // BusStats counts what a Bus asked of Redis and what it saw.
@@ -159,9 +171,16 @@ func (b *Bus) Send(ctx context.Context, node string, ev *chat.Event) error {
 	return nil
 }
 
-// Broadcast appends ev to the stream every node reads, this one included.
+// Broadcast appends ev to the stream every node reads, this one included
+// (on a cluster: to every live node's inbox).
 func (b *Bus) Broadcast(ctx context.Context, ev *chat.Event) error {
-	if err := b.xaddEvent(ctx, b.bcastKey(), false, ev); err != nil {
+	var err error
+	if b.cluster {
+		_, err = b.fanOut(ctx, b.membersKey(), "", ev)
+	} else {
+		err = b.xaddEvent(ctx, b.bcastKey(), false, ev)
+	}
+	if err != nil {
 		return translate("bus broadcast", err)
 	}
 	b.broadcasts.Add(1)
@@ -177,6 +196,9 @@ func (b *Bus) SubscribeTopic(ctx context.Context, topic string) error {
 	b.mu.Unlock()
 	if ok {
 		return nil
+	}
+	if b.cluster {
+		return b.subscribeMember(ctx, topic)
 	}
 	// A marker creates the stream if needed and gives the position to
 	// read from, with nothing published after it missed.
@@ -200,6 +222,13 @@ func (b *Bus) UnsubscribeTopic(ctx context.Context, topic string) error {
 	_, ok := b.topics[topic]
 	delete(b.topics, topic)
 	b.mu.Unlock()
+	if ok && b.cluster {
+		// Best effort: events published meanwhile are dropped on arrival,
+		// and a leftover entry expires with its deadline.
+		b.n.add(1)
+		_ = b.client.HDel(ctx, b.subscribersKey(topic), b.node).Err()
+		return nil
+	}
 	if ok {
 		b.wake(ctx)
 	}
@@ -207,9 +236,20 @@ func (b *Bus) UnsubscribeTopic(ctx context.Context, topic string) error {
 }
 
 // PublishTopic delivers ev to every node subscribed to topic: one XADD
-// whatever the number of nodes and members. A topic no node subscribes to
-// drops ev and is no error.
+// whatever the number of nodes and members (on a cluster, one lookup and
+// one XADD per subscribed node). A topic no node subscribes to drops ev and
+// is no error.
 func (b *Bus) PublishTopic(ctx context.Context, topic string, ev *chat.Event) error {
+	if b.cluster {
+		n, err := b.fanOut(ctx, b.subscribersKey(topic), topic, ev)
+		if err != nil {
+			return translate("bus publish", err)
+		}
+		if n > 0 {
+			b.publishes.Add(1)
+		}
+		return nil
+	}
 	err := b.xaddEvent(ctx, b.topicKey(topic), true, ev)
 	if errors.Is(err, goredis.Nil) {
 		return nil
@@ -375,6 +415,15 @@ func (b *Bus) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if b.cluster {
+		// Listed only once the inbox exists, so a broadcast never
+		// misses a node that reads.
+		if err := b.stamp(ctx, b.membersKey()); err != nil {
+			return err
+		}
+		b.inboxID = id
+		return nil
+	}
 	b.n.add(1)
 	last, err := b.client.XRevRangeN(ctx, b.bcastKey(), "+", "-", 1).Result()
 	if err != nil {
@@ -400,7 +449,9 @@ func (b *Bus) keepAlive(ctx context.Context) (lost bool, err error) {
 	keys := []string{b.inboxKey(b.node)}
 	b.mu.Lock()
 	for t := range b.topics {
-		keys = append(keys, b.topicKey(t))
+		if !b.cluster { // on a cluster topics have no stream
+			keys = append(keys, b.topicKey(t))
+		}
 	}
 	b.mu.Unlock()
 	p := b.client.Pipeline()
@@ -422,11 +473,17 @@ func (b *Bus) keepAlive(ctx context.Context) (lost bool, err error) {
 			return lost, err
 		}
 	}
+	if b.cluster {
+		return lost, b.stampAll(ctx)
+	}
 	return lost, nil
 }
 
 // streams lists what to read and from where.
 func (b *Bus) streams() []stream {
+	if b.cluster {
+		return []stream{{key: b.inboxKey(b.node), last: b.inboxID}}
+	}
 	out := []stream{
 		{key: b.inboxKey(b.node), last: b.inboxID},
 		{key: b.bcastKey(), last: b.bcastID},
@@ -450,11 +507,25 @@ func readArgs(streams []stream, count int64, block time.Duration) *goredis.XRead
 	return &goredis.XReadArgs{Streams: args, Count: count, Block: block}
 }
 
-func (b *Bus) conn() *goredis.Conn {
-	if b.reader == nil {
-		b.reader = b.client.Conn()
+// conn returns the connection Run reads on: to the server, or on a
+// cluster to the master that holds this node's inbox.
+func (b *Bus) conn(ctx context.Context) (*goredis.Conn, error) {
+	if b.reader != nil {
+		return b.reader, nil
 	}
-	return b.reader
+	switch c := b.client.(type) {
+	case *goredis.ClusterClient:
+		m, err := c.MasterForKey(ctx, b.inboxKey(b.node))
+		if err != nil {
+			return nil, err
+		}
+		b.reader = m.Conn()
+	case *goredis.Client:
+		b.reader = c.Conn()
+	default:
+		return nil, fmt.Errorf("redis bus: unsupported client %T", b.client)
+	}
+	return b.reader, nil
 }
 
 func (b *Bus) dropReader() {
@@ -462,13 +533,22 @@ func (b *Bus) dropReader() {
 		_ = b.reader.Close()
 		b.reader = nil
 	}
+	if c, ok := b.client.(*goredis.ClusterClient); ok {
+		// The inbox's master may have failed over: learn the slots
+		// again before the next read.
+		c.ReloadState(context.Background())
+	}
 }
 
 // read waits up to Block for entries after each stream's position.
 func (b *Bus) read(ctx context.Context, streams []stream) ([]goredis.XStream, error) {
+	conn, err := b.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
 	b.n.add(1)
 	b.reads.Add(1)
-	res, err := b.conn().XRead(ctx, readArgs(streams, b.opt.Batch, b.opt.Block)).Result()
+	res, err := conn.XRead(ctx, readArgs(streams, b.opt.Batch, b.opt.Block)).Result()
 	if errors.Is(err, goredis.Nil) {
 		return nil, nil
 	}
@@ -479,7 +559,11 @@ func (b *Bus) read(ctx context.Context, streams []stream) ([]goredis.XStream, er
 // each stream where it now starts, to tell whether it was trimmed past this
 // node's position (events this node never read).
 func (b *Bus) readChecked(ctx context.Context, streams []stream) ([]goredis.XStream, bool, error) {
-	p := b.conn().TxPipeline()
+	conn, err := b.conn(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	p := conn.TxPipeline()
 	rd := p.XRead(ctx, readArgs(streams, b.opt.Batch, -1))
 	infos := make([]*goredis.XInfoStreamCmd, len(streams))
 	for i, s := range streams {
@@ -541,6 +625,9 @@ func (b *Bus) deliver(streams []stream, res []goredis.XStream, h func(*chat.Even
 			raw, ok := m.Values[fieldEvent]
 			if !ok {
 				continue // a marker
+			}
+			if t, ok := m.Values[fieldTopic].(string); ok && !b.subscribed(t) {
+				continue // fanned out before this node unsubscribed
 			}
 			str, _ := raw.(string)
 			ev, err := decodeEvent([]byte(str))

@@ -31,7 +31,7 @@ return {1, 0}
 // Limiter is a chat.RateLimiter shared by every node on one Redis, so a
 // user connected to several nodes gets one budget, not one per node.
 type Limiter struct {
-	client *goredis.Client
+	client goredis.UniversalClient
 	prefix string
 	n      counter
 }
@@ -39,7 +39,7 @@ type Limiter struct {
 var _ chat.RateLimiter = (*Limiter)(nil)
 
 // NewLimiter returns a limiter whose keys start with prefix.
-func NewLimiter(client *goredis.Client, prefix string) *Limiter {
+func NewLimiter(client goredis.UniversalClient, prefix string) *Limiter {
 	return &Limiter{client: client, prefix: prefix}
 }
 

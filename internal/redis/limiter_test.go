@@ -10,8 +10,9 @@ import (
 	"github.com/switchboard-chat/switchboard/internal/redis"
 )
 
-func TestLimiterIsSharedByNodes(t *testing.T) {
-	e := newEnv(t)
+func TestLimiterIsSharedByNodes(t *testing.T) { testLimiterShared(t, newEnv(t).backend()) }
+
+func testLimiterShared(t *testing.T, e backend) {
 	prefix := e.prefix(t)
 	nodes := []*redis.Limiter{redis.NewLimiter(e.client(t), prefix), redis.NewLimiter(e.client(t), prefix)}
 	ctx := context.Background()
@@ -37,8 +38,9 @@ func TestLimiterIsSharedByNodes(t *testing.T) {
 	}
 }
 
-func TestLimiterRefills(t *testing.T) {
-	e := newEnv(t)
+func TestLimiterRefills(t *testing.T) { testLimiterRefills(t, newEnv(t).backend()) }
+
+func testLimiterRefills(t *testing.T, e backend) {
 	l := redis.NewLimiter(e.client(t), e.prefix(t))
 	ctx := context.Background()
 	// 1000 a second with a burst of 1: the next token is a millisecond away.

@@ -20,6 +20,31 @@ var _ chat.Presence = (*Presence)(nil)
 // requests become several calls in one pipeline.
 const maxKeysPerScript = 500
 
+// crossSlot is the first line of the cluster variants of the scripts that
+// take many user keys: Redis 7's allow-cross-slot-keys flag lets one call
+// touch keys of several slots so long as one master serves them all. (The
+// keys a command names must still share a slot, so the call names only the
+// first and passes them all as arguments; see crossArgs.) On a cluster
+// Locate and Refresh group their users by master and make one call per
+// master, all in one pipeline that the cluster client splits by master:
+// one command and one round trip per master, whatever the number of users.
+// A call refused because the slot map moved (a failover, a resharding) is
+// made again one key at a time.
+const crossSlot = "#!lua flags=allow-cross-slot-keys\n"
+
+// plainArgs and crossArgs are the prologues of the scripts over many user
+// keys, giving them keys and argv: KEYS and ARGV as they are, or, in the
+// cross-slot form, ARGV = count, that many keys, then the arguments.
+const (
+	plainArgs = "local keys, argv = KEYS, ARGV\n"
+	crossArgs = `
+local keys, argv = {}, {}
+local nk = tonumber(ARGV[1])
+for i = 2, nk + 1 do keys[#keys+1] = ARGV[i] end
+for i = nk + 2, #ARGV do argv[#argv+1] = ARGV[i] end
+`
+)
+
 // connectScript records one connection and sweeps the user's expired ones.
 // KEYS[1] user key; ARGV node, conn, ttl ms.
 var connectScript = goredis.NewScript(nowScript + `
@@ -53,34 +78,44 @@ return live
 // the refresh was on its way is not brought back; the missing ones are
 // returned as pairs (key index, conn) for the node to restore.
 // KEYS user keys; ARGV node, ttl ms, then per key a count and that many conns.
-var refreshScript = goredis.NewScript(nowScript + `
-local pre = string.len(ARGV[1]) .. ':' .. ARGV[1]
-local ttl = tonumber(ARGV[2])
+var (
+	refreshScript      = goredis.NewScript(plainArgs + refreshSource)
+	refreshCrossScript = goredis.NewScript(crossSlot + crossArgs + refreshSource)
+)
+
+const refreshSource = nowScript + `
+local pre = string.len(argv[1]) .. ':' .. argv[1]
+local ttl = tonumber(argv[2])
 local dl = string.format('%.0f', now + ttl)
 local missing = {}
 local a = 3
-for i, k in ipairs(KEYS) do
-  local n = tonumber(ARGV[a]); a = a + 1
+for i, k in ipairs(keys) do
+  local n = tonumber(argv[a]); a = a + 1
   local kept = false
   for j = 1, n do
-    local f = pre .. ARGV[a]
+    local f = pre .. argv[a]
     if redis.call('HEXISTS', k, f) == 1 then
       redis.call('HSET', k, f, dl); kept = true
     else
-      missing[#missing+1] = i; missing[#missing+1] = ARGV[a]
+      missing[#missing+1] = i; missing[#missing+1] = argv[a]
     end
     a = a + 1
   end
   if kept and redis.call('PTTL', k) < ttl then redis.call('PEXPIRE', k, ttl) end
 end
 return missing
-`)
+`
 
 // locateScript returns, for each user key, the nodes holding a live
 // connection of that user.
-var locateScript = goredis.NewScript(nowScript + `
+var (
+	locateScript      = goredis.NewScript(plainArgs + locateSource)
+	locateCrossScript = goredis.NewScript(crossSlot + crossArgs + locateSource)
+)
+
+const locateSource = nowScript + `
 local out = {}
-for i, k in ipairs(KEYS) do
+for i, k in ipairs(keys) do
   local h = redis.call('HGETALL', k)
   local nodes, seen = {}, {}
   for j = 1, #h, 2 do
@@ -94,7 +129,7 @@ for i, k in ipairs(KEYS) do
   out[i] = nodes
 end
 return out
-`)
+`
 
 // Presence is the cluster Presence: each connection is an entry of its
 // user's hash with a deadline on the Redis clock. The node that holds the
@@ -102,9 +137,10 @@ return out
 // a node that stopped doing so count as offline once their deadline passes
 // and are deleted by Redis with the key or swept by later writes.
 //
-// Locate and Online cost one round trip for any number of users.
+// Locate and Online cost one round trip for any number of users; on a Redis
+// Cluster, one script call and one round trip per master (see crossSlot).
 type Presence struct {
-	client *goredis.Client
+	client goredis.UniversalClient
 	prefix string
 	node   string
 	ttl    time.Duration
@@ -121,7 +157,7 @@ type Presence struct {
 
 // NewPresence returns the Presence of node. Keys start with prefix; ttl is
 // how long an entry outlives the last refresh of its node (e.g. 30s).
-func NewPresence(client *goredis.Client, prefix, node string, ttl time.Duration) *Presence {
+func NewPresence(client goredis.UniversalClient, prefix, node string, ttl time.Duration) *Presence {
 	if ttl <= 0 {
 		ttl = 30 * time.Second
 	}
@@ -153,6 +189,85 @@ func (p *Presence) Conns() int {
 }
 
 func (p *Presence) key(user string) string { return p.prefix + ":u:" + user }
+
+// batches splits users into the batches one script call may take, at most
+// maxKeysPerScript each: on a cluster, the users whose keys one master
+// serves (as the client's slot map has it).
+func (p *Presence) batches(ctx context.Context, users []string) [][]string {
+	cc, ok := p.client.(*goredis.ClusterClient)
+	if !ok {
+		return slices.Collect(slices.Chunk(users, maxKeysPerScript))
+	}
+	byMaster := make(map[string][]string)
+	var order []string
+	for _, u := range users {
+		addr := "?" // no slot map yet: the call is refused and made per key
+		if m, err := cc.MasterForKey(ctx, p.key(u)); err == nil {
+			addr = m.Options().Addr
+		}
+		if _, ok := byMaster[addr]; !ok {
+			order = append(order, addr)
+		}
+		byMaster[addr] = append(byMaster[addr], u)
+	}
+	var out [][]string
+	for _, a := range order {
+		out = append(out, slices.Collect(slices.Chunk(byMaster[a], maxKeysPerScript))...)
+	}
+	return out
+}
+
+// scripts returns the script for many user keys: plain on one server, with
+// allow-cross-slot-keys on a cluster.
+func (p *Presence) scripts(plain, cross *goredis.Script) *goredis.Script {
+	if isCluster(p.client) {
+		return cross
+	}
+	return plain
+}
+
+// scriptArgs returns the keys and arguments to call s with over keys and
+// args, in the form s takes them (see crossArgs).
+func scriptArgs(s *goredis.Script, keys []string, args ...any) ([]string, []any) {
+	if s != locateCrossScript && s != refreshCrossScript {
+		return keys, args
+	}
+	all := make([]any, 0, 1+len(keys)+len(args))
+	all = append(all, len(keys))
+	for _, k := range keys {
+		all = append(all, k)
+	}
+	return keys[:1], append(all, args...)
+}
+
+// evalKeys queues s over keys with args (see scriptArgs).
+func evalKeys(ctx context.Context, pipe goredis.Pipeliner, s *goredis.Script, keys []string, args ...any) {
+	k, a := scriptArgs(s, keys, args...)
+	s.EvalSha(ctx, pipe, k, a...)
+}
+
+// runScripts runs s over each batch of keys, one call alone or several in
+// one pipeline, and returns the calls.
+func (p *Presence) runScripts(ctx context.Context, s *goredis.Script, keys [][]string, args [][]any) ([]goredis.Cmder, error) {
+	if len(keys) == 1 {
+		k, a := scriptArgs(s, keys[0], args[0]...)
+		cmd := runScript(ctx, p.client, &p.n, s, k, a...)
+		return []goredis.Cmder{cmd}, cmd.Err()
+	}
+	return pipeScripts(ctx, p.client, &p.n, []*goredis.Script{s}, func(pipe goredis.Pipeliner) {
+		for i := range keys {
+			evalKeys(ctx, pipe, s, keys[i], args[i]...)
+		}
+	})
+}
+
+// movedReply reports a reply refusing a call that went by a slot map that
+// moved: a master that does not serve all its keys, or one that the script
+// was not loaded on (the map did not list it).
+func movedReply(err error) bool {
+	var rerr goredis.Error
+	return errors.As(err, &rerr) && !unavailableReply(err)
+}
 
 func (p *Presence) stripe(user string) int {
 	h := fnv.New32a()
@@ -243,51 +358,35 @@ func (p *Presence) Online(ctx context.Context, userIDs []string) (map[string]boo
 	return out, nil
 }
 
-// locate runs locateScript over userIDs in chunks, all in one round trip,
+// locate runs locateScript over userIDs in batches, all in one pipeline,
 // and calls f with each user's nodes.
 func (p *Presence) locate(ctx context.Context, userIDs []string, f func(user string, nodes []string)) error {
 	if len(userIDs) == 0 {
 		return nil
 	}
-	chunks := slices.Collect(slices.Chunk(userIDs, maxKeysPerScript))
-	keys := make([][]string, len(chunks))
-	for i, c := range chunks {
-		keys[i] = make([]string, len(c))
-		for j, u := range c {
-			keys[i][j] = p.key(u)
-		}
+	batches := p.batches(ctx, userIDs)
+	script := p.scripts(locateScript, locateCrossScript)
+	keys := make([][]string, len(batches))
+	for i, b := range batches {
+		keys[i] = p.keys(b)
 	}
-	var replies []any
-	if len(chunks) == 1 {
-		r, err := runScript(ctx, p.client, &p.n, locateScript, keys[0]).Slice()
+	cmds, err := p.runScripts(ctx, script, keys, make([][]any, len(batches)))
+	if err != nil && (cmds == nil || !movedReply(err)) {
+		return translate("presence locate", err)
+	}
+	for i, c := range cmds {
+		r, err := c.(*goredis.Cmd).Slice()
+		if movedReply(err) && script == locateCrossScript {
+			r, err = p.locateEach(ctx, batches[i])
+		}
 		if err != nil {
 			return translate("presence locate", err)
 		}
-		replies = []any{r}
-	} else {
-		cmds, err := pipeScripts(ctx, p.client, &p.n, []*goredis.Script{locateScript}, func(pipe goredis.Pipeliner) {
-			for _, k := range keys {
-				locateScript.EvalSha(ctx, pipe, k)
-			}
-		})
-		if err != nil {
-			return translate("presence locate", err)
-		}
-		for _, c := range cmds {
-			r, err := c.(*goredis.Cmd).Slice()
-			if err != nil {
-				return translate("presence locate", err)
-			}
-			replies = append(replies, r)
-		}
-	}
-	for i, r := range replies {
-		perUser := r.([]any)
-		for j, user := range chunks[i] {
-			if j >= len(perUser) {
+		for j, user := range batches[i] {
+			if j >= len(r) {
 				break
 			}
-			raw, _ := perUser[j].([]any)
+			raw, _ := r[j].([]any)
 			nodes := make([]string, 0, len(raw))
 			for _, n := range raw {
 				if s, ok := n.(string); ok {
@@ -300,60 +399,118 @@ func (p *Presence) locate(ctx context.Context, userIDs []string, f func(user str
 	return nil
 }
 
+// locateEach is locate's reply for users with one call per key, which any
+// master takes: the way round a slot map that moved.
+func (p *Presence) locateEach(ctx context.Context, users []string) ([]any, error) {
+	cmds, err := pipeScripts(ctx, p.client, &p.n, []*goredis.Script{locateScript}, func(pipe goredis.Pipeliner) {
+		for _, u := range users {
+			// EVAL, not EVALSHA: a stale map may not have loaded
+			// the script on the master that serves the key.
+			locateScript.Eval(ctx, pipe, []string{p.key(u)})
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]any, len(users))
+	for i, c := range cmds {
+		r, err := c.(*goredis.Cmd).Slice()
+		if err != nil {
+			return nil, err
+		}
+		if len(r) > 0 {
+			out[i] = r[0]
+		}
+	}
+	return out, nil
+}
+
+func (p *Presence) keys(users []string) []string {
+	keys := make([]string, len(users))
+	for i, u := range users {
+		keys[i] = p.key(u)
+	}
+	return keys
+}
+
 // Refresh extends the deadlines of all this node's connections in a few
 // script calls sent as one pipeline, and restores entries Redis lost (a
 // restart without persistence, or a link down for longer than the TTL).
 func (p *Presence) Refresh(ctx context.Context) error {
 	p.mu.Lock()
 	users := make([]string, 0, len(p.conns))
-	conns := make([][]string, 0, len(p.conns))
+	conns := make(map[string][]string, len(p.conns))
 	for u, cs := range p.conns {
 		users = append(users, u)
 		ids := make([]string, 0, len(cs))
 		for c := range cs {
 			ids = append(ids, c)
 		}
-		conns = append(conns, ids)
+		conns[u] = ids
 	}
 	p.mu.Unlock()
 	if len(users) == 0 {
 		return nil
 	}
 
-	type batch struct{ users []string }
-	var batches []batch
-	cmds, err := pipeScripts(ctx, p.client, &p.n, []*goredis.Script{refreshScript}, func(pipe goredis.Pipeliner) {
-		batches = batches[:0]
-		for start := 0; start < len(users); start += maxKeysPerScript {
-			end := min(start+maxKeysPerScript, len(users))
-			keys := make([]string, 0, end-start)
-			args := []any{p.node, p.ttlMS()}
-			for i := start; i < end; i++ {
-				keys = append(keys, p.key(users[i]))
-				args = append(args, len(conns[i]))
-				for _, c := range conns[i] {
-					args = append(args, c)
-				}
+	batches := p.batches(ctx, users)
+	script := p.scripts(refreshScript, refreshCrossScript)
+	args := func(b []string) []any {
+		a := []any{p.node, p.ttlMS()}
+		for _, u := range b {
+			a = append(a, len(conns[u]))
+			for _, c := range conns[u] {
+				a = append(a, c)
 			}
-			batches = append(batches, batch{users: users[start:end]})
-			refreshScript.EvalSha(ctx, pipe, keys, args...)
 		}
-	})
-	if err != nil {
+		return a
+	}
+	keys := make([][]string, len(batches))
+	argv := make([][]any, len(batches))
+	for i, b := range batches {
+		keys[i], argv[i] = p.keys(b), args(b)
+	}
+	cmds, err := p.runScripts(ctx, script, keys, argv)
+	if err != nil && (cmds == nil || !movedReply(err)) {
 		return translate("presence refresh", err)
 	}
 	var missing []userConn
-	for i, c := range cmds {
-		r, err := c.(*goredis.Cmd).Slice()
-		if err != nil {
-			return translate("presence refresh", err)
-		}
+	note := func(b []string, r []any) {
 		for j := 0; j+1 < len(r); j += 2 {
 			idx, _ := r[j].(int64)
 			conn, _ := r[j+1].(string)
-			if idx >= 1 && int(idx) <= len(batches[i].users) {
-				missing = append(missing, userConn{batches[i].users[idx-1], conn})
+			if idx >= 1 && int(idx) <= len(b) {
+				missing = append(missing, userConn{b[idx-1], conn})
 			}
+		}
+	}
+	var each []string // users of calls refused for a moved slot map
+	for i, c := range cmds {
+		r, err := c.(*goredis.Cmd).Slice()
+		if movedReply(err) && script == refreshCrossScript {
+			each = append(each, batches[i]...)
+			continue
+		}
+		if err != nil {
+			return translate("presence refresh", err)
+		}
+		note(batches[i], r)
+	}
+	if len(each) > 0 {
+		cmds, err := pipeScripts(ctx, p.client, &p.n, []*goredis.Script{refreshScript}, func(pipe goredis.Pipeliner) {
+			for _, u := range each {
+				refreshScript.Eval(ctx, pipe, []string{p.key(u)}, args([]string{u})...)
+			}
+		})
+		if err != nil {
+			return translate("presence refresh", err)
+		}
+		for i, c := range cmds {
+			r, err := c.(*goredis.Cmd).Slice()
+			if err != nil {
+				return translate("presence refresh", err)
+			}
+			note(each[i:i+1], r)
 		}
 	}
 	if len(missing) == 0 {

@@ -2,19 +2,26 @@
 // plus the node registry used for discovery and per-group topics.
 //
 // Every key starts with the prefix given to the constructors, so several
-// clusters (or tests) can share one Redis. The scripts touch several keys at
-// once, so the client is a *redis.Client of one server (standalone, or a
-// Sentinel failover client), not a Redis Cluster. Redis 7 or later gives
-// exact detection of trimmed streams; older servers are treated
-// conservatively.
+// clusters (or tests) can share one Redis. The client is a
+// goredis.UniversalClient: a *redis.Client of one server (standalone, or a
+// Sentinel failover client), or a *redis.ClusterClient of a Redis Cluster.
+// On a cluster (Redis 7 or later) no key needs a hash tag: every command
+// and script names one key, except the presence scripts over many users,
+// which are made once per master with the allow-cross-slot-keys flag (see
+// crossSlot), and the bus's read, which names only its node's inbox (see
+// fanout.go). Redis 7 or later gives exact detection of trimmed streams;
+// older single servers are treated conservatively.
 //
 // Layout (P is the prefix):
 //
-//	P:u:{user}     hash  "len(node):node conn" -> deadline (ms, Redis clock)
+//	P:u:USER       hash  "len(node):node conn" -> deadline (ms, Redis clock)
 //	P:nodes        hash  node -> "deadline|conns|url"
-//	P:inbox:{node} stream of events for one node (capped)
-//	P:bcast        stream of events for every node (capped)
-//	P:topic:{name} stream of a large group's events (capped)
+//	P:inbox:NODE   stream of events for one node (capped)
+//	P:bcast        stream of events for every node (capped; one server only)
+//	P:topic:NAME   stream of a large group's events (capped; one server only)
+//	P:busnodes     hash  node -> deadline (cluster only, see fanout.go)
+//	P:tsub:NAME    hash  node -> deadline (cluster only, see fanout.go)
+//	P:rl:KEY       a rate limiter's theoretical arrival time
 package redis
 
 import (
@@ -24,6 +31,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -55,6 +63,60 @@ func unavailableReply(err error) bool {
 }
 
 func isNoScript(err error) bool { return err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") }
+
+// NewClusterClient returns a client of the Redis Cluster opt names, set up
+// to follow failovers: it asks for the slot map again as soon as a command
+// cannot reach its node (a master that died refuses connections and sends
+// no MOVED to learn from), and every ClusterStateReloadInterval (1s unless
+// set) while in use.
+func NewClusterClient(opt *goredis.ClusterOptions) *goredis.ClusterClient {
+	if opt.ClusterStateReloadInterval == 0 {
+		opt.ClusterStateReloadInterval = time.Second
+	}
+	cc := goredis.NewClusterClient(opt)
+	cc.AddHook(reloadHook{cc})
+	return cc
+}
+
+// reloadHook makes a cluster client reload its slot map after a command or
+// pipeline failed for want of a node.
+type reloadHook struct{ cc *goredis.ClusterClient }
+
+func (h reloadHook) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+
+func (h reloadHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		err := next(ctx, cmd)
+		h.check(ctx, err)
+		return err
+	}
+}
+
+func (h reloadHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		err := next(ctx, cmds)
+		for _, c := range cmds {
+			h.check(ctx, c.Err())
+		}
+		return err
+	}
+}
+
+func (h reloadHook) check(ctx context.Context, err error) {
+	var rerr goredis.Error
+	switch {
+	case err == nil, errors.Is(err, goredis.Nil), errors.Is(err, context.Canceled), ctx.Err() != nil:
+	case errors.As(err, &rerr) && !unavailableReply(err):
+	default:
+		h.cc.ReloadState(ctx) // lazy: one reload at a time, whatever the callers
+	}
+}
+
+// isCluster reports whether client talks to a Redis Cluster.
+func isCluster(client goredis.UniversalClient) bool {
+	_, ok := client.(*goredis.ClusterClient)
+	return ok
+}
 
 // counter counts what a component asks of Redis: commands, and the round
 // trips they took (a pipeline is one round trip).

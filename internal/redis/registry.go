@@ -53,7 +53,7 @@ type NodeInfo struct {
 // being listed after at most 2*TTL/3, and its entry is deleted at its TTL.
 // Every node of a cluster must use the same TTL.
 type Registry struct {
-	client *goredis.Client
+	client goredis.UniversalClient
 	key    string
 	ttl    time.Duration
 	n      counter
@@ -64,7 +64,7 @@ const DefaultRegistryTTL = 6 * time.Second
 
 // NewRegistry returns the registry under prefix; entries live ttl after
 // their last Register [DefaultRegistryTTL].
-func NewRegistry(client *goredis.Client, prefix string, ttl time.Duration) *Registry {
+func NewRegistry(client goredis.UniversalClient, prefix string, ttl time.Duration) *Registry {
 	if ttl <= 0 {
 		ttl = DefaultRegistryTTL
 	}

@@ -3,21 +3,25 @@ package redis
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 )
 
-// Watch follows the Redis server behind a client (a plain client, or a
-// Sentinel failover client that moves to the new master on a failover). It
-// asks the server for its run id every period, logs each outage once when
+// Watch follows the Redis server behind a client (a plain client, a
+// Sentinel failover client that moves to the new master on a failover, or
+// a cluster client, whose masters are followed together). It asks the
+// server (every master) for its run id every period, logs each outage once when
 // it starts and once when it ends (with its length), and calls onChange
 // when the server answering is not the one that answered before: after an
-// outage, after a failover to another server, or after a restart. A node
+// outage, after a failover to another server (on a cluster, of any
+// shard), or after a restart. A node
 // uses onChange to put its presence entries and registry entry back at
 // once instead of at their next refresh.
-func Watch(ctx context.Context, client *goredis.Client, period time.Duration, log *slog.Logger, onChange func(ctx context.Context)) {
+func Watch(ctx context.Context, client goredis.UniversalClient, period time.Duration, log *slog.Logger, onChange func(ctx context.Context)) {
 	var (
 		runID string
 		down  time.Time
@@ -26,7 +30,7 @@ func Watch(ctx context.Context, client *goredis.Client, period time.Duration, lo
 	defer t.Stop()
 	for {
 		pctx, cancel := context.WithTimeout(ctx, period)
-		info, err := client.Info(pctx, "server").Result()
+		id, err := serverID(pctx, client)
 		cancel()
 		switch {
 		case ctx.Err() != nil:
@@ -37,7 +41,6 @@ func Watch(ctx context.Context, client *goredis.Client, period time.Duration, lo
 				log.Warn("Redis unavailable: cluster traffic waits until it is back", "err", err)
 			}
 		default:
-			id := infoField(info, "run_id")
 			changed := runID != "" && id != runID
 			runID = id
 			if !down.IsZero() {
@@ -57,6 +60,38 @@ func Watch(ctx context.Context, client *goredis.Client, period time.Duration, lo
 		case <-t.C:
 		}
 	}
+}
+
+// serverID names the server(s) answering for client: the run id of the
+// server, or on a cluster the sorted run ids of its masters.
+func serverID(ctx context.Context, client goredis.UniversalClient) (string, error) {
+	cc, ok := client.(*goredis.ClusterClient)
+	if !ok {
+		info, err := client.Info(ctx, "server").Result()
+		return infoField(info, "run_id"), err
+	}
+	var (
+		mu  sync.Mutex
+		ids []string
+	)
+	err := cc.ForEachMaster(ctx, func(ctx context.Context, c *goredis.Client) error {
+		info, err := c.Info(ctx, "server").Result()
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		ids = append(ids, infoField(info, "run_id"))
+		mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		// A master may have failed over: ask the cluster for its slots
+		// again before the next look.
+		cc.ReloadState(ctx)
+		return "", err
+	}
+	slices.Sort(ids)
+	return strings.Join(ids, ","), nil
 }
 
 // infoField returns one field of an INFO reply.

@@ -93,6 +93,9 @@ func (s *Store) AppendMessages(ctx context.Context, batch []*chat.Append) error 
 				return err
 			}
 		}
+		if err := s.outboxAppended(ctx, tx, batch); err != nil {
+			return err
+		}
 		return t.finish(tx)
 	})
 	if err != nil {

@@ -69,22 +69,32 @@ func (s *Store) EnqueuePushes(ctx context.Context, b chat.PushBatch) (int, error
 	if len(b.UserIDs) == 0 {
 		return 0, nil
 	}
-	var n int64
+	var n int
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		args := []any{b.MessageID, b.Payload, b.Topic, b.DueAt}
-		for _, u := range b.UserIDs {
-			args = append(args, u)
-		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO push_queue (message_id, endpoint, payload, topic, due_at)
-			SELECT ?, endpoint, ?, ?, ? FROM push_subscriptions WHERE user_id IN (?`+strings.Repeat(",?", len(b.UserIDs)-1)+`)
-			ON CONFLICT (message_id, endpoint) DO NOTHING`, args...)
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
+		var err error
+		n, err = enqueueTx(ctx, tx, b)
 		return err
 	})
-	return int(n), translate(err)
+	return n, translate(err)
+}
+
+// enqueueTx is EnqueuePushes inside tx.
+func enqueueTx(ctx context.Context, tx *sql.Tx, b chat.PushBatch) (int, error) {
+	if len(b.UserIDs) == 0 {
+		return 0, nil
+	}
+	args := []any{b.MessageID, b.Payload, b.Topic, b.DueAt}
+	for _, u := range b.UserIDs {
+		args = append(args, u)
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO push_queue (message_id, endpoint, payload, topic, due_at)
+		SELECT ?, endpoint, ?, ?, ? FROM push_subscriptions WHERE user_id IN (?`+strings.Repeat(",?", len(b.UserIDs)-1)+`)
+		ON CONFLICT (message_id, endpoint) DO NOTHING`, args...)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
 }
 
 // ClaimPushes leases up to limit due jobs. SQLite has one writer, so the

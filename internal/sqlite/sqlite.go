@@ -33,7 +33,8 @@ type Store struct {
 	w *sql.DB // the one writer connection
 	r *sql.DB // read-only connections
 
-	stmts statements
+	stmts  statements
+	outbox *outbox // the push outbox; nil when push is off
 
 	jobs     chan *job     // writes for writeLoop; unbuffered
 	quit     chan struct{} // closed by Close
@@ -45,7 +46,7 @@ type Store struct {
 
 // Open opens (creating it if needed) the database file at path, brings its
 // schema up to date and returns the Store. ctx bounds the opening only.
-func Open(ctx context.Context, path string) (*Store, error) {
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if path == "" || strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("sqlite: invalid database path %q", path)
 	}
@@ -70,6 +71,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	w.SetConnMaxIdleTime(0)
 
 	s := &Store{w: w, jobs: make(chan *job), quit: make(chan struct{}), loopDone: make(chan struct{})}
+	for _, opt := range opts {
+		opt(s)
+	}
 	if err := s.init(ctx, path); err != nil {
 		close(s.loopDone) // the loop never started
 		s.Close()

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	_ "modernc.org/sqlite"
 
@@ -203,3 +204,20 @@ func BenchmarkReceipts(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "receipts/s")
 }
+
+// openOutbox returns a Store with the push outbox on.
+func openOutbox(tb testing.TB) chat.Store {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), "switchboard.db")
+	s, err := sqlite.Open(context.Background(), path, sqlite.WithPushOutbox(storetest.OutboxGrace*time.Millisecond))
+	if err != nil {
+		tb.Fatalf("Open(%s): %v", path, err)
+	}
+	return s
+}
+
+// TestPushOutbox runs the push outbox suite on stores opened with it.
+func TestPushOutbox(t *testing.T) { storetest.RunPushOutbox(t, openOutbox) }
+
+// BenchmarkAppendPushOutbox is BenchmarkAppend with the push outbox on.
+func BenchmarkAppendPushOutbox(b *testing.B) { storetest.BenchmarkAppend(b, openOutbox) }

@@ -105,6 +105,7 @@ func Run(t *testing.T, open Opener) {
 		{"PushSubscriptions", testPushSubscriptions},
 		{"PushQueue", testPushQueue},
 		{"PushClaimConcurrent", testPushClaimConcurrent},
+		{"PushOutboxOff", testPushOutboxOff},
 		{"Notifications", testNotifications},
 	}
 	for _, tt := range tests {

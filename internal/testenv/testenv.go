@@ -1,7 +1,8 @@
 // Package testenv gives integration tests their own slice of the real
-// services: a fresh PostgreSQL database, a fresh Redis key prefix, and a TCP
-// proxy that can cut a service off and bring it back. A missing service
-// skips the test, or fails it when the environment variable CI is set.
+// services: a fresh PostgreSQL database, a fresh Redis key prefix, a TCP
+// proxy that can cut a service off and bring it back, and a Redis Cluster
+// of its own redis-server processes. A missing service skips the test, or
+// fails it when the environment variable CI is set.
 package testenv
 
 import (

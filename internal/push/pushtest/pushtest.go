@@ -54,6 +54,7 @@ type Server struct {
 	mu       sync.Mutex
 	subs     map[string]*Subscription
 	script   map[string][]Reply // replies to give before accepting
+	held     map[string]chan struct{}
 	got      []Push
 	errs     []error
 	vapidKey string // the VAPID public key pushes must carry; "" accepts any valid one
@@ -68,7 +69,7 @@ type Reply struct {
 // NewServer starts a push service on the loopback, stopped at the test's
 // end.
 func NewServer(tb testing.TB) *Server {
-	s := &Server{subs: make(map[string]*Subscription), script: make(map[string][]Reply)}
+	s := &Server{subs: make(map[string]*Subscription), script: make(map[string][]Reply), held: make(map[string]chan struct{})}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	tb.Cleanup(s.srv.Close)
 	return s
@@ -106,6 +107,19 @@ func (s *Server) Script(name string, replies ...Reply) {
 	s.mu.Lock()
 	s.script[name] = append(s.script[name], replies...)
 	s.mu.Unlock()
+}
+
+// Hold makes the next push to name that is accepted wait for its answer
+// until release is called (or its request ends): the push counts as
+// accepted (Got has it) while its sender still waits, as when a node dies
+// or stops between a push service taking a push and answering.
+func (s *Server) Hold(name string) (release func()) {
+	ch := make(chan struct{})
+	s.mu.Lock()
+	s.held[name] = ch
+	s.mu.Unlock()
+	var once sync.Once
+	return func() { once.Do(func() { close(ch) }) }
 }
 
 // Got returns the pushes accepted so far.
@@ -165,7 +179,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.got = append(s.got, Push{Subscription: name, Payload: plain, TTL: r.Header.Get("TTL"),
 		Topic: r.Header.Get("Topic"), Urgency: r.Header.Get("Urgency")})
+	hold := s.held[name]
+	delete(s.held, name)
 	s.mu.Unlock()
+	if hold != nil {
+		select {
+		case <-hold:
+		case <-r.Context().Done():
+			return
+		}
+	}
 	w.Header().Set("Location", s.srv.URL+"/message/1")
 	w.WriteHeader(http.StatusCreated)
 }
