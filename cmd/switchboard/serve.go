@@ -53,6 +53,8 @@ type serveConfig struct {
 	presenceGrace time.Duration
 	drainTimeout  time.Duration
 	authTimeout   time.Duration
+	wsEngine      string
+	coalesce      time.Duration
 	metricsAddr   string
 	maxText       int
 	largeGroup    int
@@ -119,6 +121,8 @@ func (c *serveConfig) flagSet(getenv func(string) string, stderr io.Writer) *fla
 	fs.DurationVar(&c.presenceGrace, "presence-grace", envDuration(getenv, "SWITCHBOARD_PRESENCE_GRACE", 5*time.Second), "how long a user stays online after the last connection closes (env SWITCHBOARD_PRESENCE_GRACE)")
 	fs.DurationVar(&c.drainTimeout, "drain-timeout", envDuration(getenv, "SWITCHBOARD_DRAIN_TIMEOUT", 10*time.Second), "on SIGTERM, how long to wait for clients to reconnect elsewhere (env SWITCHBOARD_DRAIN_TIMEOUT)")
 	fs.DurationVar(&c.authTimeout, "auth-timeout", envDuration(getenv, "SWITCHBOARD_AUTH_TIMEOUT", 10*time.Second), "a WebSocket that sends no auth frame within this is closed (env SWITCHBOARD_AUTH_TIMEOUT)")
+	str(&c.wsEngine, "ws-engine", "SWITCHBOARD_WS_ENGINE", gateway.EnginePoll, "how WebSocket connections are read: poll (one epoll set; an idle connection holds no goroutine; Linux, plain TCP) or gws (a goroutine per connection)")
+	fs.DurationVar(&c.coalesce, "fanout-coalesce", envDuration(getenv, "SWITCHBOARD_FANOUT_COALESCE", 5*time.Millisecond), "a fan-out to 64 or more of a node's connections waits this long before writing, so one write carries several messages; 0 writes at once (env SWITCHBOARD_FANOUT_COALESCE)")
 	str(&c.metricsAddr, "metrics-addr", "SWITCHBOARD_METRICS_ADDR", "", "if set, serve /metrics (Prometheus) and /debug/pprof/ on this address, a listener of its own (keep it private, e.g. 127.0.0.1:9090); off by default, and never on the public port")
 	fs.IntVar(&c.largeGroup, "large-group", int(envFloat(getenv, "SWITCHBOARD_LARGE_GROUP", 1000)), "in a cluster, groups with more members than this travel on a per-group topic (one publish per message); 0 turns topics off (env SWITCHBOARD_LARGE_GROUP)")
 	fs.DurationVar(&c.reorderWait, "reorder-wait", envDuration(getenv, "SWITCHBOARD_REORDER_WAIT", time.Second), "in a cluster, how long a node holds a pushed message whose predecessor has not arrived, to push a conversation in seq order (env SWITCHBOARD_REORDER_WAIT)")
@@ -171,6 +175,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	if cfg.sessionTTL <= 0 || cfg.registryTTL <= 0 {
 		return fmt.Errorf("--session-ttl and --registry-ttl must be positive")
+	}
+	if cfg.wsEngine != gateway.EnginePoll && cfg.wsEngine != gateway.EngineGWS {
+		return fmt.Errorf("--ws-engine is poll or gws, not %q", cfg.wsEngine)
 	}
 	if err := cfg.tls.check(); err != nil {
 		return err
@@ -290,7 +297,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if frameRate <= 0 {
 		frameRate = -1 // off
 	}
-	gw := gateway.New(svc, gateway.Config{Heartbeat: cfg.heartbeat, AuthTimeout: cfg.authTimeout, Logger: log,
+	coalesce := cfg.coalesce
+	if coalesce <= 0 {
+		coalesce = -1 // off
+	}
+	gw := gateway.New(svc, gateway.Config{Heartbeat: cfg.heartbeat, AuthTimeout: cfg.authTimeout, Engine: cfg.wsEngine, Coalesce: coalesce, Logger: log,
 		FrameRate: frameRate, FrameBurst: cfg.frameBurst, Metrics: &gateway.Metrics{
 			Connections: m.Connections, FrameIn: m.FrameIn, FramesOut: m.FramesOut, SlowClosed: m.SlowClosed,
 		}})

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"net"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -18,12 +20,15 @@ import (
 	"github.com/switchboard-chat/switchboard/wire"
 )
 
-// conn is one WebSocket connection. An idle conn has no goroutine of its
-// own besides gws's read loop: a writer goroutine runs only while frames
-// are waiting.
+// conn is one WebSocket connection. A writer goroutine runs only while
+// frames are waiting. Under the gws engine gws's read loop is a goroutine
+// per connection; under the poll engine an idle conn has no goroutine at
+// all (see poller).
 type conn struct {
 	g      *Gateway
-	socket *gws.Conn
+	socket *gws.Conn // gws engine only
+	nc     net.Conn  // the network connection (a quietConn); every write goes here
+	poll   *pollState
 	id     string
 	slot   uint64 // heartbeat slice
 	info   chat.ConnInfo
@@ -39,10 +44,12 @@ type conn struct {
 	mu      sync.Mutex
 	queue   []outFrame
 	writing bool
+	later   bool // queued frames wait for the coalescer to start the writer
 	closed  bool // no more frames are taken
-	// closeCode and closeReason are sent once the queue before them is written.
-	closeCode   uint16
-	closeReason string
+	// closeMsg is the close frame's payload (code and reason), sent once
+	// the queue before it is written, when closing is set.
+	closing  bool
+	closeMsg []byte
 	// While a sync runs, pushed messages wait in held so that they reach the
 	// client after the sync's own pushes, without duplicates.
 	syncing bool
@@ -70,6 +77,13 @@ type outFrame struct {
 // connection (fan-out never waits for a slow client); with wait true the
 // caller (a sync, on this connection's own read loop) waits for room.
 func (c *conn) enqueue(f outFrame, wait bool) bool {
+	return c.put(f, wait, false)
+}
+
+// put is enqueue; with later set the writer is not started at once but by
+// the gateway's coalescer, so frames of the next fan-outs go in the same
+// write.
+func (c *conn) put(f outFrame, wait, later bool) bool {
 	c.mu.Lock()
 	for {
 		if c.closed {
@@ -115,13 +129,38 @@ func (c *conn) enqueue(f outFrame, wait bool) bool {
 		c.mu.Lock()
 	}
 	c.queue = append(c.queue, f)
-	start := !c.writing
+	if c.writing {
+		c.mu.Unlock()
+		return true
+	}
+	if later {
+		first := !c.later
+		c.later = true
+		c.mu.Unlock()
+		if first {
+			c.g.coalesce.add(c)
+		}
+		return true
+	}
 	c.writing = true
+	c.mu.Unlock()
+	go c.writeLoop()
+	return true
+}
+
+// flush starts the writer of a connection whose frames waited for the
+// coalescer, unless it runs already.
+func (c *conn) flush() {
+	c.mu.Lock()
+	c.later = false
+	start := !c.writing && len(c.queue) > 0
+	if start {
+		c.writing = true
+	}
 	c.mu.Unlock()
 	if start {
 		go c.writeLoop()
 	}
-	return true
 }
 
 // start queues ready and then the frames that waited for it, in one step so
@@ -152,53 +191,171 @@ func (c *conn) slow() {
 
 // writeLoop writes queued frames until the queue is empty, then exits; if
 // the connection is closing it ends with the close frame.
-func (c *conn) writeLoop() {
+func (c *conn) writeLoop() { c.writeFrom(nil, 0) }
+
+// writeFrom writes (*buf)[from:], frames already framed when buf is not
+// nil, then whatever is queued, until the queue is empty.
+func (c *conn) writeFrom(buf *[]byte, from int) {
 	for {
-		c.mu.Lock()
-		batch := c.queue
-		c.queue = nil
-		if c.wake != nil {
-			close(c.wake)
-			c.wake = nil
-		}
-		if len(batch) == 0 {
-			c.writing = false
-			code, reason := c.closeCode, c.closeReason
-			c.closeCode = 0
-			c.mu.Unlock()
-			if code != 0 {
-				_ = c.socket.SetWriteDeadline(time.Now().Add(time.Second))
-				_ = c.socket.WriteClose(code, []byte(reason))
+		if buf == nil {
+			batch, closing, msg := c.take()
+			if len(batch) == 0 {
+				if closing {
+					c.writeClose(msg)
+				}
+				return
 			}
-			return
+			buf, from = c.frame(batch), 0
 		}
-		c.mu.Unlock()
-		// Every frame waiting goes out in one write(2): fan-out queues many
-		// frames per connection, and a syscall per frame was most of its
-		// cost. This goroutine is the connection's only writer (pongs and
-		// pings come through the queue too), so framing here cannot
-		// interleave with another write; gws itself writes only the close
-		// frame of a connection that is ending.
-		buf := c.g.frames.Get().(*[]byte)
-		b := (*buf)[:0]
-		for _, f := range batch {
-			b = appendFrame(b, f.op, f.data)
-		}
-		_ = c.socket.SetWriteDeadline(time.Now().Add(c.g.cfg.WriteWait))
-		_, err := c.socket.NetConn().Write(b)
-		if cap(b) <= maxPooledFrames {
-			*buf = b
-			c.g.frames.Put(buf)
-		}
+		err := c.writeAll((*buf)[from:])
+		c.g.putFrames(buf)
+		buf = nil
 		if err != nil {
-			c.mu.Lock()
-			c.closed = true
-			c.queue = nil
-			c.mu.Unlock()
-			_ = c.socket.NetConn().Close()
+			c.fail()
 			return
 		}
 	}
+}
+
+// take takes every queued frame. When none is left it ends the writer's
+// turn, and says whether the connection is closing and with what close
+// frame.
+func (c *conn) take() (batch []outFrame, closing bool, msg []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	batch = c.queue
+	c.queue = nil
+	if c.wake != nil {
+		close(c.wake)
+		c.wake = nil
+	}
+	if len(batch) == 0 {
+		c.writing = false
+		closing, msg = c.closing, c.closeMsg
+		c.closing, c.closeMsg = false, nil
+	}
+	return batch, closing, msg
+}
+
+// frame frames batch into one buffer from the gateway's pool. Every frame
+// waiting goes out in one write(2): fan-out queues many frames per
+// connection, and a syscall per frame was most of its cost. The writer is
+// the connection's only writer (pongs and pings come through the queue
+// too), so framing here cannot interleave with another write; gws itself
+// writes only the close frame of a connection that is ending.
+func (c *conn) frame(batch []outFrame) *[]byte {
+	buf := c.g.frames.Get().(*[]byte)
+	b := (*buf)[:0]
+	for _, f := range batch {
+		b = appendFrame(b, f.op, f.data)
+	}
+	*buf = b
+	return buf
+}
+
+func (g *Gateway) putFrames(buf *[]byte) {
+	if cap(*buf) <= maxPooledFrames {
+		*buf = (*buf)[:0]
+		g.frames.Put(buf)
+	}
+}
+
+// writeAll writes b, waiting up to WriteWait for a client that is slow to
+// take it. Under the poll engine it first writes without waiting (most
+// writes fit the socket buffer), which needs no deadline.
+func (c *conn) writeAll(b []byte) error {
+	if c.poll != nil {
+		n, err := c.poller().write(c.poll, b)
+		if err == nil && n == len(b) {
+			return nil
+		}
+		if err != nil && err != syscall.EAGAIN {
+			return err
+		}
+		_ = c.nc.SetWriteDeadline(time.Now().Add(c.g.cfg.WriteWait))
+		_, err = c.nc.Write(b[n:])
+		_ = c.nc.SetWriteDeadline(time.Time{})
+		return err
+	}
+	_ = c.nc.SetWriteDeadline(time.Now().Add(c.g.cfg.WriteWait))
+	_, err := c.nc.Write(b)
+	return err
+}
+
+// fail closes a connection whose write failed.
+func (c *conn) fail() {
+	c.mu.Lock()
+	c.closed = true
+	c.queue = nil
+	c.mu.Unlock()
+	c.shut()
+}
+
+// flushNow is flush for the coalescer under the poll engine: it writes
+// what is queued from the coalescer's own goroutine when the socket takes
+// it at once, sparing a writer goroutine, and leaves the rest to one.
+func (c *conn) flushNow() {
+	c.mu.Lock()
+	c.later = false
+	if c.writing || len(c.queue) == 0 {
+		c.mu.Unlock()
+		return
+	}
+	c.writing = true
+	c.mu.Unlock()
+	batch, _, _ := c.take() // not empty: nothing else takes while writing is set
+	buf := c.frame(batch)
+	n, err := c.poller().write(c.poll, *buf)
+	switch {
+	case err == nil && n == len(*buf):
+		c.g.putFrames(buf)
+		c.mu.Lock()
+		more := len(c.queue) > 0 || c.closing
+		if !more {
+			c.writing = false
+		}
+		c.mu.Unlock()
+		if more {
+			go c.writeLoop()
+		}
+	case err == nil || err == syscall.EAGAIN:
+		go c.writeFrom(buf, n)
+	default:
+		c.g.putFrames(buf)
+		go c.fail() // unregistering may wait on the core
+	}
+}
+
+// writeClose writes a close frame with payload msg (a code and a reason)
+// and closes the network connection.
+func (c *conn) writeClose(msg []byte) {
+	_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
+	if c.poll == nil {
+		code := uint16(0)
+		if len(msg) >= 2 {
+			code = binary.BigEndian.Uint16(msg)
+		}
+		_ = c.socket.WriteClose(code, msg[min(2, len(msg)):])
+		return
+	}
+	_, _ = c.nc.Write(appendFrame(nil, gws.OpcodeCloseConnection, msg))
+	c.shut()
+}
+
+// shut closes the network connection. Under the poll engine it also takes
+// the connection out of the poller and unregisters it (gws does both from
+// its read loop, which ends when the connection is closed).
+func (c *conn) shut() {
+	if c.poll == nil {
+		_ = c.nc.Close()
+		return
+	}
+	if !c.poll.down.CompareAndSwap(false, true) {
+		return
+	}
+	c.g.poller.remove(c)
+	_ = c.nc.Close()
+	c.g.closed(c)
 }
 
 // maxPooledFrames keeps a burst's large write buffer from being held by
@@ -234,7 +391,7 @@ func (c *conn) close(code uint16, reason string, flush bool) {
 	if !flush {
 		c.queue = nil
 	}
-	c.closeCode, c.closeReason = code, reason
+	c.closing, c.closeMsg = true, closePayload(code, reason)
 	start := !c.writing
 	c.writing = true
 	c.mu.Unlock()
@@ -256,15 +413,26 @@ func (c *conn) sendError(id string, err error) {
 // OnOpen is called by gws when the read loop starts.
 func (g *Gateway) OnOpen(*gws.Conn) {}
 
+// closePayload is a close frame's payload: code, then as much of reason
+// as fits in a control frame.
+func closePayload(code uint16, reason string) []byte {
+	b := binary.BigEndian.AppendUint16(make([]byte, 0, 2+len(reason)), code)
+	return append(b, reason[:min(len(reason), 123)]...)
+}
+
 // OnClose unregisters the connection and tells the core.
 func (g *Gateway) OnClose(socket *gws.Conn, _ error) {
-	c := connOf(socket)
-	if c == nil {
-		return
+	if c := connOf(socket); c != nil {
+		g.closed(c)
 	}
+}
+
+// closed unregisters a connection whose network connection has closed,
+// and tells the core.
+func (g *Gateway) closed(c *conn) {
 	c.mu.Lock()
 	c.closed = true
-	c.queue, c.held, c.closeCode = nil, nil, 0
+	c.queue, c.held, c.closing, c.closeMsg = nil, nil, false, nil
 	if c.expiry != nil {
 		c.expiry.Stop()
 	}
@@ -297,7 +465,16 @@ func (g *Gateway) OnPong(socket *gws.Conn, _ []byte) {
 }
 
 func (c *conn) alive() {
-	_ = c.socket.SetReadDeadline(time.Now().Add(2*c.g.cfg.Heartbeat + c.g.cfg.Heartbeat/2))
+	c.readBy(time.Now().Add(2*c.g.cfg.Heartbeat + c.g.cfg.Heartbeat/2))
+}
+
+// readBy closes the connection if it sends nothing until t.
+func (c *conn) readBy(t time.Time) {
+	if c.poll != nil {
+		c.poll.deadline.Store(t.UnixNano())
+		return
+	}
+	_ = c.socket.SetReadDeadline(t)
 }
 
 func connOf(socket *gws.Conn) *conn {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"time"
 
 	"github.com/lxzan/gws"
@@ -43,7 +44,7 @@ func NewTestConn(g *Gateway) (*TestConn, error) {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	for c := range g.conns {
-		if c.socket.NetConn().(*quietConn).Conn == server {
+		if c.nc.(*quietConn).Conn == server {
 			return &TestConn{c: c, client: client}, nil
 		}
 	}
@@ -72,4 +73,41 @@ func (t *TestConn) Close() {
 	for i := 0; i < 100 && !t.c.isClosed(); i++ {
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// Push queues a text frame holding data on every connection of userID, as
+// a delivery does; false if one of them refused it (closed, or closed now
+// for being too slow).
+func Push(g *Gateway, userID string, data []byte) bool {
+	return push(g, userID, data, false)
+}
+
+// PushLater is Push as a large fan-out does it: the writer starts once the
+// coalescer's wait is over.
+func PushLater(g *Gateway, userID string, data []byte) bool {
+	return push(g, userID, data, true)
+}
+
+func push(g *Gateway, userID string, data []byte, later bool) bool {
+	g.mu.RLock()
+	cs := slices.Clone(g.byUser[userID])
+	g.mu.RUnlock()
+	ok := len(cs) > 0
+	for _, c := range cs {
+		ok = c.put(outFrame{op: gws.OpcodeText, data: data}, false, later) && ok
+	}
+	return ok
+}
+
+// Polled reports whether every open connection of g is read by the poll
+// engine.
+func Polled(g *Gateway) bool {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	for c := range g.conns {
+		if c.poll == nil {
+			return false
+		}
+	}
+	return len(g.conns) > 0
 }

@@ -25,6 +25,12 @@ type node struct {
 
 func newNode(tb testing.TB) *node {
 	tb.Helper()
+	return newNodeWith(tb, gateway.Config{Heartbeat: time.Hour, AuthTimeout: time.Hour})
+}
+
+// newNodeWith is newNode with the gateway configured by cfg.
+func newNodeWith(tb testing.TB, cfg gateway.Config) *node {
+	tb.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "switchboard.db"))
 	if err != nil {
@@ -38,7 +44,7 @@ func newNode(tb testing.TB) *node {
 		Runtime: runtime.New(runtime.Config{Store: st, Presence: presence, Bus: inmem.NewBus("n1"), NodeID: "n1", PresenceGrace: time.Millisecond}),
 		NewID:   func() string { return fmt.Sprintf("01fuzz%020d", n.Add(1)) },
 	})
-	gw := gateway.New(svc, gateway.Config{Heartbeat: time.Hour, AuthTimeout: time.Hour})
+	gw := gateway.New(svc, cfg)
 	runCtx, cancel := context.WithCancel(ctx)
 	svc.Start(runCtx, gw)
 	tb.Cleanup(func() { cancel(); svc.Stop() })

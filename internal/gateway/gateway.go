@@ -8,7 +8,9 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -48,8 +50,16 @@ type Config struct {
 	// connection [1/s, burst 10].
 	PresenceRate  float64
 	PresenceBurst int
-	Logger        *slog.Logger
-	Metrics       *Metrics
+	// A fan-out to at least CoalesceMin of this node's connections [64]
+	// leaves its frames queued for up to Coalesce [5ms] before the writers
+	// start, so that one write(2) carries the frames of several messages;
+	// negative Coalesce writes at once.
+	Coalesce    time.Duration
+	CoalesceMin int
+	// Engine reads the connections: EnginePoll [default] or EngineGWS.
+	Engine  string
+	Logger  *slog.Logger
+	Metrics *Metrics
 }
 
 // Metrics are the gateway's counters; any field may be nil.
@@ -69,13 +79,16 @@ type Gateway struct {
 
 	mu        sync.RWMutex
 	conns     map[*conn]struct{}
-	byUser    map[string]map[*conn]struct{}
+	byUser    map[string][]*conn // a slice: fan-out walks it for every recipient
 	bySession map[string]map[*conn]struct{}
 	watchers  map[string]map[*conn]struct{} // presence subscriptions by user id
 	rooms     map[string]map[*conn]struct{} // room watches by conversation id
 
-	frames sync.Pool   // write buffers of the connections' writers
-	sse    sseRegistry // event streams (GET /v1/events)
+	frames   sync.Pool // write buffers of the connections' writers
+	reads    sync.Pool // read buffers of the poll engine's readers
+	poller   *poller   // the poll engine; nil under the gws engine
+	coalesce coalescer
+	sse      sseRegistry // event streams (GET /v1/events)
 
 	nextID   atomic.Uint64
 	draining atomic.Bool
@@ -105,6 +118,15 @@ func New(svc *chat.Service, cfg Config) *Gateway {
 	if cfg.WriteWait == 0 {
 		cfg.WriteWait = 10 * time.Second
 	}
+	if cfg.Coalesce == 0 {
+		cfg.Coalesce = 5 * time.Millisecond
+	}
+	if cfg.CoalesceMin == 0 {
+		cfg.CoalesceMin = 64
+	}
+	if cfg.Engine == "" {
+		cfg.Engine = EnginePoll
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -116,12 +138,17 @@ func New(svc *chat.Service, cfg Config) *Gateway {
 		svc:       svc,
 		log:       cfg.Logger,
 		conns:     make(map[*conn]struct{}),
-		byUser:    make(map[string]map[*conn]struct{}),
+		byUser:    make(map[string][]*conn),
 		bySession: make(map[string]map[*conn]struct{}),
 		watchers:  make(map[string]map[*conn]struct{}),
 		rooms:     make(map[string]map[*conn]struct{}),
 	}
 	g.frames.New = func() any { b := make([]byte, 0, 4096); return &b }
+	g.coalesce.wait = cfg.Coalesce
+	g.reads.New = func() any { b := make([]byte, 0, readBufSize); return &b }
+	if cfg.Engine == EnginePoll {
+		g.poller = newPoller(g)
+	}
 	g.upgrader = gws.NewUpgrader(g, &gws.ServerOption{
 		// Read up to 16x the frame limit so an oversized frame costs one
 		// error frame, not the connection; beyond that gws closes with 1009.
@@ -154,33 +181,61 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"error":{"code":"internal","message":"connection cannot be upgraded"}}`, http.StatusInternalServerError)
 		return
 	}
-	netConn, _, err := hj.Hijack()
+	netConn, brw, err := hj.Hijack()
 	if err != nil {
 		return
 	}
 	// gws sends a read error's text as the close reason; quietConn strips
 	// the socket addresses from those errors.
 	qc := &quietConn{Conn: netConn}
-	socket, err := g.upgrader.UpgradeFromConn(qc, bufio.NewReaderSize(qc, readBuffer), r)
+	_, isTCP := netConn.(*net.TCPConn)
+	poll := g.poller != nil && isTCP
+	var br *bufio.Reader
+	if !poll {
+		br = bufio.NewReaderSize(qc, readBuffer)
+	}
+	// gws does the handshake for both engines.
+	socket, err := g.upgrader.UpgradeFromConn(qc, br, r)
 	if err != nil {
 		return // gws has answered the bad handshake
 	}
 	n := g.nextID.Add(1)
 	// Connection ids are unique across the cluster: events name the
 	// connection that caused them (ExceptConn) on every node.
-	c := &conn{g: g, socket: socket, id: g.svc.NodeID() + "/" + strconv.FormatUint(n, 36), slot: n}
-	socket.Session().Store("", c)
+	c := &conn{g: g, nc: qc, id: g.svc.NodeID() + "/" + strconv.FormatUint(n, 36), slot: n}
 	// The HTTP server's request deadlines stay on a hijacked connection;
 	// from here the gateway owns them: auth timeout and heartbeats for
 	// reads, a deadline per write in the writer.
-	_ = socket.SetReadDeadline(time.Now().Add(g.cfg.AuthTimeout))
-	_ = socket.SetWriteDeadline(time.Time{})
+	_ = netConn.SetReadDeadline(time.Time{})
+	_ = netConn.SetWriteDeadline(time.Time{})
+	if poll {
+		c.poll = &pollState{frames: frameReader{max: g.cfg.MaxFrame * 16}}
+		c.poll.deadline.Store(time.Now().Add(g.cfg.AuthTimeout).UnixNano())
+		// Bytes the client sent right behind its upgrade request.
+		if k := brw.Reader.Buffered(); k > 0 {
+			c.poll.pending, _ = brw.Reader.Peek(k)
+			c.poll.pending = append([]byte(nil), c.poll.pending...)
+		}
+	} else {
+		c.socket = socket
+		socket.Session().Store("", c)
+		c.readBy(time.Now().Add(g.cfg.AuthTimeout))
+	}
 	g.mu.Lock()
 	g.conns[c] = struct{}{}
 	g.mu.Unlock()
 	g.count.Add(1)
 	if f := g.cfg.Metrics.Connections; f != nil {
 		f(1)
+	}
+	if poll {
+		if err := g.poller.add(c, netConn); err != nil {
+			g.log.Warn("poll engine", "err", err)
+			c.poll.down.Store(true)
+			_ = qc.Close()
+			g.closed(c)
+		}
+		return
 	}
 	go socket.ReadLoop()
 }
@@ -300,13 +355,13 @@ func (g *Gateway) Deliver(ev *chat.Event) {
 	if ev.Kind == chat.EventMember && ev.Member.Gone() {
 		defer g.memberGone(ev.Member)
 	}
-	var targets []*conn
+	targets := make([]*conn, 0, len(ev.Recipients))
 	g.mu.RLock()
 	if ev.Kind == chat.EventPresence {
 		targets = collect(g.watchers[ev.Presence.UserID])
 	} else {
 		for _, u := range ev.Recipients {
-			for c := range g.byUser[u] {
+			for _, c := range g.byUser[u] {
 				if c.id != ev.ExceptConn {
 					targets = append(targets, c)
 				}
@@ -314,8 +369,9 @@ func (g *Gateway) Deliver(ev *chat.Event) {
 		}
 	}
 	g.mu.RUnlock()
+	later := g.cfg.Coalesce > 0 && len(targets) >= g.cfg.CoalesceMin
 	for _, c := range targets {
-		c.enqueue(out, false)
+		c.put(out, false, later)
 	}
 	streams := g.deliverSSE(ev, out)
 	if f := g.cfg.Metrics.FramesOut; f != nil {
@@ -344,7 +400,7 @@ func mustEncode(f wire.ServerFrame) []byte {
 func (g *Gateway) register(c *conn) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	add(g.byUser, c.info.UserID, c)
+	g.byUser[c.info.UserID] = append(g.byUser[c.info.UserID], c)
 	add(g.bySession, c.info.Session, c)
 }
 
@@ -364,7 +420,10 @@ func (g *Gateway) unregister(c *conn) {
 	defer g.mu.Unlock()
 	delete(g.conns, c)
 	if c.authed.Load() {
-		remove(g.byUser, c.info.UserID, c)
+		g.byUser[c.info.UserID] = slices.DeleteFunc(g.byUser[c.info.UserID], func(o *conn) bool { return o == c })
+		if len(g.byUser[c.info.UserID]) == 0 {
+			delete(g.byUser, c.info.UserID)
+		}
 		remove(g.bySession, c.info.Session, c)
 	}
 	for _, u := range c.watching {

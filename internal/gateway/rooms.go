@@ -117,7 +117,7 @@ func (g *Gateway) memberGone(m *chat.MemberEvent) {
 func (g *Gateway) blockChanged(b *chat.BlockEvent) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	for c := range g.byUser[b.Blocked] {
+	for _, c := range g.byUser[b.Blocked] {
 		if b.On {
 			remove(g.watchers, b.Blocker, c)
 			if i := slices.Index(c.watching, b.Blocker); i >= 0 {
