@@ -31,7 +31,6 @@ import (
 	"github.com/switchboard-chat/switchboard/internal/metrics"
 	"github.com/switchboard-chat/switchboard/internal/node"
 	"github.com/switchboard-chat/switchboard/internal/password"
-	"github.com/switchboard-chat/switchboard/internal/postgres"
 	"github.com/switchboard-chat/switchboard/internal/redis"
 	"github.com/switchboard-chat/switchboard/internal/sqlite"
 	"github.com/switchboard-chat/switchboard/web"
@@ -43,6 +42,7 @@ type serveConfig struct {
 	addr          string
 	data          string
 	postgres      string
+	shards        shardURLs // with --postgres the directory, conversations on these
 	redis         string
 	redisPrefix   string
 	nodeID        string
@@ -89,6 +89,7 @@ func (c *serveConfig) flagSet(getenv func(string) string, stderr io.Writer) *fla
 	str(&c.addr, "addr", "SWITCHBOARD_ADDR", "127.0.0.1:8080", "address to listen on")
 	str(&c.data, "data", "SWITCHBOARD_DATA", "./data", "data directory of the embedded SQLite store")
 	str(&c.postgres, "postgres", "SWITCHBOARD_POSTGRES", "", "PostgreSQL URL; empty means the embedded SQLite store")
+	c.shards.flags(fs, getenv)
 	str(&c.redis, "redis", "SWITCHBOARD_REDIS", "", "Redis URL; empty means the in-process bus and presence (a single node)")
 	str(&c.redisPrefix, "redis-prefix", "SWITCHBOARD_REDIS_PREFIX", "switchboard", "prefix of every Redis key, so clusters can share one Redis")
 	str(&c.nodeID, "node-id", "SWITCHBOARD_NODE_ID", "", "this node's id (default: derived from host name and address)")
@@ -378,11 +379,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 func openStore(ctx context.Context, cfg serveConfig, log *slog.Logger) (chat.Store, error) {
 	if cfg.postgres != "" {
-		s, err := postgres.Open(ctx, cfg.postgres, postgres.WithLogger(log))
-		if err != nil {
-			return nil, fmt.Errorf("open PostgreSQL store: %w", err)
-		}
-		return s, nil
+		return openPostgres(ctx, cfg.postgres, cfg.shards, log)
+	}
+	if len(cfg.shards) > 0 {
+		return nil, fmt.Errorf("--shard needs --postgres (the directory database)")
 	}
 	if err := os.MkdirAll(cfg.data, 0o750); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
