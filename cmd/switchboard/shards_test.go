@@ -1,13 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/switchboard-chat/switchboard/client"
+	"github.com/switchboard-chat/switchboard/internal/chat"
+	"github.com/switchboard-chat/switchboard/internal/shard"
 	"github.com/switchboard-chat/switchboard/internal/testenv"
 )
 
@@ -165,4 +171,76 @@ func TestShardedClusterDirectAndGroups(t *testing.T) {
 func TestShardedClusterGroupAuthorization(t *testing.T) {
 	nodes, _ := startShardedCluster(t, 2, 3)
 	authorizationMatrix(t, nodes)
+}
+
+// TestAdminPartitions lists the partitions of a directory and two shards,
+// then drops the current month: the messages sent in it are gone from the
+// shard that held them.
+func TestAdminPartitions(t *testing.T) {
+	ctx := ctxT(t)
+	dir, shards := testenv.Postgres(t), []string{testenv.Postgres(t), testenv.Postgres(t)}
+	s, err := shard.Open(ctx, dir, shards)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	u := chat.User{ID: "u1", Username: "alice", CreatedAt: 1}
+	if err := s.CreateUser(ctx, u, "h"); err != nil {
+		t.Fatal(err)
+	}
+	var convs []string
+	for i := range 4 {
+		g := chat.Conversation{ID: fmt.Sprintf("g%d", i), Kind: chat.KindGroup, Name: fmt.Sprintf("g%d", i), CreatedAt: 1}
+		if err := s.CreateGroup(ctx, g, u.ID); err != nil {
+			t.Fatal(err)
+		}
+		b := []*chat.Append{{Message: chat.Message{ID: fmt.Sprintf("m%d", i), ConversationID: g.ID, SenderID: u.ID, TS: time.Now().UnixMilli(), Text: "now"}}}
+		if err := s.AppendMessages(ctx, b); err != nil || b[0].Err != nil {
+			t.Fatalf("append: %v, %v", err, b[0].Err)
+		}
+		convs = append(convs, g.ID)
+	}
+	admin := func(args ...string) []partitionReport {
+		t.Helper()
+		var out, errb bytes.Buffer
+		args = append([]string{"admin", "partitions", "--postgres", dir, "--shard", shards[0], "--shard", shards[1]}, args...)
+		if err := run(ctx, args, func(string) string { return "" }, &out, &errb); err != nil {
+			t.Fatalf("admin partitions %v: %v\n%s", args, err, errb.String())
+		}
+		var r []partitionReport
+		if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+			t.Fatalf("admin partitions output %q: %v", out.String(), err)
+		}
+		return r
+	}
+	now := time.Now().UTC()
+	month := fmt.Sprintf("messages_y%04dm%02d", now.Year(), now.Month())
+	list := admin()
+	if len(list) != 3 || list[0].Database != "directory" || list[2].Database != "shard 1" {
+		t.Fatalf("admin partitions reported %+v; want the directory and two shards", list)
+	}
+	for _, r := range list {
+		var names []string
+		for _, p := range r.Partitions {
+			names = append(names, p.Name)
+		}
+		if !slices.Contains(names, month) || !slices.Contains(names, "messages_default") {
+			t.Errorf("%s has partitions %v; want %s and messages_default", r.Database, names, month)
+		}
+	}
+	next := time.Date(now.Year(), now.Month()+1, 1, 0, 0, 0, 0, time.UTC).Format("2006-01")
+	for _, r := range admin("--drop-before", next) {
+		if !slices.Equal(r.Retired, []string{month}) {
+			t.Errorf("%s retired %v; want [%s]", r.Database, r.Retired, month)
+		}
+	}
+	for _, c := range convs {
+		if ms, err := s.Messages(ctx, c, chat.HistoryQuery{Limit: 10}); err != nil || len(ms) != 0 {
+			t.Errorf("history of %s after dropping its month: %d messages, %v; want none", c, len(ms), err)
+		}
+	}
+	var out, errb bytes.Buffer
+	if err := run(ctx, []string{"admin", "partitions", "--postgres", dir, "--drop-before", "2025"}, func(string) string { return "" }, &out, &errb); err == nil {
+		t.Errorf("admin partitions --drop-before 2025 succeeded; want a bad month error")
+	}
 }

@@ -14,13 +14,14 @@ const MonthsAhead = 2
 
 // Partition is one partition of the messages table.
 type Partition struct {
-	Name string
+	Name string `json:"name"`
 	// From and To bound its ts in Unix ms, [From, To); both 0 for the
 	// default partition.
-	From, To int64
-	Default  bool
+	From    int64 `json:"from,omitempty"`
+	To      int64 `json:"to,omitempty"`
+	Default bool  `json:"default,omitempty"`
 	// Rows is PostgreSQL's estimate (-1 before the first analyze).
-	Rows int64
+	Rows int64 `json:"rows_estimate"`
 }
 
 // execer is what ensureMonths needs of a pool or a connection.
