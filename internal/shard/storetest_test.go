@@ -40,6 +40,9 @@ func openStore(tb testing.TB) chat.Store {
 }
 
 // TestStore runs the conformance suite on a directory and three shards.
+// AppendIdempotent's retry "to another conversation" holds here because
+// its two groups hash to the same shard; across shards a client id is
+// another message (TestRetryAcrossShards, docs/architecture.md).
 func TestStore(t *testing.T) { storetest.Run(t, openStore) }
 
 // TestMediaStore runs the media records' suite on a directory and three
