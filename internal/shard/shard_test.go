@@ -279,3 +279,87 @@ func TestBatchAcrossShards(t *testing.T) {
 		t.Errorf("append to a missing conversation: %v; want ENotFound or EForbidden", batch[len(batch)-1].Err)
 	}
 }
+
+// TestRepairAfterCrash plays the crashes between a shard's write and the
+// directory's: a group created on its shard only is registered by the next
+// creation of its name (which answers "taken"), and a membership on the
+// shard only is indexed by the join repeated.
+func TestRepairAfterCrash(t *testing.T) {
+	ctx := context.Background()
+	dir, shards := newCluster(t, 2)
+	s := mustOpen(t, dir, shards)
+	defer s.Close()
+	alice := chat.User{ID: "u1", Username: "alice", CreatedAt: 1}
+	bob := chat.User{ID: "u2", Username: "bob", CreatedAt: 1}
+	for _, u := range []chat.User{alice, bob} {
+		if err := s.CreateUser(ctx, u, "h"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The group's shard rows, on every shard (whichever its name picks),
+	// and nothing in the directory.
+	raw := make([]*postgres.Store, len(shards))
+	for i, u := range shards {
+		p, err := postgres.Open(ctx, u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		raw[i] = p
+		if err := p.CopyUsers(ctx, []chat.User{alice, bob}); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.CreateGroup(ctx, chat.Conversation{ID: "orphan", Kind: chat.KindGroup, Name: "lost", CreatedAt: 1}, alice.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.GroupByName(ctx, "lost"); chat.ErrorCode(err) != chat.ENotFound {
+		t.Fatalf("GroupByName before the repair: %v; want ENotFound", err)
+	}
+	err := s.CreateGroup(ctx, chat.Conversation{ID: "g2", Kind: chat.KindGroup, Name: "lost", CreatedAt: 2}, bob.ID)
+	if chat.ErrorCode(err) != chat.EConflict {
+		t.Fatalf("CreateGroup of the stranded name: %v; want EConflict", err)
+	}
+	g, err := s.GroupByName(ctx, "lost")
+	if err != nil || g.ID != "orphan" {
+		t.Fatalf("GroupByName after the repair: %+v, %v; want the stranded group", g, err)
+	}
+	b := []*chat.Append{{Message: chat.Message{ID: "m1", ConversationID: "orphan", SenderID: alice.ID, TS: 3, Text: "found"}}}
+	if err := s.AppendMessages(ctx, b); err != nil || b[0].Err != nil || b[0].Result.Seq != 1 {
+		t.Fatalf("append to the repaired group: %v, %v", err, b[0].Err)
+	}
+	listed := func(u chat.User) bool {
+		t.Helper()
+		cs, err := s.UserConversations(ctx, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cs {
+			if c.ID == "orphan" {
+				return true
+			}
+		}
+		return false
+	}
+	if !listed(alice) {
+		t.Errorf("alice's list lacks the repaired group")
+	}
+
+	// bob joined on the shard, and the directory never heard of it.
+	n, err := s.ShardOf(ctx, "orphan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if added, err := raw[n].AddMember(ctx, "orphan", bob.ID, 4); err != nil || !added {
+		t.Fatalf("AddMember on the shard: %v, %v", added, err)
+	}
+	if listed(bob) {
+		t.Errorf("bob's list holds a membership the directory does not index")
+	}
+	if added, err := s.AddMember(ctx, "orphan", bob.ID, 5); err != nil || added {
+		t.Fatalf("AddMember repeated = %v, %v; want false, nil", added, err)
+	}
+	if !listed(bob) {
+		t.Errorf("bob's list lacks the group after the join was repeated")
+	}
+}
