@@ -219,9 +219,9 @@ func fanOut(n int, fn func(i int) error) error {
 	return nil
 }
 
-// cacheMax bounds each cache; a full cache starts over (every entry can be
-// read again from the directory).
-const cacheMax = 1 << 20
+// cacheMax bounds each cache (some 20 MB of ids at most); a full cache
+// starts over (every entry can be read again from the directory).
+const cacheMax = 1 << 18
 
 // routeCache remembers conversation -> shard. Entries never go stale: a
 // conversation never moves (a deleted one's id is never reused).
