@@ -20,6 +20,8 @@ import (
 const adminUsage = `Usage:
   switchboard admin grant USER  [--data DIR | --postgres URL]   give USER the admin role (on the store directly)
   switchboard admin revoke USER [--data DIR | --postgres URL]   take it away
+  switchboard admin partitions --postgres URL [--shard URL ...] [--archive-before|--drop-before YYYY-MM]
+                                list, make and retire the monthly partitions of messages
 
   switchboard admin [--server URL] [--token-file FILE] COMMAND  (calls the admin API; token also from SWITCHBOARD_TOKEN)
     users [QUERY]                 list or search users
@@ -36,6 +38,9 @@ const adminUsage = `Usage:
 func admin(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && (args[0] == "grant" || args[0] == "revoke") {
 		return adminGrant(ctx, args[0] == "grant", args[1:], getenv, stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "partitions" {
+		return adminPartitions(ctx, args[1:], getenv, stdout, stderr)
 	}
 	fs := flag.NewFlagSet("admin", flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -43,6 +43,7 @@ type serveConfig struct {
 	addr          string
 	data          string
 	postgres      string
+	shards        shardURLs // with --postgres the directory, conversations on these
 	redis         string
 	redisPrefix   string
 	nodeID        string
@@ -91,6 +92,7 @@ func (c *serveConfig) flagSet(getenv func(string) string, stderr io.Writer) *fla
 	str(&c.addr, "addr", "SWITCHBOARD_ADDR", "127.0.0.1:8080", "address to listen on")
 	str(&c.data, "data", "SWITCHBOARD_DATA", "./data", "data directory of the embedded SQLite store")
 	str(&c.postgres, "postgres", "SWITCHBOARD_POSTGRES", "", "PostgreSQL URL; empty means the embedded SQLite store")
+	c.shards.flags(fs, getenv)
 	str(&c.redis, "redis", "SWITCHBOARD_REDIS", "", "Redis URL; empty means the in-process bus and presence (a single node)")
 	str(&c.redisPrefix, "redis-prefix", "SWITCHBOARD_REDIS_PREFIX", "switchboard", "prefix of every Redis key, so clusters can share one Redis")
 	str(&c.nodeID, "node-id", "SWITCHBOARD_NODE_ID", "", "this node's id (default: derived from host name and address)")
@@ -394,11 +396,10 @@ func openStore(ctx context.Context, cfg serveConfig, log *slog.Logger) (chat.Sto
 			// own transaction; without push, appends write nothing more.
 			opts = append(opts, postgres.WithPushOutbox(cfg.presenceGrace))
 		}
-		s, err := postgres.Open(ctx, cfg.postgres, opts...)
-		if err != nil {
-			return nil, fmt.Errorf("open PostgreSQL store: %w", err)
-		}
-		return s, nil
+		return openPostgres(ctx, cfg.postgres, cfg.shards, log, opts...)
+	}
+	if len(cfg.shards) > 0 {
+		return nil, fmt.Errorf("--shard needs --postgres (the directory database)")
 	}
 	if err := os.MkdirAll(cfg.data, 0o750); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)

@@ -90,3 +90,12 @@ func (s *Store) PushOutboxDepth(ctx context.Context) (int, error) {
 	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM push_outbox`).Scan(&n)
 	return n, dbErr(err)
 }
+
+// HasOutboxEntry reports whether messageID's outbox entry is still there
+// (not yet handed off): a store that queues the jobs in another database
+// asks before it queues them.
+func (s *Store) HasOutboxEntry(ctx context.Context, messageID string) (bool, error) {
+	var ok bool
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM push_outbox WHERE message_id = $1)`, messageID).Scan(&ok)
+	return ok, dbErr(err)
+}

@@ -12,6 +12,7 @@ import (
 	"net"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -84,6 +85,10 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 			return nil, chat.Errorf(code, "postgres: database unavailable: %v", err)
 		}
 		return nil, fmt.Errorf("postgres: migrate: %w", err)
+	}
+	if _, err := ensureMonths(ctx, pool, time.Now(), MonthsAhead); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: message partitions: %w", dbErr(err))
 	}
 	// Watch from now on: failures while opening are Open's error, not an
 	// outage (a node waiting for its database retries Open).
