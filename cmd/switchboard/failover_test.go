@@ -18,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/switchboard-chat/switchboard/client"
 	"github.com/switchboard-chat/switchboard/internal/testenv"
 	"github.com/switchboard-chat/switchboard/wire"
