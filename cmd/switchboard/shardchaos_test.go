@@ -62,32 +62,41 @@ func TestShardedChaos(t *testing.T) {
 	// A node dies; its clients come back on the others and send there.
 	dead := nodes[1]
 	dead.Kill()
-	deadline := time.Now().Add(60 * time.Second)
+	var victims []*foUser
 	for _, u := range users {
-		if u.nodes[0] != dead {
-			continue
-		}
-		for {
-			u.mu.Lock()
-			back := u.reconnects > 0 && u.node != dead.ID && u.conn.Err() == nil
-			u.mu.Unlock()
-			if back {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s did not reconnect to a live node", u.name)
-			}
-			time.Sleep(10 * time.Millisecond)
+		if u.nodes[0] == dead {
+			victims = append(victims, u)
 		}
 	}
+	waitReconnected(t, victims, 1, func(node string) bool { return node != dead.ID })
 	tr.waitAcked(t, 60)
+	// It comes back (same id and port). Its clients leave their stand-in
+	// node; discovery names the least loaded, the restarted one, which
+	// takes over some of them and carries traffic again.
 	nodes[1] = startProcNode(t, dead.ID, nodeArgs[1]...)
+	waitDiscovered(t, victims[0].api(nodes[0].URL), dead.ID)
+	for _, u := range victims {
+		u.mu.Lock()
+		n := u.reconnects
+		u.mu.Unlock()
+		_ = u.current().Close()
+		waitReconnected(t, []*foUser{u}, n+1, func(string) bool { return true })
+	}
+	var back []string
+	for _, u := range victims {
+		u.mu.Lock()
+		back = append(back, u.name+" on "+u.node)
+		u.mu.Unlock()
+	}
+	if !slices.ContainsFunc(back, func(s string) bool { return strings.HasSuffix(s, " on "+dead.ID) }) {
+		t.Fatalf("no client of %s went back to it after its restart: %v", dead.ID, back)
+	}
 	tr.waitAcked(t, 60)
 
 	// A Redis master dies; each node notices the cluster change by itself.
 	rc.Node(rc.Masters()[0]).Kill()
 	rc.WaitOK()
-	deadline = time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for _, n := range nodes {
 		for {
 			lines := redisLogLines(n.logs.String())
@@ -132,7 +141,7 @@ func TestShardedChaos(t *testing.T) {
 	for _, u := range users {
 		acked = slices.AppendSeq(acked, maps.Values(u.ackedMessages()))
 	}
-	checkShardedReads(t, users, acked, nodes[0], nodes[1])
+	checkShardedReads(t, shardDBs, users, acked, nodes[0], nodes[1])
 
 	for _, n := range nodes {
 		select {
@@ -194,7 +203,7 @@ func checkShardMap(t *testing.T, dir *pgxpool.Pool, where map[string]int) {
 
 // checkShardedReads checks history and search, each read through two
 // nodes, against the acked messages: what a single database would answer.
-func checkShardedReads(t *testing.T, users []*foUser, acked []wire.Message, a, b *procNode) {
+func checkShardedReads(t *testing.T, shardDBs []*pgxpool.Pool, users []*foUser, acked []wire.Message, a, b *procNode) {
 	t.Helper()
 	byConv := map[string][]wire.Message{}
 	for _, m := range acked {
@@ -240,6 +249,15 @@ func checkShardedReads(t *testing.T, users []*foUser, acked []wire.Message, a, b
 		}
 		if !slices.EqualFunc(sa, want, sameMessage) {
 			t.Errorf("%s: search found %d %v; want the %d acked %v", u.name, len(sa), msgIDs(sa), len(want), msgIDs(want))
+			found := map[string]bool{}
+			for _, m := range sa {
+				found[m.ID] = true
+			}
+			for _, m := range want {
+				if !found[m.ID] {
+					searchState(t, shardDBs, m.ID)
+				}
+			}
 		}
 	}
 	if len(checked) != len(byConv) {
@@ -295,4 +313,59 @@ func msgIDs(ms []wire.Message) []string {
 		out[i] = fmt.Sprintf("%s/%d", m.ID, m.Seq)
 	}
 	return out
+}
+
+// waitReconnected waits until each user has reconnected at least n times
+// and is connected to a node that ok accepts.
+func waitReconnected(t *testing.T, users []*foUser, n int, ok func(node string) bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for _, u := range users {
+		for {
+			u.mu.Lock()
+			back := u.reconnects >= n && ok(u.node) && u.conn.Err() == nil
+			node := u.node
+			u.mu.Unlock()
+			if back {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s did not reconnect (now on %s)", u.name, node)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
+
+// waitDiscovered waits until discovery through c names the node id (a
+// node started a moment ago is named once its first registry entry is in).
+func waitDiscovered(t *testing.T, c *client.Client, id string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		d, err := c.Discover(ctxT(t))
+		if err == nil && d.Node == id {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("discovery does not name %s: %+v, %v", id, d, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// searchState logs, for a message that search did not find, its search_id,
+// whether message_search holds it, and the shard's indexer state.
+func searchState(t *testing.T, shardDBs []*pgxpool.Pool, id string) {
+	t.Helper()
+	for i, db := range shardDBs {
+		var sid, indexedTo, nextTo, nextXmax int64
+		var indexed bool
+		err := db.QueryRow(ctxT(t), `SELECT m.search_id, EXISTS (SELECT 1 FROM message_search x WHERE x.search_id = m.search_id),
+			s.indexed_to, s.next_to, s.next_xmax FROM messages m, search_index s WHERE m.id = $1`, id).Scan(&sid, &indexed, &indexedTo, &nextTo, &nextXmax)
+		if err == nil {
+			t.Logf("message %s on shard %d: search_id %d, in message_search %v; indexed_to %d, next_to %d, next_xmax %d",
+				id, i, sid, indexed, indexedTo, nextTo, nextXmax)
+		}
+	}
 }
