@@ -25,9 +25,9 @@ import (
 //     not in message_search yet (cheap to find: the rows above indexed_to
 //     are the recent ones);
 //   - indexed_to itself moves only to a search_id L that is settled: L
-//     was the sequence's last value before the pass took a snapshot whose
-//     xmax was X, and a later pass sees that no session of this database
-//     still runs a transaction whose id is below X. A transaction holds
+//     was the sequence's last value before the pass took its own
+//     transaction id X, and a later pass sees that no session of this
+//     database still runs a transaction whose id is below X. A transaction holds
 //     its id before it draws a search_id (the column default calls
 //     pg_current_xact_id() first), so any that drew one at or below L had
 //     an id below X; once all those ended, every search_id at or below L
@@ -70,12 +70,16 @@ const sqlIndexPass = `WITH todo AS MATERIALIZED (
 	)
 	SELECT count(*), max(search_id) FROM todo`
 
-// sqlRunningBefore answers this statement's snapshot xmax and whether a
-// session of this database runs a transaction whose id is below $1.
-// backend_xid is the 32-bit id: it is widened against the snapshot's xmax
-// (the next id to be assigned when the snapshot was taken), as signed
-// distance, so an id assigned after the snapshot counts as newer.
-const sqlRunningBefore = `WITH n AS (SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS nx),
+// sqlRunningBefore answers the pass's own transaction id, assigned now,
+// and whether a session of this database runs a transaction whose id is
+// below $1. Every id assigned before this statement is below the pass's
+// own. (A snapshot's xmax would not do: it is one past the latest
+// completed id, so a transaction that drew the newest id and still runs
+// is at or above it.) The pass writes search_index anyway, so the id
+// costs nothing extra. backend_xid is the 32-bit id: it is widened
+// against the pass's id, as signed distance, so an id assigned after it
+// counts as newer.
+const sqlRunningBefore = `WITH n AS (SELECT pg_current_xact_id()::text::bigint AS nx),
 	a AS (SELECT ((backend_xid::text::bigint - (SELECT nx FROM n) % 4294967296) + 4294967296) % 4294967296 AS d
 		FROM pg_stat_activity
 		WHERE datid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND backend_xid IS NOT NULL)
@@ -252,8 +256,9 @@ func (s *Store) indexPass(ctx context.Context, wait bool) (n int, top int64, pen
 		}
 		// The state, read after the lock (a later statement: it sees the
 		// previous pass's commit), with the sequence's last value; then, in
-		// a still later statement, so a later snapshot, the snapshot's
-		// bounds: the order the argument above needs.
+		// a still later statement, the pass's own transaction id: the
+		// order the argument above needs. (The column keeps its name,
+		// next_xmax, from when a snapshot's xmax stood there.)
 		var indexedTo, nextTo, nextXmax, last int64
 		if err := tx.QueryRow(ctx, `SELECT indexed_to, next_to, next_xmax,
 			COALESCE(pg_sequence_last_value('message_search_id'), 0) FROM search_index`).Scan(
