@@ -109,30 +109,23 @@ func (p *poller) remove(c *conn) {
 
 // read reads what has arrived on c's socket without waiting:
 // syscall.EAGAIN when nothing has.
-func (p *poller) read(ps *pollState, b []byte) (n int, err error) {
-	cerr := ps.raw.Read(func(fd uintptr) bool {
-		for {
-			n, err = syscall.Read(int(fd), b)
-			if err != syscall.EINTR {
-				return true
-			}
-		}
-	})
-	if cerr != nil {
-		return 0, cerr
-	}
-	if n < 0 {
-		n = 0
-	}
-	return n, err
+func (p *poller) read(ps *pollState, b []byte) (int, error) {
+	return rawIO(ps.raw.Read, syscall.Read, b)
 }
 
 // write writes what c's socket takes of b without waiting:
 // syscall.EAGAIN when it takes nothing.
-func (p *poller) write(ps *pollState, b []byte) (n int, err error) {
-	cerr := ps.raw.Write(func(fd uintptr) bool {
+func (p *poller) write(ps *pollState, b []byte) (int, error) {
+	return rawIO(ps.raw.Write, syscall.Write, b)
+}
+
+// rawIO runs one non-blocking read or write on a socket's descriptor
+// (through its syscall.RawConn's Read or Write, which keeps the descriptor
+// open meanwhile), retrying an interrupted call.
+func rawIO(ctl func(func(fd uintptr) bool) error, op func(fd int, b []byte) (int, error), b []byte) (n int, err error) {
+	cerr := ctl(func(fd uintptr) bool {
 		for {
-			n, err = syscall.Write(int(fd), b)
+			n, err = op(int(fd), b)
 			if err != syscall.EINTR {
 				return true
 			}
