@@ -203,31 +203,14 @@ func testOutboxClaimConcurrent(t *testing.T, f *fixture) {
 	d := f.direct(t, alice, bob)
 	ms := f.sendN(t, d.ID, alice, 50)
 	now := ms[len(ms)-1].TS + OutboxGrace
-	var mu sync.Mutex
-	seen := map[string]int{}
-	var wg sync.WaitGroup
-	for range 5 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				es, err := ps.ClaimOutbox(f.ctx, now, 1_000_000, 3)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if len(es) == 0 {
-					return
-				}
-				mu.Lock()
-				for _, e := range es {
-					seen[e.MessageID]++
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
+	seen := claimConcurrently(t, func() ([]string, error) {
+		es, err := ps.ClaimOutbox(f.ctx, now, 1_000_000, 3)
+		ids := make([]string, len(es))
+		for i, e := range es {
+			ids[i] = e.MessageID
+		}
+		return ids, err
+	})
 	if len(seen) != len(ms) {
 		t.Errorf("%d distinct entries claimed; want %d", len(seen), len(ms))
 	}

@@ -141,31 +141,14 @@ func testPushClaimConcurrent(t *testing.T, f *fixture) {
 			t.Fatal(err)
 		}
 	}
-	var mu sync.Mutex
-	seen := map[int64]int{}
-	var wg sync.WaitGroup
-	for range 5 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				jobs, err := ps.ClaimPushes(f.ctx, 10, 1_000_000, 3)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if len(jobs) == 0 {
-					return
-				}
-				mu.Lock()
-				for _, j := range jobs {
-					seen[j.ID]++
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
+	seen := claimConcurrently(t, func() ([]int64, error) {
+		jobs, err := ps.ClaimPushes(f.ctx, 10, 1_000_000, 3)
+		ids := make([]int64, len(jobs))
+		for i, j := range jobs {
+			ids[i] = j.ID
+		}
+		return ids, err
+	})
 	if len(seen) != 50 {
 		t.Errorf("%d distinct jobs claimed; want 50", len(seen))
 	}
@@ -174,4 +157,35 @@ func testPushClaimConcurrent(t *testing.T, f *fixture) {
 			t.Errorf("job %d claimed %d times", id, n)
 		}
 	}
+}
+
+// claimConcurrently runs five claimers of claim until one gets nothing,
+// and counts how often each key was claimed.
+func claimConcurrently[K comparable](t *testing.T, claim func() ([]K, error)) map[K]int {
+	var mu sync.Mutex
+	seen := map[K]int{}
+	var wg sync.WaitGroup
+	for range 5 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				keys, err := claim()
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(keys) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, k := range keys {
+					seen[k]++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return seen
 }
