@@ -47,14 +47,14 @@ func startPebble(t *testing.T) *pebble {
 	if err := os.WriteFile(caFile, ca.PEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	port, mgmtPort := procFreePort(t), procFreePort(t)
+	port, mgmtPort := testenv.FreePort(t), testenv.FreePort(t)
 	conf := map[string]any{"pebble": map[string]any{
 		"listenAddress":                  "127.0.0.1:" + strconv.Itoa(port),
 		"managementListenAddress":        "127.0.0.1:" + strconv.Itoa(mgmtPort),
 		"certificate":                    certPath,
 		"privateKey":                     keyPath,
-		"httpPort":                       procFreePort(t),
-		"tlsPort":                        procFreePort(t),
+		"httpPort":                       testenv.FreePort(t),
+		"tlsPort":                        testenv.FreePort(t),
 		"ocspResponderURL":               "",
 		"externalAccountBindingRequired": false,
 		"retryAfter":                     map[string]int{"authz": 1, "order": 1},

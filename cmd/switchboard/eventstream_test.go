@@ -163,21 +163,11 @@ func TestEventStreamCutResume(t *testing.T) {
 // store and port; the stream reconnects to it (a new ticket from the new
 // process), and the messages sent before, during and after reach it once.
 func TestEventStreamNodeRestart(t *testing.T) {
-	addr := fmt.Sprintf("127.0.0.1:%d", procFreePort(t))
+	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	args := []string{"--data", t.TempDir(), "--addr", addr}
 	n := startProcNode(t, "events", args...)
-	alice, bob := client.New(n.URL), client.New(n.URL)
-	for _, c := range []struct {
-		c    *client.Client
-		name string
-	}{{alice, "alice"}, {bob, "bob"}} {
-		if _, err := c.c.Signup(ctxT(t), c.name, "password-"+c.name, ""); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.c.Login(ctxT(t), c.name, "password-"+c.name); err != nil {
-			t.Fatal(err)
-		}
-	}
+	srv := &testServer{URL: n.URL}
+	alice, bob := user(t, srv, "alice"), user(t, srv, "bob")
 	es, err := alice.OpenEvents(ctxT(t), client.StreamConfig{MinBackoff: 50 * time.Millisecond, MaxBackoff: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

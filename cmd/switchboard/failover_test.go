@@ -568,11 +568,7 @@ func TestFailoverNodeKilled(t *testing.T) {
 
 	checkStore(t, db, users)
 	waitCaughtUp(t, db, users)
-	for _, u := range users {
-		if s := u.trk.Stats(); s.Held != 0 || s.Duplicates != 0 {
-			t.Errorf("%s: %d seqs left above a hole, %d duplicates", u.name, s.Held, s.Duplicates)
-		}
-	}
+	wantNoHoles(t, users)
 	t.Logf("message frames received again (a sync re-sends what lies above a hole; the client drops them by seq): %d", redelivered(users))
 	for _, u := range victims {
 		u.mu.Lock()
@@ -637,11 +633,7 @@ func TestFailoverRedisRestarted(t *testing.T) {
 	// each other's users online, so a message sent then is not pushed
 	// across nodes, and with no later message (nor resync) to reveal it a
 	// client would miss it (a server gap, reported to the lead).
-	for _, u := range users {
-		if _, err := u.current().Sync(ctxT(t), u.trk.Cursors()); err != nil {
-			t.Fatalf("%s: final sync: %v", u.name, err)
-		}
-	}
+	finalSync(t, users)
 	waitCaughtUp(t, db, users)
 	resyncs := 0
 	for _, u := range users {

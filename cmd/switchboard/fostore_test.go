@@ -173,3 +173,25 @@ func waitCaughtUpOn(t testing.TB, dbs []*pgxpool.Pool, users []*foUser) {
 		}
 	}
 }
+
+// finalSync has every client sync once from its cursors, as a client does
+// after an outage of the cluster link.
+func finalSync(t testing.TB, users []*foUser) {
+	t.Helper()
+	for _, u := range users {
+		if _, err := u.current().Sync(ctxT(t), u.trk.Cursors()); err != nil {
+			t.Fatalf("%s: final sync: %v", u.name, err)
+		}
+	}
+}
+
+// wantNoHoles checks that no client holds a seq above a hole or got a
+// message twice.
+func wantNoHoles(t testing.TB, users []*foUser) {
+	t.Helper()
+	for _, u := range users {
+		if s := u.trk.Stats(); s.Held != 0 || s.Duplicates != 0 {
+			t.Errorf("%s: %d seqs left above a hole, %d duplicates", u.name, s.Held, s.Duplicates)
+		}
+	}
+}

@@ -48,7 +48,7 @@ func startProcSentinel(t testing.TB, master string) *procSentinel {
 	}
 	host, port, _ := strings.Cut(master, ":")
 	dir := t.TempDir()
-	s := &procSentinel{Addr: "127.0.0.1:" + strconv.Itoa(procFreePort(t)), exited: make(chan struct{})}
+	s := &procSentinel{Addr: "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t)), exited: make(chan struct{})}
 	_, sport, _ := strings.Cut(s.Addr, ":")
 	conf := filepath.Join(dir, "sentinel.conf")
 	body := fmt.Sprintf(`port %s
@@ -212,7 +212,7 @@ func TestFailoverHA(t *testing.T) {
 
 	// Redis: a master, a replica, three sentinels.
 	master := startProcRedis(t)
-	port := procFreePort(t)
+	port := testenv.FreePort(t)
 	replica := &procRedis{t: t, port: port, Addr: "127.0.0.1:" + strconv.Itoa(port), args: []string{"--replicaof", "127.0.0.1", strconv.Itoa(master.port)}}
 	replica.Start()
 	t.Cleanup(replica.Kill)
@@ -358,17 +358,9 @@ func runHAFault(t *testing.T, l haLayout) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	for _, u := range users {
-		if _, err := u.current().Sync(ctxT(t), u.trk.Cursors()); err != nil {
-			t.Fatalf("%s: final sync: %v", u.name, err)
-		}
-	}
+	finalSync(t, users)
 	waitCaughtUp(t, db, users)
-	for _, u := range users {
-		if s := u.trk.Stats(); s.Held != 0 || s.Duplicates != 0 {
-			t.Errorf("%s: %d seqs left above a hole, %d duplicates", u.name, s.Held, s.Duplicates)
-		}
-	}
+	wantNoHoles(t, users)
 	for i, n := range l.nodes {
 		if !l.nodeAlive(i) {
 			t.Errorf("node %s exited", n.ID)

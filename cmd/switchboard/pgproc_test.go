@@ -56,7 +56,7 @@ func newProcPGDir(t testing.TB, port int) *procPG {
 		testenv.Need(t, "initdb: no /usr/lib/postgresql/*/bin/initdb (apt-get install postgresql)")
 	}
 	if port == 0 {
-		port = procFreePort(t)
+		port = testenv.FreePort(t)
 	}
 	p := &procPG{t: t, bin: filepath.Dir(matches[len(matches)-1]), port: port}
 	p.Addr = "127.0.0.1:" + strconv.Itoa(p.port)

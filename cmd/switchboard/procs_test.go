@@ -10,7 +10,6 @@ import (
 	"crypto/x509"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -86,17 +85,6 @@ func procDatabase(t testing.TB) (string, *pgxpool.Pool) {
 // procDBURL is the URL of database name at addr.
 func procDBURL(addr, name string) string {
 	return "postgres://postgres@" + addr + "/" + name + "?sslmode=disable"
-}
-
-// procFreePort returns a loopback port that was free a moment ago.
-func procFreePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // procNode is one `switchboard serve` process.
@@ -226,7 +214,7 @@ func startProcRedis(t testing.TB) *procRedis {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		testenv.Need(t, "redis-server: %v", err)
 	}
-	port := procFreePort(t)
+	port := testenv.FreePort(t)
 	r := &procRedis{t: t, port: port, Addr: "127.0.0.1:" + strconv.Itoa(port)}
 	r.Start()
 	t.Cleanup(r.Kill)
@@ -372,7 +360,7 @@ func renderProcNginx(t testing.TB, name string, nodes ...string) (string, string
 	for _, n := range nodes {
 		fmt.Fprintf(&servers, "        server %s max_fails=1 fail_timeout=2s;\n", strings.TrimPrefix(n, "http://"))
 	}
-	listen := "127.0.0.1:" + strconv.Itoa(procFreePort(t))
+	listen := "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t))
 	conf := strings.ReplaceAll(string(tmpl), "@LISTEN@", listen)
 	conf = procServersRE.ReplaceAllLiteralString(conf, servers.String())
 	dir := t.TempDir()
@@ -389,7 +377,7 @@ func renderProcNginx(t testing.TB, name string, nodes ...string) (string, string
 			t.Fatal(err)
 		}
 		conf = strings.NewReplacer("@CERT@", cert, "@KEY@", key,
-			"@HTTP_LISTEN@", "127.0.0.1:"+strconv.Itoa(procFreePort(t))).Replace(conf)
+			"@HTTP_LISTEN@", "127.0.0.1:"+strconv.Itoa(testenv.FreePort(t))).Replace(conf)
 		url = "https://" + listen
 	}
 	confPath := filepath.Join(dir, "nginx.conf")

@@ -22,18 +22,8 @@ func TestClusterPushOutboxNodeKilled(t *testing.T) {
 	nodes := foNodes(t, 3, procDBURL("127.0.0.1:5432", dbName), testenv.RedisAddr(), prefix,
 		append([]string{"--presence-grace", "4s"}, pushArgs...)...)
 	ps := pushtest.NewServer(t)
-	alice, bob := client.New(nodes[0].URL), client.New(nodes[0].URL)
-	for _, c := range []struct {
-		c    *client.Client
-		name string
-	}{{alice, "alice"}, {bob, "bob"}} {
-		if _, err := c.c.Signup(ctxT(t), c.name, "password-"+c.name, ""); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.c.Login(ctxT(t), c.name, "password-"+c.name); err != nil {
-			t.Fatal(err)
-		}
-	}
+	srv := &testServer{URL: nodes[0].URL}
+	alice, bob := user(t, srv, "alice"), user(t, srv, "bob")
 	subscribe(t, &testServer{URL: nodes[1].URL}, ps, alice, ps.Subscribe(t, "laptop"))
 	subscribe(t, &testServer{URL: nodes[2].URL}, ps, alice, ps.Subscribe(t, "phone"))
 	const perNode = 10

@@ -18,39 +18,10 @@ import (
 // records it, so the push is not left leased to be sent again by the next
 // node: the store it leaves has nothing queued.
 func TestPushStopFinishesSends(t *testing.T) {
-	ps := pushtest.NewServer(t)
-	release := ps.Hold("laptop")
-	t.Cleanup(release)
 	data := t.TempDir()
-	n := startProcNode(t, "push", append([]string{"--data", data, "--push-lease", "1s"}, pushArgs...)...)
-	alice, bob := client.New(n.URL), client.New(n.URL)
-	for _, c := range []struct {
-		c    *client.Client
-		name string
-	}{{alice, "alice"}, {bob, "bob"}} {
-		if _, err := c.c.Signup(ctxT(t), c.name, "password-"+c.name, ""); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.c.Login(ctxT(t), c.name, "password-"+c.name); err != nil {
-			t.Fatal(err)
-		}
-	}
-	subscribe(t, &testServer{URL: n.URL}, ps, alice, ps.Subscribe(t, "laptop"))
-	bc, err := bob.Dial(ctxT(t), "phone")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := bc.Send(ctxT(t), client.SendRequest{ToUser: "alice", Text: "held"}); err != nil {
-		t.Fatal(err)
-	}
-	bc.Close()
+	args := append([]string{"--data", data, "--push-lease", "1s"}, pushArgs...)
+	n, ps, release := heldPush(t, args, "held")
 	deadline := time.Now().Add(20 * time.Second)
-	for len(ps.Got()) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("no push reached the push service")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 	// The push service has the push; its answer waits. Stop the node, and
 	// answer only once its sender has been told to stop.
 	if err := n.cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -89,39 +60,9 @@ func TestPushStopFinishesSends(t *testing.T) {
 // push service still holding the first for an offline device replaces it
 // with the second.
 func TestPushResentAfterKillMidSend(t *testing.T) {
-	ps := pushtest.NewServer(t)
-	release := ps.Hold("laptop")
-	t.Cleanup(release)
 	args := append([]string{"--data", t.TempDir(), "--push-lease", "1s"}, pushArgs...)
-	n := startProcNode(t, "push", args...)
-	alice, bob := client.New(n.URL), client.New(n.URL)
-	for _, c := range []struct {
-		c    *client.Client
-		name string
-	}{{alice, "alice"}, {bob, "bob"}} {
-		if _, err := c.c.Signup(ctxT(t), c.name, "password-"+c.name, ""); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.c.Login(ctxT(t), c.name, "password-"+c.name); err != nil {
-			t.Fatal(err)
-		}
-	}
-	subscribe(t, &testServer{URL: n.URL}, ps, alice, ps.Subscribe(t, "laptop"))
-	bc, err := bob.Dial(ctxT(t), "phone")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := bc.Send(ctxT(t), client.SendRequest{ToUser: "alice", Text: "twice"}); err != nil {
-		t.Fatal(err)
-	}
-	bc.Close()
+	n, ps, release := heldPush(t, args, "twice")
 	deadline := time.Now().Add(20 * time.Second)
-	for len(ps.Got()) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("no push reached the push service")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 	n.Kill()
 	release()
 	startProcNode(t, "push", args...)
@@ -135,4 +76,35 @@ func TestPushResentAfterKillMidSend(t *testing.T) {
 	if len(got) != 2 || got[0].Topic == "" || got[0].Topic != got[1].Topic || string(got[0].Payload) != string(got[1].Payload) {
 		t.Errorf("pushes %+v; want the same push twice, with one Topic", got)
 	}
+}
+
+// heldPush starts a push node with args, has bob send text to alice, whose
+// laptop is subscribed, and returns once the push service has taken that
+// push and holds its answer until release is called (at the latest when
+// the test ends).
+func heldPush(t *testing.T, args []string, text string) (*procNode, *pushtest.Server, func()) {
+	t.Helper()
+	ps := pushtest.NewServer(t)
+	release := ps.Hold("laptop")
+	t.Cleanup(release)
+	n := startProcNode(t, "push", args...)
+	srv := &testServer{URL: n.URL}
+	alice, bob := user(t, srv, "alice"), user(t, srv, "bob")
+	subscribe(t, srv, ps, alice, ps.Subscribe(t, "laptop"))
+	bc, err := bob.Dial(ctxT(t), "phone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bc.Send(ctxT(t), client.SendRequest{ToUser: "alice", Text: text}); err != nil {
+		t.Fatal(err)
+	}
+	bc.Close()
+	deadline := time.Now().Add(20 * time.Second)
+	for len(ps.Got()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no push reached the push service")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return n, ps, release
 }

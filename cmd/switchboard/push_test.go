@@ -336,7 +336,7 @@ func TestPushOutboxSurvivesKill(t *testing.T) {
 	for _, store := range []string{"sqlite", "postgres"} {
 		t.Run(store, func(t *testing.T) {
 			ps := pushtest.NewServer(t)
-			metricsAddr := fmt.Sprintf("127.0.0.1:%d", procFreePort(t))
+			metricsAddr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 			args := append([]string{"--data", t.TempDir(), "--metrics-addr", metricsAddr}, pushArgs...)
 			if store == "postgres" {
 				args = append(args, "--postgres", testenv.Postgres(t))
@@ -344,19 +344,8 @@ func TestPushOutboxSurvivesKill(t *testing.T) {
 			// A long grace keeps the pushes in the outbox, not yet due, at
 			// the kill.
 			n := startProcNode(t, "push", append(args, "--presence-grace", "3s")...)
-			alice, bob := client.New(n.URL), client.New(n.URL)
-			for _, c := range []struct {
-				c    *client.Client
-				name string
-			}{{alice, "alice"}, {bob, "bob"}} {
-				if _, err := c.c.Signup(ctxT(t), c.name, "password-"+c.name, ""); err != nil {
-					t.Fatal(err)
-				}
-				if _, err := c.c.Login(ctxT(t), c.name, "password-"+c.name); err != nil {
-					t.Fatal(err)
-				}
-			}
 			srv := &testServer{URL: n.URL}
+			alice, bob := user(t, srv, "alice"), user(t, srv, "bob")
 			subscribe(t, srv, ps, alice, ps.Subscribe(t, "laptop"))
 			subscribe(t, srv, ps, alice, ps.Subscribe(t, "phone"))
 			bc, err := bob.Dial(ctxT(t), "phone")

@@ -270,25 +270,7 @@ func TestRedisClusterFailover(t *testing.T) {
 
 	tr := startFoTraffic(t, users, 2, foPlan(users, group))
 	tr.waitAcked(t, 150)
-	masters := rc.Masters()
-	victim := masters[0]
-	rc.Node(victim).Kill()
-	rc.WaitOK() // a replica serves the killed master's slots
-	// Each node notices the master go and the cluster come back, by
-	// itself (redis.Watch).
-	deadline := time.Now().Add(60 * time.Second)
-	for _, n := range nodes {
-		for {
-			lines := redisLogLines(n.logs.String())
-			if strings.Contains(lines, "Redis available again") || strings.Contains(lines, "Redis server changed") {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s logged no Redis change:\n%s", n.ID, lines)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
+	killClusterMaster(t, rc, nodes)
 	// Sends go on through and after the failover: each ends acked or
 	// failed with unavailable (anything else fails checkStore).
 	tr.waitAcked(t, 150)
@@ -298,17 +280,9 @@ func TestRedisClusterFailover(t *testing.T) {
 	// a message routed while its recipient's presence slot was failing
 	// over is not pushed across nodes, and with no later message to reveal
 	// the gap the client would not know to ask.
-	for _, u := range users {
-		if _, err := u.current().Sync(ctxT(t), u.trk.Cursors()); err != nil {
-			t.Fatalf("%s: final sync: %v", u.name, err)
-		}
-	}
+	finalSync(t, users)
 	waitCaughtUp(t, db, users)
-	for _, u := range users {
-		if s := u.trk.Stats(); s.Held != 0 || s.Duplicates != 0 {
-			t.Errorf("%s: %d seqs left above a hole, %d duplicates", u.name, s.Held, s.Duplicates)
-		}
-	}
+	wantNoHoles(t, users)
 	for _, n := range nodes {
 		select {
 		case <-n.exited:
@@ -328,4 +302,26 @@ func redisLogLines(log string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// killClusterMaster SIGKILLs one master of rc, waits until a replica
+// serves its slots, and then until each node has noticed the master go
+// and the cluster come back, by itself (redis.Watch).
+func killClusterMaster(t testing.TB, rc *testenv.RedisCluster, nodes []*procNode) {
+	t.Helper()
+	rc.Node(rc.Masters()[0]).Kill()
+	rc.WaitOK()
+	deadline := time.Now().Add(60 * time.Second)
+	for _, n := range nodes {
+		for {
+			lines := redisLogLines(n.logs.String())
+			if strings.Contains(lines, "Redis available again") || strings.Contains(lines, "Redis server changed") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s logged no Redis change:\n%s", n.ID, lines)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 }

@@ -12,6 +12,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/switchboard-chat/switchboard/internal/redis"
+	"github.com/switchboard-chat/switchboard/internal/testenv"
 )
 
 // A Sentinel failover with no outage (SENTINEL FAILOVER: the master is
@@ -20,7 +21,7 @@ import (
 // change, which is what makes a node re-publish its entries.
 func TestSentinelFailoverNoticed(t *testing.T) {
 	master := startProcRedis(t)
-	port := procFreePort(t)
+	port := testenv.FreePort(t)
 	replica := &procRedis{t: t, port: port, Addr: "127.0.0.1:" + strconv.Itoa(port), args: []string{"--replicaof", "127.0.0.1", strconv.Itoa(master.port)}}
 	replica.Start()
 	t.Cleanup(replica.Kill)

@@ -50,7 +50,7 @@ func TestShardedChaos(t *testing.T) {
 	nodeArgs := make([][]string, 3)
 	nodes := make([]*procNode, 3)
 	for i := range nodes {
-		nodeArgs[i] = append([]string{"--addr", fmt.Sprintf("127.0.0.1:%d", procFreePort(t))}, args...)
+		nodeArgs[i] = append([]string{"--addr", fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))}, args...)
 		nodes[i] = startProcNode(t, fmt.Sprintf("shc-n%d", i), nodeArgs[i]...)
 	}
 	users := foUsers(t, "shc", 12, nodes)
@@ -94,21 +94,7 @@ func TestShardedChaos(t *testing.T) {
 	tr.waitAcked(t, 60)
 
 	// A Redis master dies; each node notices the cluster change by itself.
-	rc.Node(rc.Masters()[0]).Kill()
-	rc.WaitOK()
-	deadline := time.Now().Add(60 * time.Second)
-	for _, n := range nodes {
-		for {
-			lines := redisLogLines(n.logs.String())
-			if strings.Contains(lines, "Redis available again") || strings.Contains(lines, "Redis server changed") {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s logged no Redis change:\n%s", n.ID, lines)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
+	killClusterMaster(t, rc, nodes)
 	tr.waitAcked(t, 100)
 	tr.Stop(t)
 
@@ -131,11 +117,7 @@ func TestShardedChaos(t *testing.T) {
 		}
 	}
 	waitCaughtUpOn(t, shardDBs, users)
-	for _, u := range users {
-		if s := u.trk.Stats(); s.Held != 0 || s.Duplicates != 0 {
-			t.Errorf("%s: %d seqs left above a hole, %d duplicates", u.name, s.Held, s.Duplicates)
-		}
-	}
+	wantNoHoles(t, users)
 
 	var acked []wire.Message
 	for _, u := range users {

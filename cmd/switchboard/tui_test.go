@@ -164,7 +164,7 @@ func inOrder(s string, texts ...string) bool {
 // order and sends what was typed meanwhile. SWITCHBOARD_TEST_CAPTURES=DIR saves the screens there.
 func TestChatTerminal(t *testing.T) {
 	captures := os.Getenv("SWITCHBOARD_TEST_CAPTURES")
-	port := procFreePort(t)
+	port := testenv.FreePort(t)
 	nodeArgs := []string{"--addr", "127.0.0.1:" + strconv.Itoa(port), "--data", t.TempDir(), "--max-text", "100"}
 	node := startProcNode(t, "tui", nodeArgs...)
 	proxy := testenv.StartProxy(t, "127.0.0.1:"+strconv.Itoa(port))

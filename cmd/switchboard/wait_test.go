@@ -18,7 +18,7 @@ import (
 // then it serves.
 func TestStartWaitsForBackends(t *testing.T) {
 	pg := newProcPG(t)
-	port := procFreePort(t)
+	port := testenv.FreePort(t)
 	rds := &procRedis{t: t, port: port, Addr: "127.0.0.1:" + strconv.Itoa(port)}
 	t.Cleanup(rds.Kill)
 	started := time.Now()

@@ -70,8 +70,8 @@ func StartRedisCluster(tb testing.TB) *RedisCluster {
 	return c
 }
 
-// freePort returns a loopback port that was free a moment ago.
-func freePort(tb testing.TB) int {
+// FreePort returns a loopback port that was free a moment ago.
+func FreePort(tb testing.TB) int {
 	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -84,7 +84,7 @@ func freePort(tb testing.TB) int {
 func (c *RedisCluster) startNode() *RedisNode {
 	tb := c.tb
 	tb.Helper()
-	port, busPort := freePort(tb), freePort(tb)
+	port, busPort := FreePort(tb), FreePort(tb)
 	dir := tb.TempDir() // nodes.conf and a replica's sync RDB go here
 	cmd := exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
 		"--cluster-enabled", "yes", "--cluster-port", strconv.Itoa(busPort),
