@@ -204,12 +204,7 @@ func bench(ctx context.Context, args []string, getenv func(string) string, stdou
 		if err != nil {
 			return fmt.Errorf("bench: %w", err)
 		}
-		if jsonOut {
-			err = json.NewEncoder(stdout).Encode(rep)
-		} else {
-			err = rep.WriteText(stdout)
-		}
-		if err != nil {
+		if err := writeReport(stdout, jsonOut, rep); err != nil {
 			return err
 		}
 		if rep.Failed {
@@ -256,4 +251,12 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// writeReport writes a scenario's report as JSON or as text.
+func writeReport(w io.Writer, jsonOut bool, rep interface{ WriteText(io.Writer) error }) error {
+	if jsonOut {
+		return json.NewEncoder(w).Encode(rep)
+	}
+	return rep.WriteText(w)
 }

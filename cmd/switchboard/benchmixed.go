@@ -88,12 +88,7 @@ func benchMixed(ctx context.Context, cfg loadgen.Config, o *mixedOpts, jsonOut b
 		if err != nil {
 			return fmt.Errorf("bench: %w", err)
 		}
-		if jsonOut {
-			err = json.NewEncoder(stdout).Encode(rep)
-		} else {
-			err = rep.WriteText(stdout)
-		}
-		if err != nil {
+		if err := writeReport(stdout, jsonOut, rep); err != nil {
 			return err
 		}
 		if rep.Failed {
