@@ -11,13 +11,14 @@ package client
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
+
+	"github.com/segmentio/encoding/json"
 )
 
 // Client calls one Switchboard deployment (a node or a load balancer).

@@ -1,12 +1,13 @@
 package client
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/segmentio/encoding/json"
 
 	"github.com/switchboard-chat/switchboard/wire"
 )

@@ -3,7 +3,7 @@
 // both use it, so the two cannot drift apart. docs/protocol.md describes it.
 package wire
 
-import "encoding/json"
+import "github.com/segmentio/encoding/json"
 
 // Frame types sent by clients.
 const (
@@ -152,54 +152,64 @@ func (f ServerFrame) MarshalJSON() ([]byte, error) {
 	return json.Marshal(out)
 }
 
-// UnmarshalJSON reverses MarshalJSON.
+// UnmarshalJSON reverses MarshalJSON in one pass over b: "message",
+// "user" and "online" are decoded by what their first byte says they are.
 func (f *ServerFrame) UnmarshalJSON(b []byte) error {
 	type plain ServerFrame
-	var in struct {
-		plain
-		Message json.RawMessage `json:"message,omitempty"`
-		User    json.RawMessage `json:"user,omitempty"`
-		Online  json.RawMessage `json:"online,omitempty"`
+	*f = ServerFrame{}
+	in := struct {
+		*plain
+		Message frameMessage `json:"message,omitempty"`
+		User    frameUser    `json:"user,omitempty"`
+		Online  frameOnline  `json:"online,omitempty"`
+	}{plain: (*plain)(f), Message: frameMessage{f}, User: frameUser{f}, Online: frameOnline{f}}
+	return json.Unmarshal(b, &in)
+}
+
+// frameMessage decodes a server frame's "message": a message object, or an
+// error's text.
+type frameMessage struct{ f *ServerFrame }
+
+func (m frameMessage) UnmarshalJSON(b []byte) error {
+	switch {
+	case string(b) == "null":
+		return nil
+	case len(b) > 0 && b[0] == '{':
+		m.f.Msg = new(Message)
+		return json.Unmarshal(b, m.f.Msg)
 	}
-	if err := json.Unmarshal(b, &in); err != nil {
-		return err
+	return json.Unmarshal(b, &m.f.Message)
+}
+
+// frameUser decodes a server frame's "user": the user object of ready, or
+// an event's username.
+type frameUser struct{ f *ServerFrame }
+
+func (u frameUser) UnmarshalJSON(b []byte) error {
+	switch {
+	case string(b) == "null":
+		return nil
+	case len(b) > 0 && b[0] == '{':
+		u.f.User = new(User)
+		return json.Unmarshal(b, u.f.User)
 	}
-	*f = ServerFrame(in.plain)
-	f.Message, f.User, f.Msg, f.Online, f.OnlineCount = "", nil, nil, nil, nil
-	if len(in.Online) > 0 {
-		if in.Online[0] == 't' || in.Online[0] == 'f' {
-			f.Online = new(bool)
-			if err := json.Unmarshal(in.Online, f.Online); err != nil {
-				return err
-			}
-		} else {
-			f.OnlineCount = new(int)
-			if err := json.Unmarshal(in.Online, f.OnlineCount); err != nil {
-				return err
-			}
-		}
+	return json.Unmarshal(b, &u.f.UserName)
+}
+
+// frameOnline decodes a server frame's "online": a presence flag, or a
+// room's online count.
+type frameOnline struct{ f *ServerFrame }
+
+func (o frameOnline) UnmarshalJSON(b []byte) error {
+	switch {
+	case string(b) == "null":
+		return nil
+	case len(b) > 0 && (b[0] == 't' || b[0] == 'f'):
+		o.f.Online = new(bool)
+		return json.Unmarshal(b, o.f.Online)
 	}
-	if len(in.Message) > 0 {
-		if in.Message[0] == '{' {
-			f.Msg = new(Message)
-			if err := json.Unmarshal(in.Message, f.Msg); err != nil {
-				return err
-			}
-		} else if err := json.Unmarshal(in.Message, &f.Message); err != nil {
-			return err
-		}
-	}
-	if len(in.User) > 0 {
-		if in.User[0] == '{' {
-			f.User = new(User)
-			if err := json.Unmarshal(in.User, f.User); err != nil {
-				return err
-			}
-		} else if err := json.Unmarshal(in.User, &f.UserName); err != nil {
-			return err
-		}
-	}
-	return nil
+	o.f.OnlineCount = new(int)
+	return json.Unmarshal(b, o.f.OnlineCount)
 }
 
 // User is an account as others see it.

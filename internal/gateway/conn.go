@@ -3,17 +3,16 @@ package gateway
 import (
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"net"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unicode/utf8"
 
-	"sync"
-	"sync/atomic"
-
 	"github.com/lxzan/gws"
+	"github.com/segmentio/encoding/json"
 
 	"github.com/switchboard-chat/switchboard/internal/chat"
 	"github.com/switchboard-chat/switchboard/internal/encode"
@@ -43,6 +42,7 @@ type conn struct {
 
 	mu      sync.Mutex
 	queue   []outFrame
+	qbuf    *queueBuf // where queue's array came from, to go back to the pool
 	writing bool
 	later   bool // queued frames wait for the coalescer to start the writer
 	closed  bool // no more frames are taken
@@ -128,6 +128,10 @@ func (c *conn) put(f outFrame, wait, later bool) bool {
 		}
 		c.mu.Lock()
 	}
+	if c.queue == nil {
+		c.qbuf = c.g.queues.Get().(*queueBuf)
+		c.queue = c.qbuf.frames
+	}
 	c.queue = append(c.queue, f)
 	if c.writing {
 		c.mu.Unlock()
@@ -198,14 +202,14 @@ func (c *conn) writeLoop() { c.writeFrom(nil, 0) }
 func (c *conn) writeFrom(buf *[]byte, from int) {
 	for {
 		if buf == nil {
-			batch, closing, msg := c.take()
+			batch, qbuf, closing, msg := c.take()
 			if len(batch) == 0 {
 				if closing {
 					c.writeClose(msg)
 				}
 				return
 			}
-			buf, from = c.frame(batch), 0
+			buf, from = c.frame(batch, qbuf), 0
 		}
 		err := c.writeAll((*buf)[from:])
 		c.g.putFrames(buf)
@@ -220,11 +224,11 @@ func (c *conn) writeFrom(buf *[]byte, from int) {
 // take takes every queued frame. When none is left it ends the writer's
 // turn, and says whether the connection is closing and with what close
 // frame.
-func (c *conn) take() (batch []outFrame, closing bool, msg []byte) {
+func (c *conn) take() (batch []outFrame, qbuf *queueBuf, closing bool, msg []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	batch = c.queue
-	c.queue = nil
+	batch, qbuf = c.queue, c.qbuf
+	c.queue, c.qbuf = nil, nil
 	if c.wake != nil {
 		close(c.wake)
 		c.wake = nil
@@ -234,7 +238,7 @@ func (c *conn) take() (batch []outFrame, closing bool, msg []byte) {
 		closing, msg = c.closing, c.closeMsg
 		c.closing, c.closeMsg = false, nil
 	}
-	return batch, closing, msg
+	return batch, qbuf, closing, msg
 }
 
 // frame frames batch into one buffer from the gateway's pool. Every frame
@@ -243,13 +247,14 @@ func (c *conn) take() (batch []outFrame, closing bool, msg []byte) {
 // the connection's only writer (pongs and pings come through the queue
 // too), so framing here cannot interleave with another write; gws itself
 // writes only the close frame of a connection that is ending.
-func (c *conn) frame(batch []outFrame) *[]byte {
+func (c *conn) frame(batch []outFrame, qbuf *queueBuf) *[]byte {
 	buf := c.g.frames.Get().(*[]byte)
 	b := (*buf)[:0]
 	for _, f := range batch {
 		b = appendFrame(b, f.op, f.data)
 	}
 	*buf = b
+	c.g.putQueue(batch, qbuf)
 	return buf
 }
 
@@ -258,6 +263,30 @@ func (g *Gateway) putFrames(buf *[]byte) {
 		*buf = (*buf)[:0]
 		g.frames.Put(buf)
 	}
+}
+
+// queueBuf holds the array of a connection's outbound queue between the
+// writes that empty it. Under fan-out a connection's queue fills and empties
+// every few milliseconds; taking the array from a pool, rather than growing
+// a new one each time, saves most of the allocations a delivery made, and
+// idle connections hold none.
+type queueBuf struct{ frames []outFrame }
+
+// maxPooledQueue keeps a burst's long queue from being held for good.
+const maxPooledQueue = 1024
+
+// putQueue gives batch's array back to the pool in qbuf (nil when the
+// queue was not taken from it), dropping the frames it points to.
+func (g *Gateway) putQueue(batch []outFrame, qbuf *queueBuf) {
+	if cap(batch) > maxPooledQueue {
+		return
+	}
+	clear(batch)
+	if qbuf == nil {
+		qbuf = &queueBuf{}
+	}
+	qbuf.frames = batch[:0]
+	g.queues.Put(qbuf)
 }
 
 // writeAll writes b, waiting up to WriteWait for a client that is slow to
@@ -286,7 +315,7 @@ func (c *conn) writeAll(b []byte) error {
 func (c *conn) fail() {
 	c.mu.Lock()
 	c.closed = true
-	c.queue = nil
+	c.queue, c.qbuf = nil, nil
 	c.mu.Unlock()
 	c.shut()
 }
@@ -303,8 +332,8 @@ func (c *conn) flushNow() {
 	}
 	c.writing = true
 	c.mu.Unlock()
-	batch, _, _ := c.take() // not empty: nothing else takes while writing is set
-	buf := c.frame(batch)
+	batch, qbuf, _, _ := c.take() // not empty: nothing else takes while writing is set
+	buf := c.frame(batch, qbuf)
 	n, err := c.poller().write(c.poll, *buf)
 	switch {
 	case err == nil && n == len(*buf):
@@ -389,7 +418,7 @@ func (c *conn) close(code uint16, reason string, flush bool) {
 	c.closed = true
 	c.held = nil
 	if !flush {
-		c.queue = nil
+		c.queue, c.qbuf = nil, nil
 	}
 	c.closing, c.closeMsg = true, closePayload(code, reason)
 	start := !c.writing
@@ -432,7 +461,7 @@ func (g *Gateway) OnClose(socket *gws.Conn, _ error) {
 func (g *Gateway) closed(c *conn) {
 	c.mu.Lock()
 	c.closed = true
-	c.queue, c.held, c.closing, c.closeMsg = nil, nil, false, nil
+	c.queue, c.qbuf, c.held, c.closing, c.closeMsg = nil, nil, nil, false, nil
 	if c.expiry != nil {
 		c.expiry.Stop()
 	}

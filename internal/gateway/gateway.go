@@ -6,7 +6,6 @@ package gateway
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"log/slog"
 	"net"
 	"net/http"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/lxzan/gws"
+	"github.com/segmentio/encoding/json"
 
 	"github.com/switchboard-chat/switchboard/internal/chat"
 	"github.com/switchboard-chat/switchboard/internal/encode"
@@ -85,6 +85,7 @@ type Gateway struct {
 	rooms     map[string]map[*conn]struct{} // room watches by conversation id
 
 	frames   sync.Pool // write buffers of the connections' writers
+	queues   sync.Pool // *queueBuf: outbound queues of connections with frames waiting
 	reads    sync.Pool // read buffers of the poll engine's readers
 	poller   *poller   // the poll engine; nil under the gws engine
 	coalesce coalescer
@@ -144,6 +145,7 @@ func New(svc *chat.Service, cfg Config) *Gateway {
 		rooms:     make(map[string]map[*conn]struct{}),
 	}
 	g.frames.New = func() any { b := make([]byte, 0, 4096); return &b }
+	g.queues.New = func() any { return &queueBuf{frames: make([]outFrame, 0, 8)} }
 	g.coalesce.wait = cfg.Coalesce
 	g.reads.New = func() any { b := make([]byte, 0, readBufSize); return &b }
 	if cfg.Engine == EnginePoll {

@@ -132,7 +132,7 @@ func (c *conn) closeWith(msg []byte) {
 		return
 	}
 	c.closed = true
-	c.held, c.queue = nil, nil
+	c.held, c.queue, c.qbuf = nil, nil, nil
 	c.closing, c.closeMsg = true, msg
 	start := !c.writing
 	c.writing = true

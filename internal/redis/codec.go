@@ -1,7 +1,7 @@
 package redis
 
 import (
-	"encoding/json"
+	"github.com/segmentio/encoding/json"
 
 	"github.com/switchboard-chat/switchboard/internal/chat"
 )

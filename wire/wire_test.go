@@ -1,0 +1,126 @@
+package wire
+
+import (
+	encjson "encoding/json"
+	"reflect"
+	"testing"
+
+	"github.com/segmentio/encoding/json"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+// serverFrames are frames of every shape the server sends whose keys are
+// shared between shapes ("message", "user", "online").
+var serverFrames = []struct {
+	name string
+	f    ServerFrame
+	json string
+}{
+	{"message push", ServerFrame{Type: TypeMessage, Msg: &Message{ID: "m1", Conversation: "c1", Seq: 7, From: "ann", TS: 1700000000000, Text: "hi"}},
+		`{"type":"message","message":{"id":"m1","conversation":"c1","seq":7,"from":"ann","ts":1700000000000,"text":"hi"}}`},
+	{"error text", ServerFrame{Type: TypeError, ID: "3", Code: "rate_limited", Message: "slow down"},
+		`{"type":"error","id":"3","code":"rate_limited","message":"slow down"}`},
+	{"ready with user object", ServerFrame{Type: TypeReady, User: &User{ID: "u1", Username: "ann", DisplayName: "Ann"}, Node: "n1"},
+		`{"type":"ready","node":"n1","user":{"id":"u1","username":"ann","display_name":"Ann"}}`},
+	{"event with username", ServerFrame{Type: TypeTyping, Conversation: "c1", UserName: "bob"},
+		`{"type":"typing","conversation":"c1","user":"bob"}`},
+	{"presence online flag", ServerFrame{Type: TypePresence, UserName: "bob", Online: ptr(false), LastSeen: ptr(int64(5))},
+		`{"type":"presence","last_seen":5,"user":"bob","online":false}`},
+	{"room online count", ServerFrame{Type: TypeAck, ID: "9", OnlineCount: ptr(0), OnlineUsers: []string{"ann"}},
+		`{"type":"ack","id":"9","online_users":["ann"],"online":0}`},
+	{"update with rev", ServerFrame{Type: TypeUpdate, Conversation: "c1", Rev: 4, Msg: &Message{ID: "m1", Seq: 7, Rev: 4, Deleted: true}},
+		`{"type":"update","rev":4,"conversation":"c1","message":{"id":"m1","conversation":"","seq":7,"from":"","ts":0,"text":"","rev":4,"deleted":true}}`},
+}
+
+func TestServerFrameRoundTrip(t *testing.T) {
+	for _, tc := range serverFrames {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := json.Marshal(tc.f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(b) != tc.json {
+				t.Errorf("encoded\n %s\nwant\n %s", b, tc.json)
+			}
+			var got ServerFrame
+			if err := json.Unmarshal(b, &got); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tc.f) {
+				t.Errorf("decoded %+v\nwant %+v", got, tc.f)
+			}
+			// The standard library reads what the server writes the same way
+			// (browsers and other clients are not bound to this package).
+			var std ServerFrame
+			if err := encjson.Unmarshal(b, &std); err != nil || !reflect.DeepEqual(std, tc.f) {
+				t.Errorf("encoding/json decoded %+v, %v", std, err)
+			}
+		})
+	}
+}
+
+func TestServerFrameDecodeErrors(t *testing.T) {
+	for _, in := range []string{
+		``, `{`, `[]`, `{"type":1}`, `{"type":"message","message":{"seq":"x"}}`,
+		`{"type":"presence","online":"yes"}`, `{"type":"ready","user":[1]}`, `{"type":"x","message":12}`,
+	} {
+		var f ServerFrame
+		if err := json.Unmarshal([]byte(in), &f); err == nil {
+			t.Errorf("%q decoded without an error: %+v", in, f)
+		}
+	}
+	// A frame decoded into a used value leaves nothing of the old one.
+	f := ServerFrame{Msg: &Message{ID: "old"}, UserName: "old", Online: ptr(true)}
+	if err := json.Unmarshal([]byte(`{"type":"error","message":"x"}`), &f); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(f, ServerFrame{Type: "error", Message: "x"}) {
+		t.Errorf("reused frame: %+v", f)
+	}
+}
+
+func FuzzServerFrame(f *testing.F) {
+	for _, tc := range serverFrames {
+		f.Add([]byte(tc.json))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var fr ServerFrame
+		if json.Unmarshal(b, &fr) != nil {
+			return
+		}
+		out, err := json.Marshal(fr)
+		if err != nil {
+			t.Fatalf("decoded %q but cannot encode it: %v", b, err)
+		}
+		// Decoding what was encoded and encoding it again changes nothing
+		// (an empty list and an absent one are the same frame).
+		var again ServerFrame
+		if err := json.Unmarshal(out, &again); err != nil {
+			t.Fatalf("%q -> %s: %v", b, out, err)
+		}
+		if out2, _ := json.Marshal(again); string(out2) != string(out) {
+			t.Fatalf("%q -> %s -> %s", b, out, out2)
+		}
+	})
+}
+
+// BenchmarkServerFrameDecode is what a client pays per pushed message.
+func BenchmarkServerFrameDecode(b *testing.B) {
+	in, _ := json.Marshal(serverFrames[0].f)
+	for b.Loop() {
+		var f ServerFrame
+		if err := json.Unmarshal(in, &f); err != nil || f.Msg == nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkServerFrameEncode is what the server pays per frame it encodes.
+func BenchmarkServerFrameEncode(b *testing.B) {
+	for b.Loop() {
+		if _, err := json.Marshal(serverFrames[0].f); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
