@@ -100,6 +100,10 @@ type Store interface {
 	// EForbidden if the user is not a member; EBadRequest if seq is beyond
 	// the conversation's last seq.
 	AdvanceReceipt(ctx context.Context, userID, convID, status string, seq int64) (st ConversationState, changed bool, err error)
+	// Senders returns the ids of the users who sent the conversation's
+	// messages with seq in (after, upTo], each once, in no order: whom a
+	// receipt moving over those messages concerns.
+	Senders(ctx context.Context, convID string, after, upTo int64) ([]string, error)
 
 	// Ping checks that the store is reachable.
 	Ping(ctx context.Context) error

@@ -2,6 +2,8 @@ package chat_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/switchboard-chat/switchboard/internal/chat"
@@ -60,5 +62,79 @@ func TestReceipts(t *testing.T) {
 				t.Fatalf("a receipt that changed nothing was announced")
 			}
 		})
+	}
+}
+
+// TestGroupReceiptsReachWhomTheyConcern: in a group, a receipt goes to the
+// reader's devices and to the senders of the messages it newly covers.
+func TestGroupReceiptsReachWhomTheyConcern(t *testing.T) {
+	c := newCore(t, options{})
+	ctx := context.Background()
+	alice, bob := c.user(t, "alice", true), c.user(t, "bob", true)
+	carol, dave := c.user(t, "carol", true), c.user(t, "dave", true)
+	g, err := c.svc.CreateGroup(ctx, c.session(alice), "team", chat.GroupSettings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []chat.ConnInfo{bob, carol, dave} {
+		if _, err := c.svc.JoinGroup(ctx, c.session(u), "team"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// seq 1-2 alice, 3 bob.
+	c.mustSend(t, alice, chat.SendRequest{Conversation: g.ID, Text: "1"})
+	c.mustSend(t, alice, chat.SendRequest{Conversation: g.ID, Text: "2"})
+	c.mustSend(t, bob, chat.SendRequest{Conversation: g.ID, Text: "3"})
+	names := map[string]string{alice.UserID: "alice", bob.UserID: "bob", carol.UserID: "carol", dave.UserID: "dave"}
+	for _, tc := range []struct {
+		name   string
+		who    chat.ConnInfo
+		status string
+		seq    int64
+		want   []string // told, sorted
+	}{
+		{"covers alice's messages", carol, chat.StatusRead, 2, []string{"alice", "carol"}},
+		{"then bob's", carol, chat.StatusRead, 3, []string{"bob", "carol"}},
+		{"delivered over all three", dave, chat.StatusDelivered, 3, []string{"alice", "bob", "dave"}},
+		{"read after delivered covers them again", dave, chat.StatusRead, 3, []string{"alice", "bob", "dave"}},
+		{"covers another sender's message", alice, chat.StatusRead, 3, []string{"alice", "bob"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := c.svc.Receipt(ctx, tc.who, g.ID, tc.status, tc.seq); err != nil {
+				t.Fatal(err)
+			}
+			ev := c.got.wait(t, "receipt", func(ev chat.Event) bool {
+				return ev.Kind == chat.EventReceipt && ev.Receipt.UserID == tc.who.UserID && ev.Receipt.Seq == tc.seq && ev.Receipt.Status == tc.status
+			})
+			var told []string
+			for _, u := range ev.Recipients {
+				told = append(told, names[u])
+			}
+			slices.Sort(told)
+			if !slices.Equal(told, tc.want) {
+				t.Fatalf("told %v; want %v", told, tc.want)
+			}
+		})
+	}
+
+	// A receipt over more than the lookup bound tells every member.
+	for b := range 3 {
+		batch := make([]*chat.Append, 0, 400)
+		for i := range 400 {
+			batch = append(batch, &chat.Append{Message: chat.Message{ID: fmt.Sprintf("backlog-%d-%d", b, i),
+				ConversationID: g.ID, SenderID: bob.UserID, Text: "backlog", TS: 1}})
+		}
+		if err := c.store.AppendMessages(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.svc.Receipt(ctx, carol, g.ID, chat.StatusRead, 1203); err != nil {
+		t.Fatal(err)
+	}
+	ev := c.got.wait(t, "catch-up receipt", func(ev chat.Event) bool {
+		return ev.Kind == chat.EventReceipt && ev.Receipt.UserID == carol.UserID && ev.Receipt.Seq == 1203
+	})
+	if len(ev.Recipients) != 4 {
+		t.Fatalf("a receipt over 1,200 messages told %d members; want all 4", len(ev.Recipients))
 	}
 }

@@ -8,10 +8,12 @@ import (
 )
 
 // Publish delivers ev, an event of a conversation whose members are ms, to
-// the online devices of recipients: one topic publish for a large group,
-// else routed by node.
+// the online devices of recipients: one topic publish for a large group's
+// event to most of its members (every node delivers a topic event to all
+// its online members), else routed by node, as a group receipt to the
+// few it concerns is.
 func (n *Node) Publish(ctx context.Context, ev *chat.Event, ms *chat.MemberSet, recipients []string) {
-	if n.topics == nil || ms.Len() <= n.cfg.LargeGroup {
+	if n.topics == nil || ms.Len() <= n.cfg.LargeGroup || 2*len(recipients) <= ms.Len() {
 		n.route(ctx, ev, recipients)
 		return
 	}

@@ -514,6 +514,22 @@ const sqlAdvanceReceipt = `WITH m AS (
 // false when seq was at or below the current position. EForbidden if the
 // user is not a member, ENotFound if the conversation does not exist,
 // EBadRequest for an unknown status or a seq beyond the last seq.
+// Senders reads the senders of (after, upTo].
+func (s *Store) Senders(ctx context.Context, convID string, after, upTo int64) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT sender_id FROM messages WHERE conversation_id = $1 AND seq > $2 AND seq <= $3`, convID, after, upTo)
+	if err != nil {
+		return nil, dbErr(err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, dbErr(err)
+	}
+	if ids == nil {
+		ids = []string{}
+	}
+	return ids, nil
+}
+
 func (s *Store) AdvanceReceipt(ctx context.Context, userID, convID, status string, seq int64) (chat.ConversationState, bool, error) {
 	if status != chat.StatusDelivered && status != chat.StatusRead {
 		return chat.ConversationState{}, false, chat.Errorf(chat.EBadRequest, "status must be delivered or read")

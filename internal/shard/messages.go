@@ -198,6 +198,15 @@ func (s *Store) Search(ctx context.Context, userID string, q chat.SearchQuery) (
 }
 
 // AdvanceReceipt moves a position on the conversation's shard.
+// Senders asks the conversation's shard.
+func (s *Store) Senders(ctx context.Context, convID string, after, upTo int64) ([]string, error) {
+	sh, _, err := s.route(ctx, convID)
+	if err != nil {
+		return nil, err
+	}
+	return sh.Senders(ctx, convID, after, upTo)
+}
+
 func (s *Store) AdvanceReceipt(ctx context.Context, userID, convID, status string, seq int64) (chat.ConversationState, bool, error) {
 	sh, _, err := s.route(ctx, convID)
 	if err != nil {

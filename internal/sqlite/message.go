@@ -282,6 +282,24 @@ func (s *Store) Messages(ctx context.Context, convID string, q chat.HistoryQuery
 // false when seq was at or below the current position. EBadRequest for an
 // unknown status or a seq beyond the last one, EForbidden for a non-member,
 // ENotFound for an unknown conversation.
+// Senders reads the senders of (after, upTo] on the read pool.
+func (s *Store) Senders(ctx context.Context, convID string, after, upTo int64) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT DISTINCT sender_id FROM messages WHERE conversation_id = ? AND seq > ? AND seq <= ?`, convID, after, upTo)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	ids := []string{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, translate(err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, translate(rows.Err())
+}
+
 func (s *Store) AdvanceReceipt(ctx context.Context, userID, convID, status string, seq int64) (chat.ConversationState, bool, error) {
 	if status != chat.StatusDelivered && status != chat.StatusRead {
 		return chat.ConversationState{}, false, chat.Errorf(chat.EBadRequest, "status must be delivered or read")

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 
@@ -138,5 +139,43 @@ func testAdvanceReceiptConcurrent(t *testing.T, f *fixture) {
 		if got, want := posOf(f.state(t, g.ID, u)), (positions{50, delivered, read}); got != want {
 			t.Errorf("%s: %+v; want %+v", u.Username, got, want)
 		}
+	}
+}
+
+func testSenders(t *testing.T, f *fixture) {
+	alice, bob, carol := f.user(t, "alice"), f.user(t, "bob"), f.user(t, "carol")
+	g := f.group(t, "gophers", alice, bob, carol)
+	other := f.group(t, "others", alice, carol)
+	// seq 1-2 alice, 3 bob, 4-5 alice, 6 carol; carol also writes elsewhere.
+	f.sendN(t, g.ID, alice, 2)
+	f.send(t, g.ID, bob, "3")
+	f.sendN(t, g.ID, alice, 2)
+	f.send(t, g.ID, carol, "6")
+	f.send(t, other.ID, carol, "elsewhere")
+	for _, tc := range []struct {
+		name        string
+		conv        string
+		after, upTo int64
+		want        []string
+	}{
+		{"one message", g.ID, 2, 3, []string{bob.ID}},
+		{"one sender twice", g.ID, 3, 5, []string{alice.ID}},
+		{"all", g.ID, 0, 6, []string{alice.ID, bob.ID, carol.ID}},
+		{"past the end", g.ID, 5, 100, []string{carol.ID}},
+		{"empty range", g.ID, 4, 4, []string{}},
+		{"no such conversation", "nope", 0, 10, []string{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := f.s.Senders(f.ctx, tc.conv, tc.after, tc.upTo)
+			if err != nil {
+				t.Fatal(err)
+			}
+			slices.Sort(got)
+			want := slices.Clone(tc.want)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("Senders(%d, %d] = %v; want %v", tc.after, tc.upTo, got, want)
+			}
+		})
 	}
 }

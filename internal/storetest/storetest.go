@@ -75,6 +75,7 @@ func Run(t *testing.T, open Opener) {
 		{"AdvanceReceipt", testAdvanceReceipt},
 		{"AdvanceReceiptErrors", testAdvanceReceiptErrors},
 		{"AdvanceReceiptConcurrent", testAdvanceReceiptConcurrent},
+		{"Senders", testSenders},
 		{"GroupSettings", testGroupSettings},
 		{"GroupRoles", testGroupRoles},
 		{"GroupBans", testGroupBans},
