@@ -171,14 +171,7 @@ func (f *ServerFrame) UnmarshalJSON(b []byte) error {
 type frameMessage struct{ f *ServerFrame }
 
 func (m frameMessage) UnmarshalJSON(b []byte) error {
-	switch {
-	case string(b) == "null":
-		return nil
-	case len(b) > 0 && b[0] == '{':
-		m.f.Msg = new(Message)
-		return json.Unmarshal(b, m.f.Msg)
-	}
-	return json.Unmarshal(b, &m.f.Message)
+	return decodeEither(b, len(b) > 0 && b[0] == '{', &m.f.Msg, &m.f.Message)
 }
 
 // frameUser decodes a server frame's "user": the user object of ready, or
@@ -186,14 +179,7 @@ func (m frameMessage) UnmarshalJSON(b []byte) error {
 type frameUser struct{ f *ServerFrame }
 
 func (u frameUser) UnmarshalJSON(b []byte) error {
-	switch {
-	case string(b) == "null":
-		return nil
-	case len(b) > 0 && b[0] == '{':
-		u.f.User = new(User)
-		return json.Unmarshal(b, u.f.User)
-	}
-	return json.Unmarshal(b, &u.f.UserName)
+	return decodeEither(b, len(b) > 0 && b[0] == '{', &u.f.User, &u.f.UserName)
 }
 
 // frameOnline decodes a server frame's "online": a presence flag, or a
@@ -201,15 +187,20 @@ func (u frameUser) UnmarshalJSON(b []byte) error {
 type frameOnline struct{ f *ServerFrame }
 
 func (o frameOnline) UnmarshalJSON(b []byte) error {
+	return decodeEither(b, len(b) > 0 && (b[0] == 't' || b[0] == 'f'), &o.f.Online, &o.f.OnlineCount)
+}
+
+// decodeEither decodes b, unless it is null, into a new A at *a when isA,
+// else into *other.
+func decodeEither[A, B any](b []byte, isA bool, a **A, other *B) error {
 	switch {
 	case string(b) == "null":
 		return nil
-	case len(b) > 0 && (b[0] == 't' || b[0] == 'f'):
-		o.f.Online = new(bool)
-		return json.Unmarshal(b, o.f.Online)
+	case isA:
+		*a = new(A)
+		return json.Unmarshal(b, *a)
 	}
-	o.f.OnlineCount = new(int)
-	return json.Unmarshal(b, o.f.OnlineCount)
+	return json.Unmarshal(b, other)
 }
 
 // User is an account as others see it.
