@@ -112,33 +112,34 @@ func (p *poller) remove(c *conn) {
 // read reads what has arrived on c's socket without waiting:
 // syscall.EAGAIN when nothing has.
 func (p *poller) read(ps *pollState, b []byte) (int, error) {
-	return rawIO(ps.raw.Read, nonblocking(syscall.SYS_READ), b)
+	return rawIO(ps.raw.Read, rawRead, b)
 }
 
 // write writes what c's socket takes of b without waiting:
 // syscall.EAGAIN when it takes nothing.
 func (p *poller) write(ps *pollState, b []byte) (int, error) {
-	return rawIO(ps.raw.Write, nonblocking(syscall.SYS_WRITE), b)
+	return rawIO(ps.raw.Write, rawWrite, b)
 }
 
-// nonblocking returns read(2) or write(2) on a non-blocking descriptor,
-// made without telling the runtime a system call began: such a call
-// returns within microseconds (EAGAIN rather than wait), and each one the
-// runtime is told of is a chance for its monitor to hand the processor
-// to another thread; under fan-out, tens of thousands a second kept the
-// monitor waking every 20 µs.
-func nonblocking(trap uintptr) func(fd int, b []byte) (int, error) {
-	return func(fd int, b []byte) (int, error) {
-		var p unsafe.Pointer
-		if len(b) > 0 {
-			p = unsafe.Pointer(&b[0])
-		}
-		n, _, errno := syscall.RawSyscall(trap, uintptr(fd), uintptr(p), uintptr(len(b)))
-		if errno != 0 {
-			return -1, errno
-		}
-		return int(n), nil
+// rawRead and rawWrite are read(2) and write(2) on a non-blocking
+// descriptor, made without telling the runtime a system call began: such
+// a call returns within microseconds (EAGAIN rather than wait), and each
+// one the runtime is told of is a chance for its monitor to hand the
+// processor to another thread; under fan-out, tens of thousands a second
+// kept the monitor waking every 20 µs.
+func rawRead(fd int, b []byte) (int, error)  { return rawSyscallIO(syscall.SYS_READ, fd, b) }
+func rawWrite(fd int, b []byte) (int, error) { return rawSyscallIO(syscall.SYS_WRITE, fd, b) }
+
+func rawSyscallIO(trap uintptr, fd int, b []byte) (int, error) {
+	var p unsafe.Pointer
+	if len(b) > 0 {
+		p = unsafe.Pointer(&b[0])
 	}
+	n, _, errno := syscall.RawSyscall(trap, uintptr(fd), uintptr(p), uintptr(len(b)))
+	if errno != 0 {
+		return -1, errno
+	}
+	return int(n), nil
 }
 
 // rawIO runs one non-blocking read or write on a socket's descriptor
