@@ -80,11 +80,48 @@ func TestServerFrameDecodeErrors(t *testing.T) {
 	}
 }
 
+func TestServerFramePushShortcut(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		fast bool
+	}{
+		{`{"type":"message","message":{"id":"m","seq":3,"text":"}"}}`, true},
+		{`{"type":"message", "message":{"id":"m","seq":3}}`, false},
+		{`{"type":"message","message":{"id":"m","seq":3},"rev":2}`, false},
+		{`{"message":{"id":"m","seq":3},"type":"message"}`, false},
+		{`{"type":"message","message":"text"}`, false},
+		{`{"type":"message","message":{"seq":"x"}}`, false},
+		{`{"type":"message","message":{}}`, true},
+	} {
+		var fast, slow ServerFrame
+		if got := fast.decodePush([]byte(tc.in)); got != tc.fast {
+			t.Errorf("%s: shortcut taken %v; want %v", tc.in, got, tc.fast)
+		}
+		errSlow := slow.decodeAny([]byte(tc.in))
+		var f ServerFrame
+		err := json.Unmarshal([]byte(tc.in), &f)
+		if (err == nil) != (errSlow == nil) || !reflect.DeepEqual(f, slow) {
+			t.Errorf("%s: decoded %+v, %v; the general decoder %+v, %v", tc.in, f, err, slow, errSlow)
+		}
+	}
+}
+
 func FuzzServerFrame(f *testing.F) {
 	for _, tc := range serverFrames {
 		f.Add([]byte(tc.json))
 	}
+	f.Add([]byte(`{"type":"message","message":{"id":"m","seq":1},"code":"x"}`))
+	f.Add([]byte(`{"type":"message","message":{"seq":"x"}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
+		// The message-push shortcut decodes what it takes as the general
+		// decoder would.
+		var fast ServerFrame
+		if fast.decodePush(b) {
+			var slow ServerFrame
+			if err := slow.decodeAny(b); err != nil || !reflect.DeepEqual(fast, slow) {
+				t.Fatalf("%q: shortcut %+v, general %+v, %v", b, fast, slow, err)
+			}
+		}
 		var fr ServerFrame
 		if json.Unmarshal(b, &fr) != nil {
 			return
