@@ -106,6 +106,65 @@ func TestServerFramePushShortcut(t *testing.T) {
 	}
 }
 
+func TestServerFrameEncodeShortcut(t *testing.T) {
+	msg := &Message{ID: "m<1>", Conversation: "c&1", Seq: 7, From: "ann", TS: 1, Text: "a \"b\" <c> & \u2028 é",
+		Reactions: []Reaction{{Emoji: "👍", Count: 2, Users: []string{"bob", "<x>"}}}, Mentions: []string{"bob"},
+		Media: &Media{ID: "md", ContentType: "image/png", Size: 9}}
+	for _, tc := range []struct {
+		name string
+		f    ServerFrame
+		fast bool
+	}{
+		{"push", ServerFrame{Type: TypeMessage, Msg: msg}, true},
+		{"ack of a send", ServerFrame{Type: TypeAck, ID: "4\"<", Msg: msg}, true},
+		{"ack without a message", ServerFrame{Type: TypeAck, ID: "4"}, false},
+		{"update", ServerFrame{Type: TypeUpdate, Msg: msg, Rev: 3, Conversation: "c"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fast, ok := tc.f.encodeShort()
+			if ok != tc.fast {
+				t.Fatalf("shortcut taken %v; want %v", ok, tc.fast)
+			}
+			general, err := tc.f.encodeAny()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok && string(fast) != string(general) {
+				t.Errorf("shortcut\n %s\ngeneral\n %s", fast, general)
+			}
+		})
+	}
+	// Any field other than type, id and message set takes the general
+	// path, including fields added after this test was written.
+	v := reflect.ValueOf(&ServerFrame{}).Elem()
+	for i := range v.NumField() {
+		name := v.Type().Field(i).Name
+		if name == "Type" || name == "ID" || name == "Msg" {
+			continue
+		}
+		f := ServerFrame{Type: TypeMessage, Msg: msg}
+		fv := reflect.ValueOf(&f).Elem().Field(i)
+		switch fv.Kind() {
+		case reflect.String:
+			fv.SetString("x")
+		case reflect.Int64, reflect.Int:
+			fv.SetInt(1)
+		case reflect.Pointer, reflect.Slice:
+			fv.Set(reflect.New(fv.Type()).Elem())
+			if fv.Kind() == reflect.Pointer {
+				fv.Set(reflect.New(fv.Type().Elem()))
+			} else {
+				fv.Set(reflect.MakeSlice(fv.Type(), 1, 1))
+			}
+		default:
+			t.Fatalf("field %s of kind %s: teach this test to set it", name, fv.Kind())
+		}
+		if _, ok := f.encodeShort(); ok {
+			t.Errorf("with %s set the shortcut was taken", name)
+		}
+	}
+}
+
 func FuzzServerFrame(f *testing.F) {
 	for _, tc := range serverFrames {
 		f.Add([]byte(tc.json))
@@ -129,6 +188,12 @@ func FuzzServerFrame(f *testing.F) {
 		out, err := json.Marshal(fr)
 		if err != nil {
 			t.Fatalf("decoded %q but cannot encode it: %v", b, err)
+		}
+		// The encoding shortcut writes what the general encoder writes.
+		if fast, ok := fr.encodeShort(); ok {
+			if general, err := fr.encodeAny(); err != nil || string(fast) != string(general) {
+				t.Fatalf("%q: shortcut %s, general %s, %v", b, fast, general, err)
+			}
 		}
 		// Decoding what was encoded and encoding it again changes nothing
 		// (an empty list and an absent one are the same frame).
@@ -159,5 +224,26 @@ func BenchmarkServerFrameEncode(b *testing.B) {
 		if _, err := json.Marshal(serverFrames[0].f); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkServerFrameMarshal is the server's own call (the gateway calls
+// MarshalJSON, skipping json.Marshal's check of a Marshaler's output).
+func BenchmarkServerFrameMarshal(b *testing.B) {
+	for _, name := range []string{"push", "general"} {
+		b.Run(name, func(b *testing.B) {
+			f := serverFrames[0].f
+			for b.Loop() {
+				var err error
+				if name == "push" {
+					_, err = f.MarshalJSON()
+				} else {
+					_, err = f.encodeAny()
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
