@@ -631,7 +631,9 @@ func (e wsEvents) OnMessage(_ *gws.Conn, m *gws.Message) {
 		return
 	}
 	var f wire.ServerFrame
-	if err := json.Unmarshal(m.Bytes(), &f); err != nil {
+	// UnmarshalJSON itself: json.Unmarshal would first scan the whole frame,
+	// which UnmarshalJSON checks anyway (wire's BenchmarkServerFrameUnmarshal).
+	if err := f.UnmarshalJSON(m.Bytes()); err != nil {
 		e.c.fail(1002, fmt.Errorf("switchboard: bad frame from server: %w", err))
 		return
 	}

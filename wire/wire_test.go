@@ -218,6 +218,18 @@ func BenchmarkServerFrameDecode(b *testing.B) {
 	}
 }
 
+// BenchmarkServerFrameUnmarshal is the Go client's own call (it calls
+// UnmarshalJSON, skipping json.Unmarshal's scan of the whole frame first).
+func BenchmarkServerFrameUnmarshal(b *testing.B) {
+	in, _ := json.Marshal(serverFrames[0].f)
+	for b.Loop() {
+		var f ServerFrame
+		if err := f.UnmarshalJSON(in); err != nil || f.Msg == nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkServerFrameEncode is what the server pays per frame it encodes.
 func BenchmarkServerFrameEncode(b *testing.B) {
 	for b.Loop() {

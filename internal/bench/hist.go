@@ -2,6 +2,7 @@ package bench
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -16,12 +17,21 @@ const (
 
 func newHist() *hdrhistogram.Histogram { return hdrhistogram.New(histMin, histMax, histSigs) }
 
-// shardedHist lets many read loops record at once.
+// shardedHist lets many read loops record at once. It also counts what it
+// recorded and keeps the latest time it was given, so a read loop touches
+// one shard and nothing shared per frame: with shared counters, the load
+// generator's cores fought over their cache lines at half a million
+// frames a second.
 type shardedHist struct {
-	shards [16]struct {
-		mu sync.Mutex
-		h  *hdrhistogram.Histogram
-	}
+	shards [16]histShard
+}
+
+type histShard struct {
+	mu   sync.Mutex
+	h    *hdrhistogram.Histogram
+	n    int64    // values recorded
+	last int64    // the latest at given (Unix ns)
+	_    [64]byte // no two shards' fields in one cache line
 }
 
 func newShardedHist() *shardedHist {
@@ -32,9 +42,9 @@ func newShardedHist() *shardedHist {
 	return s
 }
 
-// record adds d from the caller identified by key (any number: spreads
-// the lock).
-func (s *shardedHist) record(key int, d time.Duration) {
+// record adds d, observed at time at (Unix ns), from the caller identified
+// by key (any number: spreads the lock).
+func (s *shardedHist) record(key int, d time.Duration, at int64) {
 	us := d.Microseconds()
 	if us < histMin {
 		us = histMin
@@ -45,7 +55,51 @@ func (s *shardedHist) record(key int, d time.Duration) {
 	sh := &s.shards[uint(key)%uint(len(s.shards))]
 	sh.mu.Lock()
 	_ = sh.h.RecordValue(us)
+	sh.n++
+	sh.last = max(sh.last, at)
 	sh.mu.Unlock()
+}
+
+// count is how many values were recorded.
+func (s *shardedHist) count() int64 {
+	var n int64
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		n += sh.n
+		sh.mu.Unlock()
+	}
+	return n
+}
+
+// latest is the latest time given to record (Unix ns), 0 before any.
+func (s *shardedHist) latest() int64 {
+	var last int64
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		last = max(last, sh.last)
+		sh.mu.Unlock()
+	}
+	return last
+}
+
+// shardedCount is a counter many read loops add to at once.
+type shardedCount struct {
+	shards [16]struct {
+		n atomic.Int64
+		_ [56]byte
+	}
+}
+
+func (c *shardedCount) add(key int) { c.shards[uint(key)%uint(len(c.shards))].n.Add(1) }
+
+func (c *shardedCount) load() int64 {
+	var n int64
+	for i := range c.shards {
+		n += c.shards[i].n.Load()
+	}
+	return n
 }
 
 // merged returns one histogram of all shards.

@@ -80,12 +80,11 @@ type mixedRun struct {
 
 	warmEnd                                 int64
 	ackHist, recvHist, uploadHist           *shardedHist
-	sent, ackedN, delivered, mDeliv, mAcked atomic.Int64
+	sent, ackedN, delivered                 atomic.Int64
 	uploads, typingSent, receiptsSent       atomic.Int64
 	receiptFrames, typingFrames, presFrames atomic.Int64
 	connects, disconnects, churnSkipped     atomic.Int64
 	stray                                   atomic.Int64
-	lastAck, lastRecv                       atomic.Int64
 	inflight                                sync.WaitGroup
 	receiptsOut                             atomic.Int64
 }
@@ -273,9 +272,7 @@ func (r *mixedRun) handler(u *mixedUser) func(*client.Conn, wire.ServerFrame) {
 			u.rcv[key].Pushed(*f.Msg)
 			r.delivered.Add(1)
 			if sent, ok := sendTime(f.Msg.Text); ok && sent >= r.warmEnd {
-				r.recvHist.record(u.idx, now.Sub(time.Unix(0, sent)))
-				r.mDeliv.Add(1)
-				storeMax(&r.lastRecv, now.UnixNano())
+				r.recvHist.record(u.idx, now.Sub(time.Unix(0, sent)), now.UnixNano())
 			}
 			if share := r.cfg.Workload.ReceiptShare; share >= 1 || rand.Float64() < share {
 				r.receipt(u, f.Msg.Conversation, f.Msg.Seq)
@@ -423,7 +420,7 @@ func (r *mixedRun) sendOne(ctx context.Context, u *mixedUser, key, conv string, 
 			r.fail("upload", err)
 		} else {
 			r.uploads.Add(1)
-			r.uploadHist.record(u.idx, time.Since(t0))
+			r.uploadHist.record(u.idx, time.Since(t0), time.Now().UnixNano())
 			req.MediaID = m.ID
 			due = time.Now()
 		}
@@ -448,9 +445,7 @@ func (r *mixedRun) sendOne(ctx context.Context, u *mixedUser, key, conv string, 
 		r.acked[key+"/"+u.name]++
 		r.amu.Unlock()
 		if measured {
-			r.ackHist.record(u.idx, now.Sub(due))
-			r.mAcked.Add(1)
-			storeMax(&r.lastAck, now.UnixNano())
+			r.ackHist.record(u.idx, now.Sub(due), now.UnixNano())
 		}
 	})
 	if err != nil {

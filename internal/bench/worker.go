@@ -106,17 +106,14 @@ type worker struct {
 	members []*member
 	joins   chan struct{} // joinAtOnce slots
 
-	counters struct{ conns, sent, acked, errors, received atomic.Int64 }
+	counters struct{ conns, sent, acked, errors atomic.Int64 }
+	received shardedCount // pushed messages, by member
 	emu      sync.Mutex
 	errs     map[string]int64
 
 	warmEnd  atomic.Int64
-	lastAck  atomic.Int64
-	lastRecv atomic.Int64
-	mAcked   atomic.Int64
-	mDeliv   atomic.Int64
-	ackHist  *shardedHist
-	recvHist *shardedHist
+	ackHist  *shardedHist // measured acks: latency, count, the last one's time
+	recvHist *shardedHist // measured deliveries, likewise
 	inflight sync.WaitGroup
 	dialSecs float64
 	dialErrs atomic.Int64
@@ -239,7 +236,7 @@ func (w *worker) run(ctx context.Context, sc *bufio.Scanner) error {
 
 func (w *worker) progress() *Counters {
 	return &Counters{Conns: w.counters.conns.Load(), Sent: w.counters.sent.Load(), Acked: w.counters.acked.Load(),
-		Errors: w.counters.errors.Load(), Received: w.counters.received.Load()}
+		Errors: w.counters.errors.Load(), Received: w.received.load()}
 }
 
 // setup decides this worker's users, then signs them up and logs them in
@@ -399,21 +396,10 @@ func (w *worker) handler(m *member) func(*client.Conn, wire.ServerFrame) {
 		}
 		now := time.Now()
 		m.rcv.Pushed(*f.Msg)
-		w.counters.received.Add(1)
+		w.received.add(m.idx)
 		sent, ok := sendTime(f.Msg.Text)
 		if ok && sent >= w.warmEnd.Load() {
-			w.recvHist.record(m.idx, now.Sub(time.Unix(0, sent)))
-			w.mDeliv.Add(1)
-			storeMax(&w.lastRecv, now.UnixNano())
-		}
-	}
-}
-
-func storeMax(a *atomic.Int64, v int64) {
-	for {
-		old := a.Load()
-		if v <= old || a.CompareAndSwap(old, v) {
-			return
+			w.recvHist.record(m.idx, now.Sub(time.Unix(0, sent)), now.UnixNano())
 		}
 	}
 }
@@ -532,9 +518,7 @@ func (w *worker) sender(ctx context.Context, m *member, start, end time.Time, ra
 				w.change(m, msg, i/cfg.ChangeEvery)
 			}
 			if measured {
-				w.ackHist.record(m.idx, now.Sub(due))
-				w.mAcked.Add(1)
-				storeMax(&w.lastAck, now.UnixNano())
+				w.ackHist.record(m.idx, now.Sub(due), now.UnixNano())
 			}
 		})
 		if err != nil {
@@ -598,8 +582,8 @@ func (w *worker) drain(ctx context.Context, acked, changed map[string]int64) {
 func (w *worker) part(acked map[string]int64) *Part {
 	p := &Part{Conns: int(w.counters.conns.Load()), ByTarget: map[string]int{}, DialSecs: w.dialSecs,
 		DialErrors: w.dialErrs.Load(), Sent: w.counters.sent.Load(), Acked: w.counters.acked.Load(),
-		MeasuredAcked: w.mAcked.Load(), MeasuredDelivered: w.mDeliv.Load(),
-		LastAck: w.lastAck.Load(), LastRecv: w.lastRecv.Load(), AckedBy: acked,
+		MeasuredAcked: w.ackHist.count(), MeasuredDelivered: w.recvHist.count(),
+		LastAck: w.ackHist.latest(), LastRecv: w.recvHist.latest(), AckedBy: acked,
 		AckHist: w.ackHist.merged().Export(), RecvHist: w.recvHist.merged().Export(), CPUSeconds: w.cpu}
 	p.Lost = p.Sent - p.Acked - w.counters.errors.Load()
 	w.emu.Lock()
