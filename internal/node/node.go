@@ -28,7 +28,7 @@ type Config struct {
 	Logger   *slog.Logger
 
 	PresenceGrace time.Duration // default 5s
-	MaxBatch      int           // messages per store transaction, default 512
+	MaxBatch      int           // messages per store transaction, default 4096
 	MemberCache   time.Duration // default 30s
 	// LargeGroup is the member count above which a group's events travel
 	// on its topic (when the Bus is a chat.TopicBus) instead of one envelope
@@ -81,7 +81,7 @@ func New(cfg Config) *Node {
 		cfg.PresenceGrace = 5 * time.Second
 	}
 	if cfg.MaxBatch == 0 {
-		cfg.MaxBatch = 512
+		cfg.MaxBatch = 4096
 	}
 	if cfg.ReorderWait == 0 {
 		cfg.ReorderWait = time.Second

@@ -75,7 +75,7 @@ func (s *Store) AppendMessages(ctx context.Context, batch []*chat.Append) error 
 	for _, a := range batch {
 		a.Result, a.Duplicate, a.Err, a.PrevTS = chat.Message{}, false, nil, 0
 	}
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.writeWeighted(ctx, len(batch), func(ctx context.Context, tx *sql.Tx) error {
 		t := &appendTx{
 			ctx:          ctx,
 			s:            s,
