@@ -36,7 +36,7 @@ type appendTx struct {
 	ctx context.Context
 	s   *Store
 
-	byClient, conversation, senderName, insert, mention *sql.Stmt
+	byClient, conversation, senderName, insert, insertPlain, mention *sql.Stmt
 
 	convs   map[string]*convCursor
 	senders map[senderKey]*senderPos
@@ -83,6 +83,7 @@ func (s *Store) AppendMessages(ctx context.Context, batch []*chat.Append) error 
 			conversation: tx.StmtContext(ctx, s.stmts.wConversation),
 			senderName:   tx.StmtContext(ctx, s.stmts.wSenderName),
 			insert:       tx.StmtContext(ctx, s.stmts.wInsertMessage),
+			insertPlain:  tx.StmtContext(ctx, s.stmts.wInsertPlain),
 			mention:      tx.StmtContext(ctx, s.stmts.wInsertMention),
 			convs:        make(map[string]*convCursor),
 			senders:      make(map[senderKey]*senderPos),
@@ -143,8 +144,13 @@ func (t *appendTx) append(a *chat.Append) error {
 	if m.Media != nil {
 		md = *m.Media
 	}
-	res, err := t.insert.ExecContext(t.ctx, m.ConversationID, seq, m.ID, m.SenderID, m.TS, m.Text, m.ClientMsgID,
-		md.ID, md.ContentType, md.Size, md.Width, md.Height, md.SHA256, m.ReplyTo, strings.Join(m.Mentions, " "))
+	var res sql.Result
+	if m.Media == nil && m.ReplyTo == "" && len(m.Mentions) == 0 {
+		res, err = t.insertPlain.ExecContext(t.ctx, m.ConversationID, seq, m.ID, m.SenderID, m.TS, m.Text, m.ClientMsgID)
+	} else {
+		res, err = t.insert.ExecContext(t.ctx, m.ConversationID, seq, m.ID, m.SenderID, m.TS, m.Text, m.ClientMsgID,
+			md.ID, md.ContentType, md.Size, md.Width, md.Height, md.SHA256, m.ReplyTo, strings.Join(m.Mentions, " "))
+	}
 	if isConstraint(err) {
 		// SQLite undid this statement only; the rest of the batch goes on.
 		// A taken client id does not fail, so it is the message id.

@@ -42,6 +42,7 @@ type statements struct {
 	wConversation    *sql.Stmt
 	wSenderName      *sql.Stmt
 	wInsertMessage   *sql.Stmt
+	wInsertPlain     *sql.Stmt
 	wInsertMention   *sql.Stmt
 	wSetLastSeq      *sql.Stmt
 	wMoveSender      *sql.Stmt
@@ -77,6 +78,11 @@ func (st *statements) prepare(ctx context.Context, w, r *sql.DB) error {
 		{w, &st.wInsertMessage, `INSERT INTO messages (conversation_id, seq, id, sender_id, ts, text, client_msg_id,
 			media_id, media_type, media_size, media_width, media_height, media_sha256, reply_to, mentions)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (sender_id, client_msg_id) WHERE client_msg_id <> '' DO NOTHING`},
+		// A message of text alone, most of them: the other columns keep
+		// their defaults, and the fewer arguments cost less to bind.
+		{w, &st.wInsertPlain, `INSERT INTO messages (conversation_id, seq, id, sender_id, ts, text, client_msg_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (sender_id, client_msg_id) WHERE client_msg_id <> '' DO NOTHING`},
 		{w, &st.wSetLastSeq, `UPDATE conversations SET last_seq = ?, last_ts = max(last_ts, ?) WHERE id = ?`},
 		{w, &st.wMoveSender, `UPDATE members SET read_seq = max(read_seq, ?), delivered_seq = max(delivered_seq, ?)
