@@ -3,11 +3,7 @@
 // both use it, so the two cannot drift apart. docs/protocol.md describes it.
 package wire
 
-import (
-	"reflect"
-
-	"github.com/segmentio/encoding/json"
-)
+import "github.com/segmentio/encoding/json"
 
 // Frame types sent by clients.
 const (
@@ -160,10 +156,15 @@ func (f *ServerFrame) encodeShort() ([]byte, bool) {
 }
 
 // onlyTypeIDMsg reports whether every field but Type, ID and Msg is zero.
+// Field by field: a reflective check cost 150 ns of a 500 ns encode.
+// TestServerFrameEncodeShortcut sets each other field of ServerFrame in
+// turn, so a field added to the frame and not here fails it.
 func (f *ServerFrame) onlyTypeIDMsg() bool {
-	g := *f
-	g.Type, g.ID, g.Msg = "", "", nil
-	return reflect.ValueOf(&g).Elem().IsZero()
+	return f.User == nil && f.Node == "" && f.Code == "" && f.Message == "" && f.Rev == 0 &&
+		f.Conversations == nil && f.PresenceList == nil &&
+		f.Conversation == "" && f.UserName == "" && f.Status == "" && f.Seq == 0 && f.Event == "" &&
+		f.Online == nil && f.LastSeen == nil && f.By == "" && f.Role == "" &&
+		f.OnlineCount == nil && f.OnlineUsers == nil && f.Reason == ""
 }
 
 // encodeAny encodes any server frame.

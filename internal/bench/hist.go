@@ -17,9 +17,9 @@ const (
 
 func newHist() *hdrhistogram.Histogram { return hdrhistogram.New(histMin, histMax, histSigs) }
 
-// shardedHist lets many read loops record at once. It also counts what it
-// recorded and keeps the latest time it was given, so a read loop touches
-// one shard and nothing shared per frame: with shared counters, the load
+// shardedHist lets many read loops record at once. It also keeps the
+// latest time it was given, so a read loop touches one shard and nothing
+// shared per frame: with shared counters, the load
 // generator's cores fought over their cache lines at half a million
 // frames a second.
 type shardedHist struct {
@@ -29,7 +29,6 @@ type shardedHist struct {
 type histShard struct {
 	mu   sync.Mutex
 	h    *hdrhistogram.Histogram
-	n    int64    // values recorded
 	last int64    // the latest at given (Unix ns)
 	_    [64]byte // no two shards' fields in one cache line
 }
@@ -55,33 +54,21 @@ func (s *shardedHist) record(key int, d time.Duration, at int64) {
 	sh := &s.shards[uint(key)%uint(len(s.shards))]
 	sh.mu.Lock()
 	_ = sh.h.RecordValue(us)
-	sh.n++
 	sh.last = max(sh.last, at)
 	sh.mu.Unlock()
 }
 
-// count is how many values were recorded.
-func (s *shardedHist) count() int64 {
-	var n int64
+// totals returns how many values were recorded and the latest time given
+// to record (Unix ns, 0 before any).
+func (s *shardedHist) totals() (n, last int64) {
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
-		n += sh.n
-		sh.mu.Unlock()
-	}
-	return n
-}
-
-// latest is the latest time given to record (Unix ns), 0 before any.
-func (s *shardedHist) latest() int64 {
-	var last int64
-	for i := range s.shards {
-		sh := &s.shards[i]
-		sh.mu.Lock()
+		n += sh.h.TotalCount()
 		last = max(last, sh.last)
 		sh.mu.Unlock()
 	}
-	return last
+	return n, last
 }
 
 // shardedCount is a counter many read loops add to at once.

@@ -12,8 +12,8 @@ import (
 func TestShardedHist(t *testing.T) {
 	h := newShardedHist()
 	var c shardedCount
-	if h.count() != 0 || h.latest() != 0 || c.load() != 0 {
-		t.Fatalf("empty: count %d, latest %d, counter %d", h.count(), h.latest(), c.load())
+	if n, last := h.totals(); n != 0 || last != 0 || c.load() != 0 {
+		t.Fatalf("empty: count %d, latest %d, counter %d", n, last, c.load())
 	}
 	const loops, each = 40, 500
 	var wg sync.WaitGroup
@@ -26,14 +26,15 @@ func TestShardedHist(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if got, want := h.count(), int64(loops*each); got != want {
-		t.Errorf("count %d; want %d", got, want)
+	n, last := h.totals()
+	if want := int64(loops * each); n != want {
+		t.Errorf("count %d; want %d", n, want)
 	}
 	if got, want := c.load(), int64(loops*each); got != want {
 		t.Errorf("counter %d; want %d", got, want)
 	}
-	if got, want := h.latest(), int64(loops*each-1); got != want {
-		t.Errorf("latest %d; want %d", got, want)
+	if want := int64(loops*each - 1); last != want {
+		t.Errorf("latest %d; want %d", last, want)
 	}
 	m := h.merged()
 	if m.TotalCount() != loops*each || m.Max() < 499_000 || m.Max() > 501_000 {
@@ -43,7 +44,8 @@ func TestShardedHist(t *testing.T) {
 	h = newShardedHist()
 	h.record(3, -time.Second, 5)
 	h.record(3, time.Hour, 1)
-	if m := h.merged(); m.Min() != histMin || m.Max() < histMax*999/1000 || h.latest() != 5 {
-		t.Errorf("clamped: min %d, max %d, latest %d", m.Min(), m.Max(), h.latest())
+	m = h.merged()
+	if _, last := h.totals(); m.Min() != histMin || m.Max() < histMax*999/1000 || last != 5 {
+		t.Errorf("clamped: min %d, max %d, latest %d", m.Min(), m.Max(), last)
 	}
 }

@@ -420,7 +420,8 @@ func (r *mixedRun) sendOne(ctx context.Context, u *mixedUser, key, conv string, 
 			r.fail("upload", err)
 		} else {
 			r.uploads.Add(1)
-			r.uploadHist.record(u.idx, time.Since(t0), time.Now().UnixNano())
+			now := time.Now()
+			r.uploadHist.record(u.idx, now.Sub(t0), now.UnixNano())
 			req.MediaID = m.ID
 			due = time.Now()
 		}

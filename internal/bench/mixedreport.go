@@ -89,11 +89,11 @@ func (r *mixedRun) report(rep *MixedReport, start time.Time, before, after []Sam
 	rep.Uploads, rep.TypingSent, rep.ReceiptsSent = r.uploads.Load(), r.typingSent.Load(), r.receiptsSent.Load()
 	rep.ReceiptFrames, rep.TypingFrames, rep.PresFrames = r.receiptFrames.Load(), r.typingFrames.Load(), r.presFrames.Load()
 	rep.Connects, rep.Disconnects, rep.ChurnSkipped = r.connects.Load(), r.disconnects.Load(), r.churnSkipped.Load()
-	if last := r.ackHist.latest(); last > r.warmEnd {
-		rep.Throughput = float64(r.ackHist.count()) / (float64(last-r.warmEnd) / 1e9)
+	if n, last := r.ackHist.totals(); last > r.warmEnd {
+		rep.Throughput = float64(n) / (float64(last-r.warmEnd) / 1e9)
 	}
-	if last := r.recvHist.latest(); last > r.warmEnd {
-		rep.Deliveries = float64(r.recvHist.count()) / (float64(last-r.warmEnd) / 1e9)
+	if n, last := r.recvHist.totals(); last > r.warmEnd {
+		rep.Deliveries = float64(n) / (float64(last-r.warmEnd) / 1e9)
 	}
 	rep.AckLatency = summarize(r.ackHist.merged())
 	rep.RecvLatency = summarize(r.recvHist.merged())

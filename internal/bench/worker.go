@@ -580,10 +580,12 @@ func (w *worker) drain(ctx context.Context, acked, changed map[string]int64) {
 // part gathers the worker's result; connections that ended on their own
 // count as dropped.
 func (w *worker) part(acked map[string]int64) *Part {
+	mAcked, lastAck := w.ackHist.totals()
+	mDeliv, lastRecv := w.recvHist.totals()
 	p := &Part{Conns: int(w.counters.conns.Load()), ByTarget: map[string]int{}, DialSecs: w.dialSecs,
 		DialErrors: w.dialErrs.Load(), Sent: w.counters.sent.Load(), Acked: w.counters.acked.Load(),
-		MeasuredAcked: w.ackHist.count(), MeasuredDelivered: w.recvHist.count(),
-		LastAck: w.ackHist.latest(), LastRecv: w.recvHist.latest(), AckedBy: acked,
+		MeasuredAcked: mAcked, MeasuredDelivered: mDeliv,
+		LastAck: lastAck, LastRecv: lastRecv, AckedBy: acked,
 		AckHist: w.ackHist.merged().Export(), RecvHist: w.recvHist.merged().Export(), CPUSeconds: w.cpu}
 	p.Lost = p.Sent - p.Acked - w.counters.errors.Load()
 	w.emu.Lock()

@@ -388,9 +388,9 @@ func collect(set map[*conn]struct{}) []*conn {
 	return out
 }
 
-// mustEncode encodes a frame the server writes. It calls MarshalJSON itself: json.Marshal would check and compact what
-// MarshalJSON wrote, which costs more than writing it (wire's
-// BenchmarkServerFrameMarshal).
+// mustEncode encodes a frame the server writes. It calls MarshalJSON
+// itself: json.Marshal would check and compact what MarshalJSON wrote,
+// which costs more than writing it (wire's BenchmarkServerFrameMarshal).
 func mustEncode(f wire.ServerFrame) []byte {
 	b, err := f.MarshalJSON()
 	if err != nil {

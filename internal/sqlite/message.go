@@ -140,14 +140,14 @@ func (t *appendTx) append(a *chat.Append) error {
 	// message is a retry, and the original is looked up. Inserting first
 	// saves a lookup on every message that is not a retry, nearly all.
 	seq := conv.lastSeq + 1
-	var md chat.Media
-	if m.Media != nil {
-		md = *m.Media
-	}
 	var res sql.Result
 	if m.Media == nil && m.ReplyTo == "" && len(m.Mentions) == 0 {
 		res, err = t.insertPlain.ExecContext(t.ctx, m.ConversationID, seq, m.ID, m.SenderID, m.TS, m.Text, m.ClientMsgID)
 	} else {
+		var md chat.Media
+		if m.Media != nil {
+			md = *m.Media
+		}
 		res, err = t.insert.ExecContext(t.ctx, m.ConversationID, seq, m.ID, m.SenderID, m.TS, m.Text, m.ClientMsgID,
 			md.ID, md.ContentType, md.Size, md.Width, md.Height, md.SHA256, m.ReplyTo, strings.Join(m.Mentions, " "))
 	}
