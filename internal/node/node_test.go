@@ -20,24 +20,37 @@ import (
 // the node's bus, and returns them with the store.
 func setup(t *testing.T, bus chat.Bus, largeGroup int, d chat.Deliverer) (*chat.Service, *node.Node, chat.Store) {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "switchboard.db"))
+	st := openStore(t)
+	presence := inmem.NewPresence("n1")
+	rt := node.New(node.Config{Store: st, Presence: presence, Bus: bus, NodeID: "n1", LargeGroup: largeGroup})
+	return startService(t, st, presence, rt, d), rt, st
+}
+
+// openStore opens the embedded store in a temporary directory.
+func openStore(t *testing.T) chat.Store {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "switchboard.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// startService runs the rules over st on the runtime rt until the test
+// ends.
+func startService(t *testing.T, st chat.Store, presence chat.Presence, rt *node.Node, d chat.Deliverer) *chat.Service {
+	t.Helper()
 	var n atomic.Int64
 	newID := func() string { return fmt.Sprintf("01J%023d", n.Add(1)) }
-	presence := inmem.NewPresence("n1")
-	rt := node.New(node.Config{Store: st, Presence: presence, Bus: bus, NodeID: "n1", LargeGroup: largeGroup})
 	svc := chat.NewService(chat.Config{
 		Store: st, Presence: presence, Runtime: rt, NewID: newID,
 		Hasher: password.Argon2id{MemoryKiB: 64, Time: 1},
 	})
-	runCtx, cancel := context.WithCancel(ctx)
+	runCtx, cancel := context.WithCancel(context.Background())
 	svc.Start(runCtx, d)
 	t.Cleanup(func() { svc.Stop(); cancel() })
-	return svc, rt, st
+	return svc
 }
 
 func signup(t *testing.T, svc *chat.Service, name string) chat.ConnInfo {

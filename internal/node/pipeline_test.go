@@ -3,16 +3,12 @@ package node_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/switchboard-chat/switchboard/internal/chat"
 	"github.com/switchboard-chat/switchboard/internal/inmem"
 	"github.com/switchboard-chat/switchboard/internal/node"
-	"github.com/switchboard-chat/switchboard/internal/password"
-	"github.com/switchboard-chat/switchboard/internal/sqlite"
 )
 
 // gatedStore holds every AppendMessages until gate is closed, and records
@@ -37,23 +33,12 @@ func (g *gatedStore) AppendMessages(ctx context.Context, batch []*chat.Append) e
 // once, in the order it was sent.
 func TestBatchesStopAtMaxBatch(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "switchboard.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openStore(t)
 	gated := &gatedStore{Store: st, gate: make(chan struct{})}
 	const maxBatch, sends = 8, 41
-	var n atomic.Int64
 	presence := inmem.NewPresence("n1")
 	rt := node.New(node.Config{Store: gated, Presence: presence, Bus: inmem.NewBus("n1"), NodeID: "n1", MaxBatch: maxBatch})
-	svc := chat.NewService(chat.Config{
-		Store: st, Presence: presence, Runtime: rt, NewID: func() string { return fmt.Sprintf("01J%023d", n.Add(1)) },
-		Hasher: password.Argon2id{MemoryKiB: 64, Time: 1},
-	})
-	runCtx, cancel := context.WithCancel(ctx)
-	svc.Start(runCtx, newJournal())
-	t.Cleanup(func() { svc.Stop(); cancel() })
+	svc := startService(t, st, presence, rt, newJournal())
 
 	ann, bob := signup(t, svc, "ann"), signup(t, svc, "bob")
 	var wg sync.WaitGroup
