@@ -166,6 +166,13 @@ type Presence interface {
 	Online(ctx context.Context, userIDs []string) (map[string]bool, error)
 }
 
+// NodeLocal is a Presence that knows only this node's connections, as on
+// a single node (internal/inmem): every online user is here, so the runtime
+// hands events to this node's connections without asking where users are.
+type NodeLocal interface {
+	NodeLocal() bool
+}
+
 // PresenceRefresher is a Presence that can re-publish this node's entries
 // at once, as after its backing store lost them (internal/redis does).
 type PresenceRefresher interface {

@@ -71,7 +71,7 @@ type Service struct {
 
 	users   *Cache[string, User]         // username -> user (immutable fields only)
 	directs *Cache[string, Conversation] // "a|b" -> their direct conversation
-	blocked *Cache[string, bool]         // "blocker|user" -> blocks; block events clear it
+	blocked *Cache[blockPair, bool]      // whether blocker blocks user; block events clear it
 	kinds   *Cache[string, string]       // conversation -> kind
 }
 
@@ -116,7 +116,7 @@ func NewService(cfg Config) *Service {
 		hashing:    newHashSlots(cfg.HashConcurrency, cfg.HashWait),
 		users:      NewCache[string, User](100_000, 0, cfg.Now),
 		directs:    NewCache[string, Conversation](100_000, 0, cfg.Now),
-		blocked:    NewCache[string, bool](100_000, time.Minute, cfg.Now), // bounds staleness if a block event is lost
+		blocked:    NewCache[blockPair, bool](100_000, time.Minute, cfg.Now), // bounds staleness if a block event is lost
 		kinds:      NewCache[string, string](100_000, 0, cfg.Now),
 	}
 }

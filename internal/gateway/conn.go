@@ -466,8 +466,7 @@ func (c *conn) expireAt(t time.Time) {
 // handle dispatches an authenticated client's frame.
 func (c *conn) handle(f wire.ClientFrame) {
 	g := c.g
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	ctx := g.deadlines.at(time.Now())
 	switch f.Type {
 	case wire.TypeSend:
 		id := f.ID

@@ -88,7 +88,9 @@ type Gateway struct {
 	reads    sync.Pool // read buffers of the poll engine's readers
 	poller   *poller   // the poll engine; nil under the gws engine
 	coalesce coalescer
-	sse      sseRegistry // event streams (GET /v1/events)
+	// deadlines gives each client frame 30 s; see deadline.go.
+	deadlines *deadlines
+	sse       sseRegistry // event streams (GET /v1/events)
 
 	nextID   atomic.Uint64
 	draining atomic.Bool
@@ -142,6 +144,7 @@ func New(svc *chat.Service, cfg Config) *Gateway {
 		bySession: make(map[string]map[*conn]struct{}),
 		watchers:  make(map[string]map[*conn]struct{}),
 		rooms:     make(map[string]map[*conn]struct{}),
+		deadlines: newDeadlines(30*time.Second, time.Second),
 	}
 	g.frames.New = func() any { b := make([]byte, 0, 4096); return &b }
 	g.queues.New = func() any { return &queueBuf{frames: make([]outFrame, 0, 8)} }
@@ -356,7 +359,9 @@ func (g *Gateway) Deliver(ev *chat.Event) {
 	if ev.Kind == chat.EventMember && ev.Member.Gone() {
 		defer g.memberGone(ev.Member)
 	}
-	targets := make([]*conn, 0, len(ev.Recipients))
+	// Recipients may include users with no connection here (a single
+	// node routes to every member), so the room for targets is bounded.
+	targets := make([]*conn, 0, min(len(ev.Recipients), 64))
 	g.mu.RLock()
 	if ev.Kind == chat.EventPresence {
 		targets = collect(g.watchers[ev.Presence.UserID])

@@ -65,6 +65,10 @@ func (p *Presence) Locate(_ context.Context, userIDs []string) (map[string][]str
 	return map[string][]string{p.node: here}, nil
 }
 
+// NodeLocal reports that every user this Presence knows is on its node
+// (chat.NodeLocal).
+func (p *Presence) NodeLocal() bool { return true }
+
 // Online reports which of userIDs have a connection.
 func (p *Presence) Online(_ context.Context, userIDs []string) (map[string]bool, error) {
 	p.mu.Lock()

@@ -52,6 +52,7 @@ type Node struct {
 	members   *chat.Cache[string, *chat.MemberSet]
 	topics    *topics // nil when large-group topics are off
 	local     *localPresence
+	nodeLocal bool   // the Presence knows only this node (chat.NodeLocal): route asks it nothing
 	rooms     *rooms // watched rooms' online members
 
 	// The write path: Commit queues, writeLoop commits in batches, ackLoop
@@ -100,6 +101,9 @@ func New(cfg Config) *Node {
 	}
 	if tb, ok := cfg.Bus.(chat.TopicBus); ok && cfg.LargeGroup > 0 {
 		n.topics = newTopics(tb, cfg.Logger)
+	}
+	if l, ok := cfg.Presence.(chat.NodeLocal); ok {
+		n.nodeLocal = l.NodeLocal()
 	}
 	n.local = newLocalPresence(n)
 	n.rooms = newRooms(n)

@@ -18,7 +18,7 @@ import (
 
 // setup runs the rules on a runtime over the embedded store, with bus as
 // the node's bus, and returns them with the store.
-func setup(t *testing.T, bus chat.Bus, largeGroup int, d chat.Deliverer) (*chat.Service, *node.Node, chat.Store) {
+func setup(t testing.TB, bus chat.Bus, largeGroup int, d chat.Deliverer) (*chat.Service, *node.Node, chat.Store) {
 	t.Helper()
 	st := openStore(t)
 	presence := inmem.NewPresence("n1")
@@ -27,7 +27,7 @@ func setup(t *testing.T, bus chat.Bus, largeGroup int, d chat.Deliverer) (*chat.
 }
 
 // openStore opens the embedded store in a temporary directory.
-func openStore(t *testing.T) chat.Store {
+func openStore(t testing.TB) chat.Store {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "switchboard.db"))
 	if err != nil {
@@ -39,7 +39,7 @@ func openStore(t *testing.T) chat.Store {
 
 // startService runs the rules over st on the runtime rt until the test
 // ends.
-func startService(t *testing.T, st chat.Store, presence chat.Presence, rt *node.Node, d chat.Deliverer) *chat.Service {
+func startService(t testing.TB, st chat.Store, presence chat.Presence, rt *node.Node, d chat.Deliverer) *chat.Service {
 	t.Helper()
 	var n atomic.Int64
 	newID := func() string { return fmt.Sprintf("01J%023d", n.Add(1)) }
@@ -53,7 +53,7 @@ func startService(t *testing.T, st chat.Store, presence chat.Presence, rt *node.
 	return svc
 }
 
-func signup(t *testing.T, svc *chat.Service, name string) chat.ConnInfo {
+func signup(t testing.TB, svc *chat.Service, name string) chat.ConnInfo {
 	t.Helper()
 	u, err := svc.Signup(context.Background(), name, "a long password", "")
 	if err != nil {

@@ -151,8 +151,9 @@ func (n *Node) fanOutLoop() {
 				n.log.Warn("fan-out members", "err", err)
 				continue
 			}
-			m := a.Result
-			n.Publish(ctx, &chat.Event{Kind: chat.EventMessage, Message: &m, ExceptConn: p.conn.ConnID, PrevTS: a.PrevTS}, ms, ms.IDs())
+			// The event points at the stored message itself: nothing changes
+			// a batch once it is committed.
+			n.Publish(ctx, &chat.Event{Kind: chat.EventMessage, Message: &a.Result, ExceptConn: p.conn.ConnID, PrevTS: a.PrevTS}, ms, ms.IDs())
 		}
 	}
 }

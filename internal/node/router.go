@@ -26,6 +26,15 @@ func (n *Node) Publish(ctx context.Context, ev *chat.Event, ms *chat.MemberSet, 
 // route delivers ev to the online users among recipients: local ones
 // directly, others with one bus envelope per node that holds any of them.
 func (n *Node) route(ctx context.Context, ev *chat.Event, recipients []string) {
+	if n.nodeLocal {
+		// Every online user is here, and the deliverer passes over those
+		// with no connection: asking who is online first would cost a map
+		// for every message.
+		e := *ev
+		e.Recipients = recipients
+		n.deliver(&e)
+		return
+	}
 	byNode, err := n.cfg.Presence.Locate(ctx, recipients)
 	if err != nil {
 		n.log.Warn("locate recipients", "err", err)
