@@ -40,12 +40,15 @@ const (
 		JOIN members m ON m.conversation_id = k.conversation_id AND m.user_id = k.user_id`
 	sqlUsernames = `SELECT id, username FROM users WHERE id = ANY($1::text[])`
 	// No join with users here: it tempts the planner into scanning all of
-	// a sender's messages instead of probing the index per key.
+	// a sender's messages instead of probing the index per key. The keys
+	// are found in message_keys, whose unique index is the only one on
+	// (sender_id, client_msg_id), and their messages by (conversation, seq).
 	sqlOriginals = `SELECT m.id, m.conversation_id, m.seq, m.sender_id, '', m.ts, m.text, m.client_msg_id, m.media,
 		m.rev, m.edited_at, m.deleted, m.reply_to, m.mentions, m.pinned_at
 		FROM unnest($1::text[], $2::text[]) AS k(sender_id, client_msg_id)
-		JOIN messages m ON m.sender_id = k.sender_id AND m.client_msg_id = k.client_msg_id
-		WHERE m.client_msg_id <> ''`
+		JOIN message_keys mk ON mk.sender_id = k.sender_id AND mk.client_msg_id = k.client_msg_id
+		JOIN messages m ON m.conversation_id = mk.conversation_id AND m.seq = mk.seq
+		WHERE mk.client_msg_id <> ''`
 	sqlInsertMessages = `INSERT INTO messages (conversation_id, seq, id, sender_id, ts, text, client_msg_id, media, reply_to, mentions)
 		SELECT c, s, i, u, t, x, k, nullif(md, '')::jsonb, r, mn
 		FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::bytea[], $7::text[], $8::text[],
