@@ -196,3 +196,71 @@ func TestConnectionCapPerUser(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestFloodSeesCloseCode: a client that floods frames far past its budget,
+// without waiting for any answer, still reads every answer the server
+// wrote and then the 4029 close, under both engines. The server closes
+// with much of the flood unread; it must drain it rather than reset the
+// connection, since a reset can reach the client before the close frame
+// (and the errors before it) has been read.
+func TestFloodSeesCloseCode(t *testing.T) {
+	for _, engine := range []string{"poll", "gws"} {
+		t.Run(engine, func(t *testing.T) {
+			s := startServer(t, "--frame-rate", "5", "--frame-burst", "20", "--ws-engine", engine)
+			pat := user(t, s, "pat")
+			fc := floodDial(t, s, pat)
+			const flood, burst, refusals = 2000, 20, 200
+			var werr error
+			sent := 0
+			for ; sent < flood; sent++ {
+				if werr = fc.ws.WriteMessage(gws.OpcodeText, fmt.Appendf(nil, `{"type":"ping","id":"p%d"}`, sent)); werr != nil {
+					break // the server closed; what it wrote before is still to be read
+				}
+			}
+			var frames []wire.ServerFrame
+			var ce *gws.CloseError
+			timeout := time.After(20 * time.Second)
+			for closed := false; !closed; {
+				select {
+				case ce = <-fc.closed:
+					closed = true
+				case f := <-fc.frames:
+					frames = append(frames, f)
+				case <-timeout:
+					t.Fatalf("still open after %d frames sent, %d answered", sent, len(frames))
+				}
+			}
+			// The read loop hands every frame over before it reports the close.
+			for len(fc.frames) > 0 {
+				frames = append(frames, <-fc.frames)
+			}
+			if ce == nil {
+				t.Fatalf("connection ended without a close frame after %d answers to %d frames sent (write error: %v)", len(frames), sent, werr)
+			}
+			if ce.Code != 4029 {
+				t.Fatalf("close code %d (%q); want 4029", ce.Code, ce.Reason)
+			}
+			// Every frame up to the one that closed is answered, in order:
+			// a pong while the budget lasts, then rate_limited; the close
+			// comes with the refusal after the last 200 in a row.
+			pongs, run := 0, 0
+			for i, f := range frames {
+				if want := fmt.Sprintf("p%d", i); f.ID != want {
+					t.Fatalf("answer %d is to %q; want %q (answers lost before the close)", i, f.ID, want)
+				}
+				switch {
+				case f.Type == wire.TypePong:
+					pongs++
+					run = 0
+				case f.Type == wire.TypeError && f.Code == "rate_limited":
+					run++
+				default:
+					t.Fatalf("unexpected frame %+v", f)
+				}
+			}
+			if pongs < burst || run != refusals {
+				t.Fatalf("%d pongs and a last run of %d refusals in %d answers; want at least the burst of %d, then %d refusals", pongs, run, len(frames), burst, refusals)
+			}
+		})
+	}
+}
