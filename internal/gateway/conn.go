@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,13 +23,14 @@ import (
 // all (see poller).
 type conn struct {
 	g      *Gateway
-	socket *gws.Conn // gws engine only
-	nc     net.Conn  // the network connection (a quietConn); every write goes here
+	socket *gws.Conn  // gws engine only
+	nc     *quietConn // the network connection; every write goes here
 	poll   *pollState
 	id     string
 	slot   uint64 // heartbeat slice
 	info   chat.ConnInfo
 	authed atomic.Bool
+	gone   atomic.Bool // unregistered (closed ran)
 
 	// watching, rooms and hidden are only touched under g.mu.
 	watching []string
@@ -192,20 +192,41 @@ func (c *conn) slow() {
 	c.close(CloseSlowClient, "outbound queue full: client too slow", false)
 }
 
-// shut closes the network connection. Under the poll engine it also takes
-// the connection out of the poller and unregisters it (gws does both from
-// its read loop, which ends when the connection is closed).
+// shut closes the network connection at once: a write failed, or the
+// client is gone. Under the poll engine it also takes the connection out
+// of the poller and unregisters it (gws does both from its read loop,
+// which ends when the connection is closed).
 func (c *conn) shut() {
 	if c.poll == nil {
-		_ = c.nc.Close()
+		c.nc.hangUp()
 		return
 	}
 	if !c.poll.down.CompareAndSwap(false, true) {
 		return
 	}
 	c.g.poller.remove(c)
-	_ = c.nc.Close()
+	c.nc.hangUp()
 	c.g.closed(c)
+}
+
+// lingerShut ends a poll engine connection whose close frame is written:
+// out of the poller, so no reader starts on it again, the write side
+// shut, unregistered, and then the socket drained and closed (see
+// linger). It runs on the writer, which blocks for up to the linger's time
+// and is ending anyway. The down flag is taken first, so neither a reader
+// meeting the client's end of stream nor anything else closes the socket
+// while the drain still reads it: closing with the client's bytes unread
+// is the reset the linger is there to avoid.
+func (c *conn) lingerShut() {
+	if !c.poll.down.CompareAndSwap(false, true) {
+		return
+	}
+	c.g.poller.remove(c)
+	c.nc.halfClose()
+	// Unregister before the drain: the node counts the connection gone
+	// (drain waits on that count), and the drain may take the whole bound.
+	c.g.closed(c)
+	c.nc.drainClose()
 }
 
 // close stops taking frames and closes the connection with a close frame
@@ -250,16 +271,26 @@ func closePayload(code uint16, reason string) []byte {
 	return append(b, reason[:min(len(reason), 123)]...)
 }
 
-// OnClose unregisters the connection and tells the core.
+// OnClose unregisters the connection and tells the core (unless the
+// writer did, see writeClose), then ends the socket's linger on gws's read
+// loop, which ends here anyway: gws has written its close frame and called
+// Close (which only shuts the write side), and the read loop has read and
+// dropped what came after, until the client closed, the linger's bound,
+// or an error.
 func (g *Gateway) OnClose(socket *gws.Conn, _ error) {
 	if c := connOf(socket); c != nil {
 		g.closed(c)
+		c.nc.drainClose()
 	}
 }
 
-// closed unregisters a connection whose network connection has closed,
-// and tells the core.
+// closed unregisters a connection whose network connection has closed or
+// lingers, and tells the core; once, though both the writer and gws's read
+// loop may get here under the gws engine.
 func (g *Gateway) closed(c *conn) {
+	if c.gone.Swap(true) {
+		return
+	}
 	c.mu.Lock()
 	c.closed = true
 	c.queue, c.qbuf, c.held, c.closing, c.closeMsg = nil, nil, nil, false, nil

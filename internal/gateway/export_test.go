@@ -44,7 +44,7 @@ func NewTestConn(g *Gateway) (*TestConn, error) {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	for c := range g.conns {
-		if c.nc.(*quietConn).Conn == server {
+		if c.nc.Conn == server {
 			return &TestConn{c: c, client: client}, nil
 		}
 	}

@@ -55,6 +55,12 @@ type Config struct {
 	// negative Coalesce writes at once.
 	Coalesce    time.Duration
 	CoalesceMin int
+	// A connection the server closes lingers (see linger): after the
+	// close frame it reads and drops what the client still sends, until
+	// the client closes, for up to LingerTime [2s] and LingerBytes
+	// [256 KiB], before its socket closes.
+	LingerTime  time.Duration
+	LingerBytes int
 	// Engine reads the connections: EnginePoll [default] or EngineGWS.
 	Engine  string
 	Logger  *slog.Logger
@@ -126,6 +132,12 @@ func New(svc *chat.Service, cfg Config) *Gateway {
 	if cfg.CoalesceMin == 0 {
 		cfg.CoalesceMin = 64
 	}
+	if cfg.LingerTime == 0 {
+		cfg.LingerTime = defaultLingerTime
+	}
+	if cfg.LingerBytes == 0 {
+		cfg.LingerBytes = defaultLingerBytes
+	}
 	if cfg.Engine == "" {
 		cfg.Engine = EnginePoll
 	}
@@ -191,7 +203,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// gws sends a read error's text as the close reason; quietConn strips
 	// the socket addresses from those errors.
-	qc := &quietConn{Conn: netConn}
+	qc := newQuietConn(netConn, g.cfg.LingerTime, g.cfg.LingerBytes)
 	_, isTCP := netConn.(*net.TCPConn)
 	poll := g.poller != nil && isTCP
 	var br *bufio.Reader
@@ -201,7 +213,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// gws does the handshake for both engines.
 	socket, err := g.upgrader.UpgradeFromConn(qc, br, r)
 	if err != nil {
-		return // gws has answered the bad handshake
+		// gws has answered the bad handshake and called Close, which only
+		// starts the linger: the answer is not to be overtaken by a reset
+		// either. This handler's goroutine ends the linger.
+		qc.drainClose()
+		return
 	}
 	n := g.nextID.Add(1)
 	// Connection ids are unique across the cluster: events name the
@@ -236,7 +252,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if err := g.poller.add(c, netConn); err != nil {
 			g.log.Warn("poll engine", "err", err)
 			c.poll.down.Store(true)
-			_ = qc.Close()
+			qc.hangUp()
 			g.closed(c)
 		}
 		return

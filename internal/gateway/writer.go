@@ -175,7 +175,9 @@ func (c *conn) flushNow() {
 }
 
 // writeClose writes a close frame with payload msg (a code and a reason)
-// and closes the network connection.
+// and closes the network connection, lingering (see linger): gws's
+// WriteClose calls quietConn.Close, which starts the linger, and its read
+// loop and OnClose end it; the poll engine's writer ends it itself.
 func (c *conn) writeClose(msg []byte) {
 	_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
 	if c.poll == nil {
@@ -184,10 +186,13 @@ func (c *conn) writeClose(msg []byte) {
 			code = binary.BigEndian.Uint16(msg)
 		}
 		_ = c.socket.WriteClose(code, msg[min(2, len(msg)):])
+		// Unregistered now, as the poll engine does, not when the read
+		// loop ends, which the linger may hold for its whole bound.
+		c.g.closed(c)
 		return
 	}
 	_, _ = c.nc.Write(appendFrame(nil, gws.OpcodeCloseConnection, msg))
-	c.shut()
+	c.lingerShut()
 }
 
 // maxPooledFrames keeps a burst's large write buffer from being held by
