@@ -31,10 +31,9 @@ func TestFrameBudget(t *testing.T) {
 	fc := floodDial(t, s, pat)
 	// The burst, then the refusals the gateway takes before it closes
 	// (refusalsToClose), at once; then, if refills answered some of them,
-	// one ping at a time, each after the answer to the last. So the server
-	// closes with nothing of ours unread: closing a socket with input
-	// unread makes the kernel reset the connection, and the reset can
-	// overtake the close frame.
+	// one ping at a time, each after the answer to the last, so the count
+	// of answers is exact. (A client that floods without pacing gets its
+	// close code too: TestFloodSeesCloseCode.)
 	const burst, refusals = 20, 200
 	sent := 0
 	ping := func() {
