@@ -74,14 +74,7 @@ func TestLingeringClose(t *testing.T) {
 				}
 				// Only a bound of the linger can end the client's writes:
 				// the server's socket closes with its input unread.
-				select {
-				case err := <-wrote:
-					if err == nil {
-						t.Fatal("the server was still reading after the client's whole flood")
-					}
-				case <-time.After(10 * time.Second):
-					t.Fatal("the server's socket still open 10s after it closed the connection")
-				}
+				waitCut(t, wrote, "it closed the connection")
 				waitFor(t, "connection unregistered", func() bool { return n.gw.Count() == 0 })
 			})
 		}
@@ -139,14 +132,21 @@ func TestBadHandshakeCloses(t *testing.T) {
 			defer close(stop)
 			wrote := make(chan error, 1)
 			go func() { wrote <- sendUntilRefused(&wsClient{nc: nc}, stop) }()
-			select {
-			case err := <-wrote:
-				if err == nil {
-					t.Fatal("the server was still reading after the client's whole flood")
-				}
-			case <-time.After(10 * time.Second):
-				t.Fatal("the server's socket still open 10s after it refused the handshake")
-			}
+			waitCut(t, wrote, "it refused the handshake")
 		})
+	}
+}
+
+// waitCut waits for a flooding client's writes to fail: the server's
+// socket closed with the flood unread, after what.
+func waitCut(t *testing.T, wrote <-chan error, what string) {
+	t.Helper()
+	select {
+	case err := <-wrote:
+		if err == nil {
+			t.Fatal("the server was still reading after the client's whole flood")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the server's socket still open 10s after %s", what)
 	}
 }
