@@ -84,11 +84,12 @@ type ConnInfo struct {
 type MemberSet struct {
 	List []Member
 	set  map[string]struct{}
+	ids  []string // the List's user ids, made once: every message's fan-out asks for them
 }
 
 // NewMemberSet returns the set of ms.
 func NewMemberSet(ms []Member) *MemberSet {
-	s := &MemberSet{List: ms, set: make(map[string]struct{}, len(ms))}
+	s := &MemberSet{List: ms, set: make(map[string]struct{}, len(ms)), ids: memberIDs(ms)}
 	for _, m := range ms {
 		s.set[m.UserID] = struct{}{}
 	}
@@ -104,8 +105,10 @@ func (s *MemberSet) Has(userID string) bool {
 // Len is the number of members.
 func (s *MemberSet) Len() int { return len(s.List) }
 
-// IDs returns the members' user ids.
-func (s *MemberSet) IDs() []string { return memberIDs(s.List) }
+// IDs returns the members' user ids. The slice is shared by every caller
+// and must not be changed; its capacity is its length, so appending to it
+// copies.
+func (s *MemberSet) IDs() []string { return s.ids[:len(s.ids):len(s.ids)] }
 
 // Except returns the members' user ids but userID's.
 func (s *MemberSet) Except(userID string) []string {

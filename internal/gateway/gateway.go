@@ -83,6 +83,7 @@ type Gateway struct {
 	upgrader *gws.Upgrader
 
 	mu        sync.RWMutex
+	gen       uint64 // counts registrations and unregistrations: targets' entries are good while it holds
 	conns     map[*conn]struct{}
 	byUser    map[string][]*conn // a slice: fan-out walks it for every recipient
 	bySession map[string]map[*conn]struct{}
@@ -96,6 +97,7 @@ type Gateway struct {
 	coalesce coalescer
 	// deadlines gives each client frame 30 s; see deadline.go.
 	deadlines *deadlines
+	targets   targets     // resolved recipient lists of large groups; see targets.go
 	sse       sseRegistry // event streams (GET /v1/events)
 
 	nextID   atomic.Uint64
@@ -375,29 +377,29 @@ func (g *Gateway) Deliver(ev *chat.Event) {
 	if ev.Kind == chat.EventMember && ev.Member.Gone() {
 		defer g.memberGone(ev.Member)
 	}
-	// Recipients may include users with no connection here (a single
-	// node routes to every member), so the room for targets is bounded.
-	targets := make([]*conn, 0, min(len(ev.Recipients), 64))
-	g.mu.RLock()
-	if ev.Kind == chat.EventPresence {
+	var targets []*conn
+	switch ev.Kind {
+	case chat.EventPresence:
+		g.mu.RLock()
 		targets = collect(g.watchers[ev.Presence.UserID])
-	} else {
-		for _, u := range ev.Recipients {
-			for _, c := range g.byUser[u] {
-				if c.id != ev.ExceptConn {
-					targets = append(targets, c)
-				}
-			}
-		}
+		g.mu.RUnlock()
+	case chat.EventMessage, chat.EventUpdate:
+		// A group's messages resolve the same member list each time.
+		targets = g.targets.get(g, out.conv, ev.Recipients)
+	default:
+		targets = resolve(g, ev.Recipients)
 	}
-	g.mu.RUnlock()
 	later := g.cfg.Coalesce > 0 && len(targets) >= g.cfg.CoalesceMin
+	n := 0
 	for _, c := range targets {
-		c.put(out, false, later)
+		if c.id != ev.ExceptConn {
+			c.put(out, false, later)
+			n++
+		}
 	}
 	streams := g.deliverSSE(ev, out)
 	if f := g.cfg.Metrics.FramesOut; f != nil {
-		f(len(targets) + streams)
+		f(n + streams)
 	}
 }
 
@@ -425,6 +427,7 @@ func mustEncode(f wire.ServerFrame) []byte {
 func (g *Gateway) register(c *conn) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.gen++
 	g.byUser[c.info.UserID] = append(g.byUser[c.info.UserID], c)
 	add(g.bySession, c.info.Session, c)
 }
@@ -445,6 +448,7 @@ func (g *Gateway) unregister(c *conn) {
 	defer g.mu.Unlock()
 	delete(g.conns, c)
 	if c.authed.Load() {
+		g.gen++
 		g.byUser[c.info.UserID] = slices.DeleteFunc(g.byUser[c.info.UserID], func(o *conn) bool { return o == c })
 		if len(g.byUser[c.info.UserID]) == 0 {
 			delete(g.byUser, c.info.UserID)
