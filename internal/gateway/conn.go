@@ -43,6 +43,9 @@ type conn struct {
 	queue   []outFrame
 	qbuf    *queueBuf // where queue's array came from, to go back to the pool
 	writing bool
+	// stalled is set while the writer waits for the client to take what
+	// the socket could not: only then is a full queue the client's doing.
+	stalled bool
 	later   bool // queued frames wait for the coalescer to start the writer
 	closed  bool // no more frames are taken
 	// closeMsg is the close frame's payload (code and reason), sent once
@@ -106,7 +109,7 @@ func (c *conn) put(f outFrame, wait, later bool) bool {
 			c.mu.Unlock()
 			return true
 		}
-		if len(c.queue) < c.g.cfg.QueueSize {
+		if c.hasRoom() {
 			break
 		}
 		if !wait {
@@ -149,6 +152,20 @@ func (c *conn) put(f outFrame, wait, later bool) bool {
 	c.mu.Unlock()
 	go c.writeLoop()
 	return true
+}
+
+// burstQueues is how many times QueueSize a connection's queue may hold
+// while its writer is not waiting on the client: a burst of fan-out on a
+// busy node can outrun a writer that has not had a processor yet, and that
+// is not the client being slow.
+const burstQueues = 4
+
+// hasRoom reports whether the queue takes another frame (c.mu held): up to
+// QueueSize frames, or burstQueues times that while the writer is not
+// stalled on the client.
+func (c *conn) hasRoom() bool {
+	n, size := len(c.queue), c.g.cfg.QueueSize
+	return n < size || !c.stalled && n < burstQueues*size
 }
 
 // flush starts the writer of a connection whose frames waited for the

@@ -39,7 +39,7 @@ const (
 // Config tunes a Gateway. Zero values take the defaults in brackets.
 type Config struct {
 	MaxFrame    int           // largest frame handled [64 KiB]; up to 16x more is read and refused with too_large, beyond that the connection closes
-	QueueSize   int           // outbound frames a connection may have waiting [1024]
+	QueueSize   int           // outbound frames a connection may have waiting [1024]; burstQueues times that while its writer is not waiting on the client
 	AuthTimeout time.Duration // time to send the auth frame [10s]
 	Heartbeat   time.Duration // ping interval; two missed pongs close [25s]
 	WriteWait   time.Duration // longest a write may block [10s]

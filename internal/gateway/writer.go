@@ -120,14 +120,27 @@ func (c *conn) writeAll(b []byte) error {
 		if err != nil && err != syscall.EAGAIN {
 			return err
 		}
+		// The socket is full: the client is not reading as fast as we write.
+		c.setStalled(true)
+		defer c.setStalled(false)
 		_ = c.nc.SetWriteDeadline(time.Now().Add(c.g.cfg.WriteWait))
 		_, err = c.nc.Write(b[n:])
 		_ = c.nc.SetWriteDeadline(time.Time{})
 		return err
 	}
+	// gws's engine writes blocking, so a write is counted as waiting on
+	// the client for as long as it takes.
+	c.setStalled(true)
+	defer c.setStalled(false)
 	_ = c.nc.SetWriteDeadline(time.Now().Add(c.g.cfg.WriteWait))
 	_, err := c.nc.Write(b)
 	return err
+}
+
+func (c *conn) setStalled(v bool) {
+	c.mu.Lock()
+	c.stalled = v
+	c.mu.Unlock()
 }
 
 // fail closes a connection whose write failed.
