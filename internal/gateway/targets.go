@@ -38,8 +38,8 @@ const (
 	targetsMax = 4096
 )
 
-// get returns the connections of recipients (under g.mu's read lock),
-// from the entry of conv when it is still good.
+// get returns the connections of recipients, from the entry of conv when
+// it is still good. It takes g.mu's read lock itself.
 func (t *targets) get(g *Gateway, conv string, recipients []string) []*conn {
 	if len(recipients) < targetsMin || conv == "" {
 		return resolve(g, recipients)
