@@ -21,11 +21,11 @@ type deadlines struct {
 }
 
 type deadline struct {
-	ctx    context.Context
+	ctx context.Context
 	// cancel is never called early (frames of the last step still use the
 	// context); the context ends at its deadline, which stops its timer.
 	cancel context.CancelFunc
-	from   int64              // Unix ns: handed out to frames starting in [from, until)
+	from   int64 // Unix ns: handed out to frames starting in [from, until)
 	until  int64
 }
 
