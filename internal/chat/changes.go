@@ -40,6 +40,12 @@ type ChangeResult struct {
 	Message    Message // the whole message as it now is
 	Changed    bool    // false when the change changed nothing (and took no rev)
 	FreedMedia string  // delete: media no other message carries any more
+	// PrevTS, when Changed, is the time of the conversation's change
+	// before this one (the change that took rev-1), or 0 if there was none
+	// or it is not known: like Append.PrevTS for messages, it tells a node
+	// that hears this update first whether an earlier one may still be on
+	// its way from another node.
+	PrevTS int64
 }
 
 // SearchQuery selects a page of search results: messages matching Text,

@@ -240,7 +240,8 @@ type Event struct {
 	SessionID string        `json:"s,omitempty"`
 	Block     *BlockEvent   `json:"b,omitempty"`
 	Room      *RoomEvent    `json:"rm,omitempty"`
-	// PrevTS, on a message event, is Append.PrevTS: see node's sequencer.
+	// PrevTS, on a message event, is Append.PrevTS; on an update event,
+	// ChangeResult.PrevTS: see node's sequencer.
 	PrevTS int64 `json:"pt,omitempty"`
 }
 

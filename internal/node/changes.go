@@ -35,6 +35,6 @@ func (n *Node) Change(ctx context.Context, ch chat.Change, conn chat.ConnInfo) (
 		return res, nil
 	}
 	m := res.Message
-	n.Publish(context.WithoutCancel(ctx), &chat.Event{Kind: chat.EventUpdate, Message: &m, ExceptConn: conn.ConnID}, ms, ms.IDs())
+	n.Publish(context.WithoutCancel(ctx), &chat.Event{Kind: chat.EventUpdate, Message: &m, ExceptConn: conn.ConnID, PrevTS: res.PrevTS}, ms, ms.IDs())
 	return res, nil
 }

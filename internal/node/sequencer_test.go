@@ -123,3 +123,34 @@ func TestSequencerRevs(t *testing.T) {
 		t.Fatalf("delivered revs %v; want %v", got, want)
 	}
 }
+
+// TestSequencerRevsFirstHeard: an update heard first whose predecessor was
+// changed moments ago waits for it; one whose predecessor is long past, or
+// unknown, starts the order at once.
+func TestSequencerRevsFirstHeard(t *testing.T) {
+	now := time.UnixMilli(1_700_000_000_000)
+	recent, old := now.UnixMilli()-10, now.UnixMilli()-60_000
+	update := func(rev, prevTS int64) *chat.Event {
+		return &chat.Event{Kind: chat.EventUpdate, Message: &chat.Message{ConversationID: "c", Seq: 10 - rev, Rev: rev}, PrevTS: prevTS}
+	}
+	for _, tc := range []struct {
+		name string
+		in   []*chat.Event
+		want []int64
+	}{
+		{"three nodes' updates heard out of order", []*chat.Event{update(3, recent), update(1, 0), update(2, recent)}, []int64{1, 2, 3}},
+		{"a quiet conversation starts at once", []*chat.Event{update(3, old), update(4, recent)}, []int64{3, 4}},
+		{"no time known starts at once", []*chat.Event{update(3, 0)}, []int64{3}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []int64
+			q := newSequencer(byRev, 30*time.Second, func() time.Time { return now }, func(ev *chat.Event) { got = append(got, ev.Message.Rev) })
+			for _, e := range tc.in {
+				q.push(e)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("delivered revs %v; want %v", got, tc.want)
+			}
+		})
+	}
+}

@@ -58,8 +58,9 @@ func (s *Store) ChangeMessage(ctx context.Context, ch chat.Change) (chat.ChangeR
 
 func changeTx(ctx context.Context, tx pgx.Tx, ch chat.Change, res *chat.ChangeResult) error {
 	var convID string
-	err := tx.QueryRow(ctx, `SELECT c.id FROM conversations c
-		WHERE c.id = (SELECT conversation_id FROM messages WHERE id = $1) FOR NO KEY UPDATE`, ch.MessageID).Scan(&convID)
+	var prevTS int64
+	err := tx.QueryRow(ctx, `SELECT c.id, c.last_rev_at FROM conversations c
+		WHERE c.id = (SELECT conversation_id FROM messages WHERE id = $1) FOR NO KEY UPDATE`, ch.MessageID).Scan(&convID, &prevTS)
 	if errors.Is(err, pgx.ErrNoRows) || (err == nil && ch.ConversationID != "" && convID != ch.ConversationID) {
 		return chat.Errorf(chat.ENotFound, "no message %q", ch.MessageID)
 	} else if err != nil {
@@ -78,10 +79,11 @@ func changeTx(ctx context.Context, tx pgx.Tx, ch chat.Change, res *chat.ChangeRe
 		return err
 	}
 	var rev int64
-	if err := tx.QueryRow(ctx, `UPDATE conversations SET last_rev = last_rev + 1 WHERE id = $1 RETURNING last_rev`,
-		convID).Scan(&rev); err != nil {
+	if err := tx.QueryRow(ctx, `UPDATE conversations SET last_rev = last_rev + 1, last_rev_at = greatest(last_rev_at, $2)
+		WHERE id = $1 RETURNING last_rev`, convID, ch.TS).Scan(&rev); err != nil {
 		return err
 	}
+	res.PrevTS = prevTS
 	if _, err := tx.Exec(ctx, `UPDATE messages SET rev = $1 WHERE id = $2`, rev, m.ID); err != nil {
 		return err
 	}

@@ -55,9 +55,14 @@ func (s *Store) ChangeMessage(ctx context.Context, ch chat.Change) (chat.ChangeR
 			res.Message = m
 			return err
 		}
+		// The single writer makes the read and the update one step.
+		if err := tx.QueryRowContext(ctx, `SELECT last_rev_at FROM conversations WHERE id = ?`,
+			m.ConversationID).Scan(&res.PrevTS); err != nil {
+			return err
+		}
 		var rev int64
-		if err := tx.QueryRowContext(ctx, `UPDATE conversations SET last_rev = last_rev + 1 WHERE id = ? RETURNING last_rev`,
-			m.ConversationID).Scan(&rev); err != nil {
+		if err := tx.QueryRowContext(ctx, `UPDATE conversations SET last_rev = last_rev + 1, last_rev_at = max(last_rev_at, ?)
+			WHERE id = ? RETURNING last_rev`, ch.TS, m.ConversationID).Scan(&rev); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE messages SET rev = ? WHERE id = ?`, rev, m.ID); err != nil {

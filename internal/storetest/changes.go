@@ -43,6 +43,38 @@ func revs(ms []chat.Message) []int64 {
 	return out
 }
 
+// testChangePrevTS: each change carries when its conversation's previous
+// change was made, whichever message that touched; the first carries 0, a
+// change that changes nothing carries 0, and another conversation's changes
+// do not count.
+func testChangePrevTS(t *testing.T, f *fixture) {
+	alice, bob := f.user(t, "alice"), f.user(t, "bob")
+	g := f.group(t, "devs", alice, bob)
+	other := f.direct(t, alice, bob)
+	m1, m2 := f.send(t, g.ID, alice, "one"), f.send(t, g.ID, bob, "two")
+	o := f.send(t, other.ID, alice, "elsewhere")
+
+	r1 := f.edit(t, m1, "one!")
+	if !r1.Changed || r1.PrevTS != 0 {
+		t.Fatalf("first change = changed %v, PrevTS %d; want changed, 0", r1.Changed, r1.PrevTS)
+	}
+	ts1 := r1.Message.EditedAt
+	if r := f.edit(t, o, "elsewhere!"); r.PrevTS != 0 {
+		t.Errorf("another conversation's first change has PrevTS %d; want 0", r.PrevTS)
+	}
+	ts2 := f.ts()
+	r2 := f.change(t, chat.Change{Kind: chat.ChangeReact, MessageID: m2.ID, ConversationID: g.ID, UserID: alice.ID, Emoji: "👍", On: true, TS: ts2})
+	if !r2.Changed || r2.PrevTS != ts1 {
+		t.Errorf("second change = changed %v, PrevTS %d; want changed, the first's time %d", r2.Changed, r2.PrevTS, ts1)
+	}
+	if r := f.edit(t, m1, "one!"); r.Changed || r.PrevTS != 0 {
+		t.Errorf("a change that changes nothing = changed %v, PrevTS %d; want neither", r.Changed, r.PrevTS)
+	}
+	if r := f.change(t, chat.Change{Kind: chat.ChangeDelete, MessageID: m1.ID, ConversationID: g.ID, UserID: alice.ID}); !r.Changed || r.PrevTS != ts2 {
+		t.Errorf("third change = changed %v, PrevTS %d; want changed, the second's time %d", r.Changed, r.PrevTS, ts2)
+	}
+}
+
 // testChangeRevs: every change takes the conversation's next rev; a change
 // that changes nothing takes none; history and ChangedMessages show messages
 // as they now are.

@@ -86,6 +86,7 @@ func Run(t *testing.T, open Opener) {
 		{"ChangeDelete", testChangeDelete},
 		{"ChangeNotFound", testChangeNotFound},
 		{"ChangeConcurrent", testChangeConcurrent},
+		{"ChangePrevTS", testChangePrevTS},
 		{"Reactions", testReactions},
 		{"ReactionLimit", testReactionLimit},
 		{"Pins", testPins},
