@@ -56,6 +56,7 @@ type serveConfig struct {
 	authTimeout   time.Duration
 	wsEngine      string
 	coalesce      time.Duration
+	commitWait    time.Duration
 	metricsAddr   string
 	maxText       int
 	largeGroup    int
@@ -124,6 +125,7 @@ func (c *serveConfig) flagSet(getenv func(string) string, stderr io.Writer) *fla
 	fs.DurationVar(&c.drainTimeout, "drain-timeout", envDuration(getenv, "SWITCHBOARD_DRAIN_TIMEOUT", 10*time.Second), "on SIGTERM, how long to wait for clients to reconnect elsewhere (env SWITCHBOARD_DRAIN_TIMEOUT)")
 	fs.DurationVar(&c.authTimeout, "auth-timeout", envDuration(getenv, "SWITCHBOARD_AUTH_TIMEOUT", 10*time.Second), "a WebSocket that sends no auth frame within this is closed (env SWITCHBOARD_AUTH_TIMEOUT)")
 	str(&c.wsEngine, "ws-engine", "SWITCHBOARD_WS_ENGINE", gateway.EnginePoll, "how WebSocket connections are read: poll (one epoll set; an idle connection holds no goroutine; Linux, plain TCP) or gws (a goroutine per connection)")
+	fs.DurationVar(&c.commitWait, "commit-wait", envDuration(getenv, "SWITCHBOARD_COMMIT_WAIT", 20*time.Millisecond), "a message batch that would commit less than this after the previous one started waits for the rest of it, so a steady stream of sends shares commits (waits that gather little stop); 0 commits at once (env SWITCHBOARD_COMMIT_WAIT)")
 	fs.DurationVar(&c.coalesce, "fanout-coalesce", envDuration(getenv, "SWITCHBOARD_FANOUT_COALESCE", 20*time.Millisecond), "a fan-out to 64 or more of a node's connections waits this long before writing, so one write carries several messages; 0 writes at once (env SWITCHBOARD_FANOUT_COALESCE)")
 	str(&c.metricsAddr, "metrics-addr", "SWITCHBOARD_METRICS_ADDR", "", "if set, serve /metrics (Prometheus) and /debug/pprof/ on this address, a listener of its own (keep it private, e.g. 127.0.0.1:9090); off by default, and never on the public port")
 	fs.IntVar(&c.largeGroup, "large-group", int(envFloat(getenv, "SWITCHBOARD_LARGE_GROUP", 1000)), "in a cluster, groups with more members than this travel on a per-group topic (one publish per message); 0 turns topics off (env SWITCHBOARD_LARGE_GROUP)")
@@ -256,6 +258,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		PresenceGrace: cfg.presenceGrace,
 		LargeGroup:    cfg.largeGroup,
 		ReorderWait:   cfg.reorderWait,
+		CommitWait:    cfg.commitWait,
 		Metrics:       m.Core(),
 	})
 	trusted, err := parsePrefixes(cfg.trusted)

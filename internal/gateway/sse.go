@@ -86,6 +86,9 @@ func (r *sseRegistry) users(users []string, except string) []*sseConn {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	var out []*sseConn
+	if len(r.byUser) == 0 {
+		return nil // no stream open: a large fan-out skips a lookup per recipient
+	}
 	for _, u := range users {
 		for c := range r.byUser[u] {
 			if c.id != except {

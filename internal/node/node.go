@@ -29,7 +29,15 @@ type Config struct {
 
 	PresenceGrace time.Duration // default 5s
 	MaxBatch      int           // messages per store transaction, default 4096
-	MemberCache   time.Duration // default 30s
+	// CommitWait spaces commits that come close together: a batch that
+	// would start less than CommitWait after the previous one started
+	// waits for the rest of it, and takes what arrives meanwhile (up to
+	// MaxBatch). A message after a quiet spell commits at once; under a
+	// steady stream of sends each commit carries several. Waits that
+	// gather nothing (senders waiting for their acks) stop; see pacer.
+	// 0 never waits.
+	CommitWait  time.Duration
+	MemberCache time.Duration // default 30s
 	// LargeGroup is the member count above which a group's events travel
 	// on its topic (when the Bus is a chat.TopicBus) instead of one envelope
 	// per node with recipients. 0 turns topics off.

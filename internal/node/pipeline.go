@@ -61,6 +61,7 @@ func (n *Node) next() (p *pending, ok bool) {
 // senders share one transaction (group commit).
 func (n *Node) writeLoop() {
 	defer close(n.dispatch)
+	pace := newPacer(n.cfg.CommitWait)
 	for {
 		p, ok := n.next()
 		if !ok {
@@ -76,9 +77,33 @@ func (n *Node) writeLoop() {
 				break fill
 			}
 		}
+		if d := pace.delay(time.Now()); d > 0 && len(batch) < n.cfg.MaxBatch {
+			had := len(batch)
+			batch = n.gather(batch, d)
+			pace.waited(len(batch)-had, time.Now())
+		}
+		pace.committing(time.Now())
 		n.commit(batch)
 		n.dispatch <- batch
 	}
+}
+
+// gather adds to batch what is queued within d, until the batch is full or
+// the node is stopping (a stopping node commits what it has at once).
+func (n *Node) gather(batch []*pending, d time.Duration) []*pending {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for len(batch) < n.cfg.MaxBatch {
+		select {
+		case q := <-n.queue:
+			batch = append(batch, q)
+		case <-t.C:
+			return batch
+		case <-n.stopping:
+			return batch
+		}
+	}
+	return batch
 }
 
 // commit stores a batch in one transaction and sets each message's outcome.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/switchboard-chat/switchboard/internal/chat"
 	"github.com/switchboard-chat/switchboard/internal/inmem"
@@ -79,5 +80,51 @@ func TestBatchesStopAtMaxBatch(t *testing.T) {
 		if seq != int64(i+1) {
 			t.Fatalf("send %d got seq %d; want %d (seqs %v)", i, seq, i+1, seqs)
 		}
+	}
+}
+
+// TestCommitWaitGathers: with CommitWait, a message that follows a commit
+// closely waits for more and commits with them (here until MaxBatch fills,
+// as the wait is an hour); a stopping node commits what waits at once.
+func TestCommitWaitGathers(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	gated := &gatedStore{Store: st, gate: make(chan struct{})}
+	close(gated.gate)
+	presence := inmem.NewPresence("n1")
+	rt := node.New(node.Config{Store: gated, Presence: presence, Bus: inmem.NewBus("n1"), NodeID: "n1", MaxBatch: 4, CommitWait: time.Hour})
+	svc := startService(t, st, presence, rt, newJournal())
+	ann, bob := signup(t, svc, "ann"), signup(t, svc, "bob")
+
+	send := func(i int) <-chan error {
+		done := make(chan error, 1)
+		svc.Send(ctx, ann, chat.SendRequest{ToUser: bob.Username, Text: fmt.Sprint(i), ClientMsgID: fmt.Sprint(i)},
+			func(_ chat.Message, err error) { done <- err })
+		return done
+	}
+	if err := <-send(0); err != nil { // the first commit has nothing to follow
+		t.Fatal(err)
+	}
+	first := send(1)
+	select {
+	case err := <-first:
+		t.Fatalf("a message right after a commit was answered (%v) before the wait was over", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	rest := []<-chan error{first, send(2), send(3), send(4)}
+	for i, done := range rest {
+		if err := <-done; err != nil {
+			t.Fatalf("send %d: %v", i+1, err)
+		}
+	}
+	last := send(5)
+	rt.Stop()
+	if err := <-last; err != nil {
+		t.Fatalf("the message waiting at stop: %v", err)
+	}
+	gated.mu.Lock()
+	defer gated.mu.Unlock()
+	if want := []int{1, 4, 1}; fmt.Sprint(gated.sizes) != fmt.Sprint(want) {
+		t.Errorf("batches %v; want %v", gated.sizes, want)
 	}
 }
