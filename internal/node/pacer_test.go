@@ -1,7 +1,6 @@
 package node
 
 import (
-	"slices"
 	"testing"
 	"time"
 )
@@ -51,7 +50,7 @@ func TestPacer(t *testing.T) {
 			p := newPacer(tc.wait)
 			for i, s := range tc.steps {
 				if s.commit >= 0 {
-					p.committing(ms(s.commit), slices.Values([]string{"a", "a"})) // a pipelining sender: no lockstep
+					p.committing(ms(s.commit))
 				}
 				got := p.delay(ms(s.ask))
 				if got != s.want {
@@ -60,50 +59,6 @@ func TestPacer(t *testing.T) {
 				if got > 0 {
 					p.waited(s.gathered, ms(s.ask).Add(got))
 				}
-			}
-		})
-	}
-}
-
-// TestPacerLockstep: a batch is complete once it holds a message of every
-// sender of the previous batch, if each of those had one message in it and
-// there were at most maxLockstep of them.
-func TestPacerLockstep(t *testing.T) {
-	many := make([]string, maxLockstep+1)
-	for i := range many {
-		many[i] = string(rune('A' + i))
-	}
-	for _, tc := range []struct {
-		name string
-		prev []string
-		next []string
-		want []bool // complete after each of next
-	}{
-		{"one sequential sender", []string{"a"}, []string{"a"}, []bool{true}},
-		{"three in lockstep", []string{"a", "b", "c"}, []string{"b", "x", "a", "c"}, []bool{false, false, false, true}},
-		{"twice from one is no lockstep", []string{"a", "b", "a"}, []string{"a", "b"}, []bool{false, false}},
-		{"too many senders to keep", many, many, make([]bool, len(many))},
-		{"a repeat counts once", []string{"a", "b"}, []string{"a", "a", "b"}, []bool{false, false, true}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			p := newPacer(20 * time.Millisecond)
-			p.start()
-			if p.complete() {
-				t.Fatal("complete before any batch")
-			}
-			p.committing(time.Now(), slices.Values(tc.prev))
-			p.start()
-			for i, id := range tc.next {
-				p.saw(id)
-				if got := p.complete(); got != tc.want[i] {
-					t.Fatalf("after %s (%d): complete %v; want %v", id, i, got, tc.want[i])
-				}
-			}
-			// The next batch starts afresh, from this one's senders.
-			p.committing(time.Now(), slices.Values([]string{"z"}))
-			p.start()
-			if p.complete() {
-				t.Fatal("complete at the start of a batch")
 			}
 		})
 	}

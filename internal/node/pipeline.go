@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"iter"
 	"time"
 
 	"github.com/switchboard-chat/switchboard/internal/chat"
@@ -78,45 +77,26 @@ func (n *Node) writeLoop() {
 				break fill
 			}
 		}
-		pace.start()
-		for _, q := range batch {
-			pace.saw(q.conn.ConnID)
-		}
-		if d := pace.delay(time.Now()); d > 0 && len(batch) < n.cfg.MaxBatch && !pace.complete() {
+		if d := pace.delay(time.Now()); d > 0 && len(batch) < n.cfg.MaxBatch {
 			had := len(batch)
-			batch = n.gather(batch, d, pace)
+			batch = n.gather(batch, d)
 			pace.waited(len(batch)-had, time.Now())
 		}
-		pace.committing(time.Now(), senders(batch))
+		pace.committing(time.Now())
 		n.commit(batch)
 		n.dispatch <- batch
 	}
 }
 
-// senders yields the connection id of each message of batch.
-func senders(batch []*pending) iter.Seq[string] {
-	return func(yield func(string) bool) {
-		for _, q := range batch {
-			if !yield(q.conn.ConnID) {
-				return
-			}
-		}
-	}
-}
-
-// gather adds to batch what is queued within d, until the batch is full,
-// the pacer sees the senders in lockstep all in, or the node is stopping
-// (a stopping node commits what it has at once).
-func (n *Node) gather(batch []*pending, d time.Duration, pace *pacer) []*pending {
+// gather adds to batch what is queued within d, until the batch is full or
+// the node is stopping (a stopping node commits what it has at once).
+func (n *Node) gather(batch []*pending, d time.Duration) []*pending {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	for len(batch) < n.cfg.MaxBatch {
 		select {
 		case q := <-n.queue:
 			batch = append(batch, q)
-			if pace.saw(q.conn.ConnID); pace.complete() {
-				return batch
-			}
 		case <-t.C:
 			return batch
 		case <-n.stopping:

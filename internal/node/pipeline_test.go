@@ -85,9 +85,7 @@ func TestBatchesStopAtMaxBatch(t *testing.T) {
 
 // TestCommitWaitGathers: with CommitWait, a message that follows a commit
 // closely waits for more and commits with them (here until MaxBatch fills,
-// as the wait is an hour); a stopping node commits what waits at once. Each
-// message comes from another connection, so none is in lockstep with the
-// previous batch (TestPacerLockstep).
+// as the wait is an hour); a stopping node commits what waits at once.
 func TestCommitWaitGathers(t *testing.T) {
 	ctx := context.Background()
 	st := openStore(t)
@@ -100,9 +98,7 @@ func TestCommitWaitGathers(t *testing.T) {
 
 	send := func(i int) <-chan error {
 		done := make(chan error, 1)
-		c := ann
-		c.ConnID = fmt.Sprint(ann.ConnID, i) // devices: none waits on another's ack
-		svc.Send(ctx, c, chat.SendRequest{ToUser: bob.Username, Text: fmt.Sprint(i), ClientMsgID: fmt.Sprint(i)},
+		svc.Send(ctx, ann, chat.SendRequest{ToUser: bob.Username, Text: fmt.Sprint(i), ClientMsgID: fmt.Sprint(i)},
 			func(_ chat.Message, err error) { done <- err })
 		return done
 	}
