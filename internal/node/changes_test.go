@@ -2,51 +2,19 @@ package node_test
 
 import (
 	"context"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/switchboard-chat/switchboard/internal/chat"
 	"github.com/switchboard-chat/switchboard/internal/inmem"
 )
 
-// updates is a Deliverer that keeps the update events it is given.
-type updates struct {
-	mu  sync.Mutex
-	evs []chat.Event
-}
-
-func (u *updates) Deliver(ev *chat.Event) {
-	if ev.Kind != chat.EventUpdate {
-		return
-	}
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	u.evs = append(u.evs, chat.Event{Kind: ev.Kind, Message: ev.Message, PrevTS: ev.PrevTS})
-}
-
-func (u *updates) wait(t *testing.T, n int) []chat.Event {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		u.mu.Lock()
-		got := append([]chat.Event(nil), u.evs...)
-		u.mu.Unlock()
-		if len(got) >= n {
-			return got
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d updates pushed", len(got), n)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // TestUpdatesCarryPrevTS: an update event carries when its conversation's
 // previous change was made, so that a node hearing it before an earlier
 // update from another node holds it in rev order (see sequencer).
 func TestUpdatesCarryPrevTS(t *testing.T) {
-	u := &updates{}
+	u := keep(chat.EventUpdate, func(ev *chat.Event) chat.Event {
+		return chat.Event{Kind: ev.Kind, Message: ev.Message, PrevTS: ev.PrevTS}
+	})
 	svc, _, _ := setup(t, inmem.NewBus("n1"), 0, u)
 	ctx := context.Background()
 	owner, member := signup(t, svc, "owner"), signup(t, svc, "member")

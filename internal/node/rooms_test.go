@@ -2,7 +2,6 @@ package node_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -10,42 +9,10 @@ import (
 	"github.com/switchboard-chat/switchboard/internal/inmem"
 )
 
-// rooms is a Deliverer that keeps the room events.
-type rooms struct {
-	mu  sync.Mutex
-	evs []chat.RoomEvent
-}
-
-func (r *rooms) Deliver(ev *chat.Event) {
-	if ev.Kind != chat.EventRoom {
-		return
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.evs = append(r.evs, *ev.Room)
-}
-
-// wait returns the room events once there are n of them.
-func (r *rooms) wait(t *testing.T, n int) []chat.RoomEvent {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		r.mu.Lock()
-		evs := append([]chat.RoomEvent(nil), r.evs...)
-		r.mu.Unlock()
-		if len(evs) >= n {
-			return evs
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Fatalf("fewer than %d room events", n)
-	return nil
-}
-
 // A watched room counts its online members from presence and member
 // events, one room event per change; an unwatched room costs nothing.
 func TestRoomCounts(t *testing.T) {
-	d := &rooms{}
+	d := keep(chat.EventRoom, func(ev *chat.Event) chat.RoomEvent { return *ev.Room })
 	svc, _, _ := setup(t, inmem.NewBus("n1"), 0, d)
 	ctx := context.Background()
 	owner, ann, ben, cat := signup(t, svc, "owner"), signup(t, svc, "ann"), signup(t, svc, "ben"), signup(t, svc, "cat")
