@@ -77,7 +77,7 @@ func (n *Node) writeLoop() {
 				break fill
 			}
 		}
-		if d := pace.delay(time.Now()); d > 0 && len(batch) < n.cfg.MaxBatch {
+		if d := pace.delay(time.Now()); d > 0 && len(batch) < min(waitBelow, n.cfg.MaxBatch) {
 			had := len(batch)
 			batch = n.gather(batch, d)
 			pace.waited(len(batch)-had, time.Now())
@@ -87,6 +87,11 @@ func (n *Node) writeLoop() {
 		n.dispatch <- batch
 	}
 }
+
+// waitBelow is the batch size from which a commit does not wait for more
+// (CommitWait): that many already share its fixed cost, and under a closed
+// loop, where batches are this large, a wait would leave the store idle.
+const waitBelow = 32
 
 // gather adds to batch what is queued within d, until the batch is full or
 // the node is stopping (a stopping node commits what it has at once).

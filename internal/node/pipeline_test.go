@@ -16,12 +16,16 @@ import (
 // the batch sizes it was given.
 type gatedStore struct {
 	chat.Store
-	gate  chan struct{}
-	mu    sync.Mutex
-	sizes []int
+	gate    chan struct{}
+	mu      sync.Mutex
+	entered int // AppendMessages calls, counted before the gate
+	sizes   []int
 }
 
 func (g *gatedStore) AppendMessages(ctx context.Context, batch []*chat.Append) error {
+	g.mu.Lock()
+	g.entered++
+	g.mu.Unlock()
 	<-g.gate
 	g.mu.Lock()
 	g.sizes = append(g.sizes, len(batch))
@@ -125,6 +129,60 @@ func TestCommitWaitGathers(t *testing.T) {
 	gated.mu.Lock()
 	defer gated.mu.Unlock()
 	if want := []int{1, 4, 1}; fmt.Sprint(gated.sizes) != fmt.Sprint(want) {
+		t.Errorf("batches %v; want %v", gated.sizes, want)
+	}
+}
+
+// TestCommitWaitSkipsLargeBatches: a batch that is already large commits
+// without waiting, however soon after the previous commit: under a closed
+// loop a wait would only leave the store idle.
+func TestCommitWaitSkipsLargeBatches(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	gated := &gatedStore{Store: st, gate: make(chan struct{})}
+	presence := inmem.NewPresence("n1")
+	rt := node.New(node.Config{Store: gated, Presence: presence, Bus: inmem.NewBus("n1"), NodeID: "n1", CommitWait: time.Hour})
+	svc := startService(t, st, presence, rt, newJournal())
+	ann, bob := signup(t, svc, "ann"), signup(t, svc, "bob")
+
+	const queued = 40
+	acks := make(chan error, queued+1)
+	send := func(i int) {
+		c := ann
+		c.ConnID = fmt.Sprint(ann.ConnID, i)
+		svc.Send(ctx, c, chat.SendRequest{ToUser: bob.Username, Text: fmt.Sprint(i), ClientMsgID: fmt.Sprint(i)},
+			func(_ chat.Message, err error) { acks <- err })
+	}
+	send(0)
+	// The first message is in the store, alone, before the rest queue.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		gated.mu.Lock()
+		in := gated.entered
+		gated.mu.Unlock()
+		if in == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first batch never reached the store")
+		}
+	}
+	for i := 1; i <= queued; i++ {
+		send(i)
+	}
+	close(gated.gate)
+	for i := 0; i <= queued; i++ {
+		select {
+		case err := <-acks:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d of %d sends answered: a large batch waited", i, queued+1)
+		}
+	}
+	gated.mu.Lock()
+	defer gated.mu.Unlock()
+	if want := []int{1, queued}; fmt.Sprint(gated.sizes) != fmt.Sprint(want) {
 		t.Errorf("batches %v; want %v", gated.sizes, want)
 	}
 }
