@@ -69,8 +69,12 @@ func TestOfflineDeviceSeesChangesAfterOneSync(t *testing.T) {
 		defer mu.Unlock()
 		switch f.Type {
 		case wire.TypeMessage:
-			tr.Observe(*f.Msg)
-			order = append(order, fmt.Sprintf("message %d", f.Msg.Seq))
+			// Message 4's live push can reach this device after its cursors
+			// were read and before its sync began, so the sync sends it too;
+			// the tracker drops the copy by seq, as every client must.
+			if dup, _ := tr.Observe(*f.Msg); !dup {
+				order = append(order, fmt.Sprintf("message %d", f.Msg.Seq))
+			}
 		case wire.TypeUpdate:
 			if dup, _ := tr.ObserveUpdate(f.Conversation, f.Rev); dup {
 				t.Errorf("update rev %d twice", f.Rev)
@@ -105,7 +109,7 @@ func TestOfflineDeviceSeesChangesAfterOneSync(t *testing.T) {
 		t.Fatalf("sync ack conversations = %+v; want last_rev 3", convs)
 	}
 	tr.StartRev(conv, convs[0].LastRev)
-	if st := tr.Stats(); tr.Rev(conv) != 3 || tr.Cursor(conv) != late.Seq || st.UpdateGaps != 0 || st.Duplicates != 0 {
+	if st := tr.Stats(); tr.Rev(conv) != 3 || tr.Cursor(conv) != late.Seq || st.UpdateGaps != 0 || st.Duplicates > 1 || st.UpdateDups != 0 {
 		t.Errorf("tracker rev %d, cursor %d, stats %+v", tr.Rev(conv), tr.Cursor(conv), st)
 	}
 
