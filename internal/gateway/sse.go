@@ -85,10 +85,10 @@ func (r *sseRegistry) remove(c *sseConn) {
 func (r *sseRegistry) users(users []string, except string) []*sseConn {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	var out []*sseConn
 	if len(r.byUser) == 0 {
 		return nil // no stream open: a large fan-out skips a lookup per recipient
 	}
+	var out []*sseConn
 	for _, u := range users {
 		for c := range r.byUser[u] {
 			if c.id != except {

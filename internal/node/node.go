@@ -32,10 +32,11 @@ type Config struct {
 	// CommitWait spaces commits that come close together: a batch that
 	// would start less than CommitWait after the previous one started
 	// waits for the rest of it, and takes what arrives meanwhile (up to
-	// MaxBatch). A message after a quiet spell commits at once; under a
-	// steady stream of sends each commit carries several. Waits that
-	// gather nothing (senders waiting for their acks) stop; see pacer.
-	// 0 never waits.
+	// MaxBatch). A message after a quiet spell commits at once, and so
+	// does a batch that already holds waitBelow messages; under a steady
+	// stream of sends each commit carries several. Waits that gather
+	// little (senders waiting for their acks) stop; see pacer. 0 never
+	// waits.
 	CommitWait  time.Duration
 	MemberCache time.Duration // default 30s
 	// LargeGroup is the member count above which a group's events travel

@@ -15,19 +15,23 @@ import "time"
 // while that is under worthMin messages (a few senders in lockstep gather
 // one another and little else), trying again once per probe period.
 type pacer struct {
-	wait  time.Duration
-	probe time.Duration
+	wait time.Duration
 
 	last  time.Time // when the previous commit started
 	worth float64   // moving average of the messages a wait gathered
 	retry time.Time // with worth under worthMin, when to try waiting again
 }
 
-// worthMin is how many messages a wait must gather, on average, to go on.
-const worthMin = 2
+const (
+	// worthMin is how many messages a wait must gather, on average, to go on.
+	worthMin = 2
+	// probe is how long the pacer stops waiting once waits fell under
+	// worthMin, before it tries one again.
+	probe = time.Second
+)
 
 func newPacer(wait time.Duration) *pacer {
-	return &pacer{wait: wait, probe: time.Second, worth: worthMin}
+	return &pacer{wait: wait, worth: worthMin}
 }
 
 // delay is how long the writer should wait at now for more messages
@@ -47,7 +51,7 @@ func (p *pacer) delay(now time.Time) time.Duration {
 func (p *pacer) waited(n int, now time.Time) {
 	p.worth = (p.worth + float64(n)) / 2
 	if p.worth < worthMin {
-		p.retry = now.Add(p.probe)
+		p.retry = now.Add(probe)
 	}
 }
 
