@@ -44,9 +44,9 @@ type AccountStore interface {
 	// Counts returns how many users (not deleted), conversations and
 	// messages the store holds.
 	Counts(ctx context.Context) (Counts, error)
-	// SentMessages lists the messages userID sent, in id order, at most
-	// limit, with ids above after ("" for the first).
-	SentMessages(ctx context.Context, userID, after string, limit int) ([]Message, error)
+	// SentMessages lists the messages userID sent, by conversation id and
+	// then seq, at most limit, from after (the zero value for the first).
+	SentMessages(ctx context.Context, userID string, after SentCursor, limit int) ([]Message, error)
 	// UserMedia lists the uploads of userID, oldest first.
 	UserMedia(ctx context.Context, userID string) ([]Media, error)
 }

@@ -36,9 +36,21 @@ func (s *Service) ExportAccount(ctx context.Context, sess Session) (Export, erro
 	return Export{User: u, Conversations: cs, Media: ms}, nil
 }
 
-// ExportMessages pages through the messages the caller sent, in id order:
-// at most MaxExportPage after the id after ("" for the first).
-func (s *Service) ExportMessages(ctx context.Context, sess Session, after string) ([]Message, error) {
+// SentCursor is where a page of a user's sent messages starts: after the
+// message seq of conversation ConversationID. The zero value is the start.
+//
+// The pages go by conversation, then seq, not by message id: a store finds
+// a user's messages through the conversations the user sent into (a row
+// written once per sender and conversation) instead of an index on
+// (sender, id), which every message would cost an insert.
+type SentCursor struct {
+	ConversationID string
+	Seq            int64
+}
+
+// ExportMessages pages through the messages the caller sent, by
+// conversation and then oldest first: at most MaxExportPage from after.
+func (s *Service) ExportMessages(ctx context.Context, sess Session, after SentCursor) ([]Message, error) {
 	as, err := s.accounts()
 	if err != nil {
 		return nil, err

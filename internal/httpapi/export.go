@@ -52,7 +52,7 @@ func writeExport(ctx context.Context, svc *chat.Service, sess chat.Session, ex c
 	}
 	enc := json.NewEncoder(f)
 	var n int64
-	for after := ""; ; {
+	for after := (chat.SentCursor{}); ; {
 		ms, err := svc.ExportMessages(ctx, sess, after)
 		if err != nil {
 			return err
@@ -66,7 +66,8 @@ func writeExport(ctx context.Context, svc *chat.Service, sess chat.Session, ex c
 			}
 		}
 		n += int64(len(ms))
-		after = ms[len(ms)-1].ID
+		last := ms[len(ms)-1]
+		after = chat.SentCursor{ConversationID: last.ConversationID, Seq: last.Seq}
 	}
 	man := wire.ExportManifest{Format: 1, ExportedAt: time.Now().UnixMilli(), User: encode.Self(ex.User), Messages: n,
 		Conversations: make([]wire.ExportConversation, len(ex.Conversations)), Media: make([]wire.ExportMedia, len(ex.Media))}

@@ -161,18 +161,53 @@ func (s *Store) Counts(ctx context.Context) (chat.Counts, error) {
 	return c, dbErr(err)
 }
 
-// SentMessages lists the messages userID sent, in id order, after an id.
-func (s *Store) SentMessages(ctx context.Context, userID, after string, limit int) ([]chat.Message, error) {
-	rows, err := s.pool.Query(ctx, "SELECT "+messageColumns+` FROM messages m JOIN users u ON u.id = m.sender_id
-		WHERE m.sender_id = $1 AND m.id > $2 ORDER BY m.id LIMIT $3`, userID, after, limit)
+// SentMessages lists the messages userID sent, by conversation id (as
+// bytes: conversation_senders.conversation_id is in the "C" collation) and
+// then seq, from after: conversation by conversation of those it sent
+// into, each from the seq of its first message there, until limit. One
+// query a conversation keeps a page's cost at limit rows and the
+// conversations it passes; a single join would leave the planner sorting
+// every conversation's rows before the limit.
+func (s *Store) SentMessages(ctx context.Context, userID string, after chat.SentCursor, limit int) ([]chat.Message, error) {
+	type from struct {
+		conv string
+		seq  int64
+	}
+	rows, err := s.pool.Query(ctx, `SELECT conversation_id, first_seq FROM conversation_senders
+		WHERE sender_id = $1 AND conversation_id >= $2 ORDER BY conversation_id`, userID, after.ConversationID)
 	if err != nil {
 		return nil, dbErr(err)
 	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (chat.Message, error) { return scanMessage(row) })
-	if out == nil {
-		out = []chat.Message{}
+	convs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (from, error) {
+		var f from
+		err := row.Scan(&f.conv, &f.seq)
+		return f, err
+	})
+	if err != nil {
+		return nil, dbErr(err)
 	}
-	return out, dbErr(err)
+	out := []chat.Message{}
+	for _, c := range convs {
+		if len(out) >= limit {
+			break
+		}
+		past := c.seq - 1
+		if c.conv == after.ConversationID {
+			past = max(past, after.Seq)
+		}
+		rows, err := s.pool.Query(ctx, "SELECT "+messageColumns+` FROM messages m JOIN users u ON u.id = m.sender_id
+			WHERE m.conversation_id = $1 AND m.seq > $2 AND m.sender_id = $3 ORDER BY m.seq LIMIT $4`,
+			c.conv, past, userID, limit-len(out))
+		if err != nil {
+			return nil, dbErr(err)
+		}
+		ms, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (chat.Message, error) { return scanMessage(row) })
+		if err != nil {
+			return nil, dbErr(err)
+		}
+		out = append(out, ms...)
+	}
+	return out, nil
 }
 
 // UserMedia lists the uploads of userID, oldest first.

@@ -63,6 +63,10 @@ const (
 		SET read_seq = greatest(m.read_seq, v.seq), delivered_seq = greatest(m.delivered_seq, v.seq)
 		FROM unnest($1::text[], $2::text[], $3::bigint[]) AS v(conversation_id, user_id, seq)
 		WHERE m.conversation_id = v.conversation_id AND m.user_id = v.user_id`
+	// Once per sender and conversation ever; after that the primary key
+	// finds the row and nothing is written.
+	sqlSentInto = `INSERT INTO conversation_senders (sender_id, conversation_id, first_seq)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) ON CONFLICT DO NOTHING`
 )
 
 // messageColumns selects a message m with its sender's username from u.
@@ -296,10 +300,11 @@ func (s *Store) appendOnce(ctx context.Context, batch []*chat.Append, lookup boo
 
 	// Number the batch in submission order.
 	var (
-		ins      insertArrays
-		inBatch  = make(map[pair]*chat.Append)
-		convTS   = make(map[string]int64)
-		senderTo = make(map[pair]int64)
+		ins        insertArrays
+		inBatch    = make(map[pair]*chat.Append)
+		convTS     = make(map[string]int64)
+		senderTo   = make(map[pair]int64)
+		senderFrom = make(map[pair]int64)
 	)
 	for _, a := range batch {
 		m := a.Message
@@ -348,7 +353,11 @@ func (s *Store) appendOnce(ctx context.Context, batch []*chat.Append, lookup boo
 				append(ins.mentionUser, u), append(ins.mentionSeq, m.Seq)
 		}
 		convTS[m.ConversationID] = max(convTS[m.ConversationID], m.TS)
-		senderTo[pair{m.ConversationID, m.SenderID}] = m.Seq
+		sp := pair{m.ConversationID, m.SenderID}
+		senderTo[sp] = m.Seq
+		if _, ok := senderFrom[sp]; !ok {
+			senderFrom[sp] = m.Seq
+		}
 	}
 
 	b = &pgx.Batch{}
@@ -365,11 +374,12 @@ func (s *Store) appendOnce(ctx context.Context, batch []*chat.Append, lookup boo
 		}
 		b.Queue(sqlAdvanceConversations, cID, cSeq, cTS)
 		var mConv, mUser []string
-		var mSeq []int64
+		var mSeq, mFirst []int64
 		for p, seq := range senderTo {
-			mConv, mUser, mSeq = append(mConv, p.a), append(mUser, p.b), append(mSeq, seq)
+			mConv, mUser, mSeq, mFirst = append(mConv, p.a), append(mUser, p.b), append(mSeq, seq), append(mFirst, senderFrom[p])
 		}
 		b.Queue(sqlAdvanceSenders, mConv, mUser, mSeq)
+		b.Queue(sqlSentInto, mUser, mConv, mFirst)
 	}
 	outboxN := s.queueOutbox(b, &ins)
 	b.Queue("COMMIT")
@@ -382,7 +392,7 @@ func (s *Store) appendOnce(ctx context.Context, batch []*chat.Append, lookup boo
 			if n := tag.RowsAffected(); n != int64(len(ins.conv)) {
 				return fmt.Errorf("inserted %d messages of %d", n, len(ins.conv))
 			}
-			execs := 2
+			execs := 3
 			if len(ins.mentionConv) > 0 {
 				execs++
 			}

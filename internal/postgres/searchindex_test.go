@@ -45,6 +45,7 @@ func TestSearchIndexMigration(t *testing.T) {
 		t.Errorf("message_search rows after the migration = %d, %v; want 3", indexed, err)
 	}
 	storetest.CheckMigratedSearch(t, s)
+	storetest.CheckMigratedSenders(t, s)
 }
 
 // TestSearchIndexSlowCommit: a send whose transaction drew its search_id

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"slices"
+	"strings"
 
 	"github.com/switchboard-chat/switchboard/internal/chat"
 	"github.com/switchboard-chat/switchboard/internal/postgres"
@@ -133,8 +134,9 @@ func (s *Store) Counts(ctx context.Context) (chat.Counts, error) {
 }
 
 // SentMessages asks every shard for its first limit messages of userID
-// after the id and keeps the first limit of them all.
-func (s *Store) SentMessages(ctx context.Context, userID, after string, limit int) ([]chat.Message, error) {
+// from after and keeps the first limit of them all. Every shard orders them
+// by conversation id as bytes, then seq, and so does the merge.
+func (s *Store) SentMessages(ctx context.Context, userID string, after chat.SentCursor, limit int) ([]chat.Message, error) {
 	parts := make([][]chat.Message, len(s.shards))
 	err := s.each(ctx, func(ctx context.Context, n int, sh *postgres.Store) error {
 		var err error
@@ -145,7 +147,9 @@ func (s *Store) SentMessages(ctx context.Context, userID, after string, limit in
 		return nil, err
 	}
 	all := slices.Concat(parts...)
-	slices.SortFunc(all, func(a, b chat.Message) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(all, func(a, b chat.Message) int {
+		return cmp.Or(strings.Compare(a.ConversationID, b.ConversationID), cmp.Compare(a.Seq, b.Seq))
+	})
 	if limit >= 0 && len(all) > limit {
 		all = all[:limit]
 	}

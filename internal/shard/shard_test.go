@@ -147,9 +147,24 @@ func TestSameAsOneDatabase(t *testing.T) {
 	}
 	same("SearchGroups", func(s chat.Store) (any, error) { return s.SearchGroups(ctx, "group", 50) })
 	same("Counts", func(s chat.Store) (any, error) { return s.(chat.AccountStore).Counts(ctx) })
-	same("SentMessages", func(s chat.Store) (any, error) {
-		return s.(chat.AccountStore).SentMessages(ctx, w.users[1].ID, "m000050", 30)
-	})
+	for _, u := range w.users {
+		for _, limit := range []int{7, 30} {
+			var after chat.SentCursor
+			for page := 0; page < 100; page++ {
+				var got []chat.Message
+				same(fmt.Sprintf("SentMessages(%s, %+v, %d)", u.Username, after, limit), func(s chat.Store) (any, error) {
+					ms, err := s.(chat.AccountStore).SentMessages(ctx, u.ID, after, limit)
+					got = ms
+					return ms, err
+				})
+				if len(got) == 0 {
+					break
+				}
+				last := got[len(got)-1]
+				after = chat.SentCursor{ConversationID: last.ConversationID, Seq: last.Seq}
+			}
+		}
+	}
 }
 
 // TestAddShard checks that conversations stay on their shard when a shard

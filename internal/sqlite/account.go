@@ -197,10 +197,19 @@ func (s *Store) Counts(ctx context.Context) (chat.Counts, error) {
 	return c, translate(err)
 }
 
-// SentMessages lists the messages userID sent, in id order, after an id.
-func (s *Store) SentMessages(ctx context.Context, userID, after string, limit int) ([]chat.Message, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+messageCols+messageFrom+
-		`WHERE m.sender_id = ? AND m.id > ? ORDER BY m.id LIMIT ?`, userID, after, limit)
+// SentMessages lists the messages userID sent, by conversation id and then
+// seq, from after: conversation by conversation of those it sent into, each
+// from the seq of its first message there.
+func (s *Store) SentMessages(ctx context.Context, userID string, after chat.SentCursor, limit int) ([]chat.Message, error) {
+	// Ordered by cs.conversation_id, not m's: the same order, but this way
+	// SQLite walks the rows in it instead of sorting them all. Within the
+	// cursor's conversation the scan starts past the cursor.
+	rows, err := s.r.QueryContext(ctx, `SELECT `+messageCols+` FROM conversation_senders cs
+		JOIN messages m ON m.conversation_id = cs.conversation_id
+			AND m.seq > iif(cs.conversation_id = ?2, max(?3, cs.first_seq - 1), cs.first_seq - 1)
+		JOIN users u ON u.id = m.sender_id
+		WHERE cs.sender_id = ?1 AND cs.conversation_id >= ?2 AND m.sender_id = ?1
+		ORDER BY cs.conversation_id, m.seq LIMIT ?4`, userID, after.ConversationID, after.Seq, limit)
 	if err != nil {
 		return nil, translate(err)
 	}

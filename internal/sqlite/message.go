@@ -54,11 +54,11 @@ type convCursor struct {
 type senderKey struct{ conv, user string }
 
 // senderPos is a sender in a conversation: whether it is a member, its
-// username, and the highest seq it sent in this batch.
+// username, and the lowest and highest seq it sent in this batch.
 type senderPos struct {
-	member   bool
-	username string
-	seq      int64
+	member     bool
+	username   string
+	first, seq int64
 }
 
 type clientKey struct{ sender, clientMsgID string }
@@ -176,6 +176,9 @@ func (t *appendTx) append(a *chat.Append) error {
 		}
 	}
 	conv.lastSeq, conv.lastTS, conv.dirty = seq, max(conv.lastTS, m.TS), true
+	if sender.first == 0 {
+		sender.first = seq
+	}
 	sender.seq = seq
 	a.Result = m
 	a.Result.Seq = seq
@@ -217,8 +220,10 @@ func (t *appendTx) sender(convID, userID string) (*senderPos, error) {
 	return p, nil
 }
 
-// finish writes the conversations' new last seq and the senders' positions,
-// once per conversation and sender rather than once per message.
+// finish writes the conversations' new last seq and the senders' positions
+// and notes that they sent into the conversation (conversation_senders,
+// written once ever), once per conversation and sender rather than once per
+// message.
 func (t *appendTx) finish(tx *sql.Tx) error {
 	setLast := tx.StmtContext(t.ctx, t.s.stmts.wSetLastSeq)
 	for id, c := range t.convs {
@@ -230,11 +235,15 @@ func (t *appendTx) finish(tx *sql.Tx) error {
 		}
 	}
 	move := tx.StmtContext(t.ctx, t.s.stmts.wMoveSender)
+	sentInto := tx.StmtContext(t.ctx, t.s.stmts.wSentInto)
 	for k, p := range t.senders {
 		if p.seq == 0 {
 			continue
 		}
 		if _, err := move.ExecContext(t.ctx, p.seq, p.seq, k.conv, k.user); err != nil {
+			return err
+		}
+		if _, err := sentInto.ExecContext(t.ctx, k.user, k.conv, p.first); err != nil {
 			return err
 		}
 	}

@@ -39,4 +39,5 @@ func TestSearchIndexMigration(t *testing.T) {
 	}
 	defer s.Close()
 	storetest.CheckMigratedSearch(t, s)
+	storetest.CheckMigratedSenders(t, s)
 }

@@ -46,6 +46,7 @@ type statements struct {
 	wInsertMention   *sql.Stmt
 	wSetLastSeq      *sql.Stmt
 	wMoveSender      *sql.Stmt
+	wSentInto        *sql.Stmt
 	wReadTo          *sql.Stmt
 	wDeliveredTo     *sql.Stmt
 	wState           *sql.Stmt
@@ -87,6 +88,7 @@ func (st *statements) prepare(ctx context.Context, w, r *sql.DB) error {
 		{w, &st.wSetLastSeq, `UPDATE conversations SET last_seq = ?, last_ts = max(last_ts, ?) WHERE id = ?`},
 		{w, &st.wMoveSender, `UPDATE members SET read_seq = max(read_seq, ?), delivered_seq = max(delivered_seq, ?)
 			WHERE conversation_id = ? AND user_id = ?`},
+		{w, &st.wSentInto, `INSERT OR IGNORE INTO conversation_senders (sender_id, conversation_id, first_seq) VALUES (?, ?, ?)`},
 		{w, &st.wReadTo, `UPDATE members SET read_seq = ?, delivered_seq = max(delivered_seq, ?)
 			WHERE conversation_id = ? AND user_id = ? AND read_seq < ?`},
 		{w, &st.wDeliveredTo, `UPDATE members SET delivered_seq = ?

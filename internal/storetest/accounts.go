@@ -3,6 +3,8 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"testing"
 
 	"github.com/switchboard-chat/switchboard/internal/chat"
@@ -244,32 +246,84 @@ func testSentMessagesAndMedia(t *testing.T, f *fixture) {
 	alice, bob := f.user(t, "alice"), f.user(t, "bob")
 	g := f.group(t, "team", alice, bob)
 	d := f.direct(t, alice, bob)
-	var want []string
+	left := f.group(t, "left", bob, alice)
+	gone := f.group(t, "gone", alice, bob)
+	quiet := f.group(t, "quiet", bob, alice) // alice never sends here
+	sent := map[string][]chat.Message{}
+	keep := func(m chat.Message) { sent[m.ConversationID] = append(sent[m.ConversationID], m) }
+	// bob speaks first in d and left, so alice's first seq there is not 1.
+	f.send(t, d.ID, bob, "b first")
+	f.send(t, left.ID, bob, "welcome")
 	for i := range 5 {
-		want = append(want, f.send(t, g.ID, alice, fmt.Sprintf("a%d", i)).ID)
+		keep(f.send(t, g.ID, alice, fmt.Sprintf("a%d", i)))
 		f.send(t, d.ID, bob, fmt.Sprintf("b%d", i))
+		f.send(t, quiet.ID, bob, fmt.Sprintf("q%d", i))
 	}
-	want = append(want, f.send(t, d.ID, alice, "to bob").ID)
-	var got []string
-	after := ""
-	for {
-		ms, err := as.SentMessages(f.ctx, alice.ID, after, 4)
-		if err != nil {
-			t.Fatalf("SentMessages: %v", err)
+	keep(f.send(t, d.ID, alice, "to bob"))
+	keep(f.send(t, left.ID, alice, "bye"))
+	f.send(t, gone.ID, alice, "soon gone")
+	// A batch in which alice's first message in a conversation is not the
+	// batch's first: first_seq is hers, not the batch's.
+	for _, a := range f.append(t, f.msg(g.ID, bob, "b in batch"), f.msg(g.ID, alice, "a in batch"), f.msg(d.ID, alice, "d in batch")) {
+		if a.Err != nil || a.Duplicate {
+			t.Fatalf("append: %v, duplicate %v", a.Err, a.Duplicate)
 		}
-		if len(ms) == 0 {
-			break
+		if a.Result.SenderID == alice.ID {
+			keep(a.Result)
 		}
-		for _, m := range ms {
-			if m.SenderID != alice.ID {
-				t.Errorf("SentMessages gave %s's message %q", m.Sender, m.Text)
+	}
+	// A retry is not listed twice.
+	once := f.msg(g.ID, alice, "once")
+	keep(f.append(t, once)[0].Result)
+	retry := f.msg(g.ID, alice, "once")
+	retry.ClientMsgID = once.ClientMsgID
+	if a := f.append(t, retry)[0]; !a.Duplicate {
+		t.Fatalf("retry: duplicate %v, err %v", a.Duplicate, a.Err)
+	}
+	// Messages in a conversation alice left are still hers; in a deleted
+	// one they are gone.
+	if _, err := f.s.RemoveMember(f.ctx, left.ID, alice.ID); err != nil {
+		t.Fatalf("RemoveMember: %v", err)
+	}
+	if err := f.s.DeleteGroup(f.ctx, gone.ID); err != nil {
+		t.Fatalf("DeleteGroup: %v", err)
+	}
+
+	var want []string
+	for _, c := range slices.Sorted(maps.Keys(sent)) {
+		for _, m := range sent[c] {
+			want = append(want, m.ID)
+		}
+	}
+	for _, limit := range []int{1, 2, 4, 100} {
+		var got []string
+		var after chat.SentCursor
+		for page := 0; page < 50; page++ {
+			ms, err := as.SentMessages(f.ctx, alice.ID, after, limit)
+			if err != nil {
+				t.Fatalf("SentMessages: %v", err)
 			}
-			got = append(got, m.ID)
+			if len(ms) > limit {
+				t.Fatalf("SentMessages(limit %d) gave %d", limit, len(ms))
+			}
+			if len(ms) == 0 {
+				break
+			}
+			for _, m := range ms {
+				if m.SenderID != alice.ID || m.Sender != "alice" {
+					t.Errorf("SentMessages gave %s's message %q", m.Sender, m.Text)
+				}
+				got = append(got, m.ID)
+			}
+			last := ms[len(ms)-1]
+			after = chat.SentCursor{ConversationID: last.ConversationID, Seq: last.Seq}
 		}
-		after = ms[len(ms)-1].ID
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("SentMessages pages of %d = %v; want %v", limit, got, want)
+		}
 	}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("SentMessages pages = %v; want %v", got, want)
+	if ms, err := as.SentMessages(f.ctx, f.user(t, "carol").ID, chat.SentCursor{}, 10); err != nil || len(ms) != 0 {
+		t.Errorf("SentMessages(carol) = %v, %v; want none", ms, err)
 	}
 	put, ok := f.s.(interface {
 		PutMedia(ctx context.Context, m chat.Media) error
