@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -21,7 +22,11 @@ func message(ctx context.Context, q queryer, id string) (chat.Message, error) {
 	if strings.IndexByte(id, 0) >= 0 {
 		return chat.Message{}, chat.Errorf(chat.ENotFound, "no message %q", id)
 	}
-	m, err := scanMessage(q.QueryRow(ctx, "SELECT "+messageColumns+messageFrom+"WHERE m.id = $1", id))
+	// Through message_keys' primary key to the message's (conversation,
+	// seq): messages has no index on id of its own.
+	m, err := scanMessage(q.QueryRow(ctx, "SELECT "+messageColumns+` FROM message_keys k
+		JOIN messages m ON m.conversation_id = k.conversation_id AND m.seq = k.seq
+		JOIN users u ON u.id = m.sender_id WHERE k.id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return chat.Message{}, chat.Errorf(chat.ENotFound, "no message %q", id)
 	} else if err != nil {
@@ -60,7 +65,7 @@ func changeTx(ctx context.Context, tx pgx.Tx, ch chat.Change, res *chat.ChangeRe
 	var convID string
 	var prevTS int64
 	err := tx.QueryRow(ctx, `SELECT c.id, c.last_rev_at FROM conversations c
-		WHERE c.id = (SELECT conversation_id FROM messages WHERE id = $1) FOR NO KEY UPDATE`, ch.MessageID).Scan(&convID, &prevTS)
+		WHERE c.id = (SELECT conversation_id FROM message_keys WHERE id = $1) FOR NO KEY UPDATE`, ch.MessageID).Scan(&convID, &prevTS)
 	if errors.Is(err, pgx.ErrNoRows) || (err == nil && ch.ConversationID != "" && convID != ch.ConversationID) {
 		return chat.Errorf(chat.ENotFound, "no message %q", ch.MessageID)
 	} else if err != nil {
@@ -84,12 +89,19 @@ func changeTx(ctx context.Context, tx pgx.Tx, ch chat.Change, res *chat.ChangeRe
 		return err
 	}
 	res.PrevTS = prevTS
-	if _, err := tx.Exec(ctx, `UPDATE messages SET rev = $1 WHERE id = $2`, rev, m.ID); err != nil {
+	if _, err := tx.Exec(ctx, `UPDATE messages SET rev = $1`+whereKey(2), rev, m.ConversationID, m.Seq, m.TS); err != nil {
 		return err
 	}
 	res.Changed = true
 	res.Message, err = message(ctx, tx, m.ID)
 	return err
+}
+
+// whereKey is the WHERE clause that picks one message by its primary key,
+// (conversation_id, seq, ts), from parameter $n on: ts, the partition key,
+// lets PostgreSQL look in one partition only.
+func whereKey(n int) string {
+	return fmt.Sprintf(" WHERE conversation_id = $%d AND seq = $%d AND ts = $%d", n, n+1, n+2)
 }
 
 // applyChange makes the change itself and reports whether it changed
@@ -100,7 +112,8 @@ func applyChange(ctx context.Context, tx pgx.Tx, m chat.Message, ch chat.Change,
 		if ch.Text == m.Text {
 			return false, nil
 		}
-		_, err := tx.Exec(ctx, `UPDATE messages SET text = $1, edited_at = $2 WHERE id = $3`, []byte(ch.Text), ch.TS, m.ID)
+		_, err := tx.Exec(ctx, `UPDATE messages SET text = $1, edited_at = $2`+whereKey(3), []byte(ch.Text), ch.TS,
+			m.ConversationID, m.Seq, m.TS)
 		return err == nil, err
 	case chat.ChangeDelete:
 		if m.Deleted {
@@ -117,7 +130,7 @@ func applyChange(ctx context.Context, tx pgx.Tx, m chat.Message, ch chat.Change,
 		if ch.On {
 			at = max(ch.TS, 1)
 		}
-		_, err := tx.Exec(ctx, `UPDATE messages SET pinned_at = $1 WHERE id = $2`, at, m.ID)
+		_, err := tx.Exec(ctx, `UPDATE messages SET pinned_at = $1`+whereKey(2), at, m.ConversationID, m.Seq, m.TS)
 		return err == nil, err
 	}
 	return false, chat.Errorf(chat.EBadRequest, "unknown change %q", ch.Kind)
@@ -127,7 +140,7 @@ func applyChange(ctx context.Context, tx pgx.Tx, m chat.Message, ch chat.Change,
 // mentions; its media's upload record goes when no message carries it.
 func deleteMessage(ctx context.Context, tx pgx.Tx, m chat.Message, res *chat.ChangeResult) error {
 	if _, err := tx.Exec(ctx, `UPDATE messages SET text = ''::bytea, deleted = true, pinned_at = 0, mentions = '',
-		reply_to = '', media = NULL WHERE id = $1`, m.ID); err != nil {
+		reply_to = '', media = NULL`+whereKey(1), m.ConversationID, m.Seq, m.TS); err != nil {
 		return err
 	}
 	if _, err := tx.Exec(ctx, `DELETE FROM reactions WHERE message_id = $1`, m.ID); err != nil {
