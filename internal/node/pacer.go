@@ -16,6 +16,7 @@ import "time"
 // one another and little else), trying again once per probe period.
 type pacer struct {
 	wait time.Duration
+	full int // a batch this large commits without waiting
 
 	last  time.Time // when the previous commit started
 	worth float64   // moving average of the messages a wait gathered
@@ -23,6 +24,11 @@ type pacer struct {
 }
 
 const (
+	// waitBelow is the batch size from which a commit does not wait for
+	// more: that many already share its fixed cost, and under a closed
+	// loop, where batches are this large, a wait would leave the store
+	// idle.
+	waitBelow = 32
 	// worthMin is how many messages a wait must gather, on average, to go on.
 	worthMin = 2
 	// probe is how long the pacer stops waiting once waits fell under
@@ -30,14 +36,15 @@ const (
 	probe = time.Second
 )
 
-func newPacer(wait time.Duration) *pacer {
-	return &pacer{wait: wait, worth: worthMin}
+// newPacer paces commits of at most maxBatch messages.
+func newPacer(wait time.Duration, maxBatch int) *pacer {
+	return &pacer{wait: wait, full: min(waitBelow, maxBatch), worth: worthMin}
 }
 
 // delay is how long the writer should wait at now for more messages
-// before committing; 0 means commit at once.
-func (p *pacer) delay(now time.Time) time.Duration {
-	if p.wait <= 0 {
+// before committing a batch of n; 0 means commit at once.
+func (p *pacer) delay(now time.Time, n int) time.Duration {
+	if p.wait <= 0 || n >= p.full {
 		return 0
 	}
 	rest := p.wait - now.Sub(p.last)

@@ -61,7 +61,7 @@ func (n *Node) next() (p *pending, ok bool) {
 // senders share one transaction (group commit).
 func (n *Node) writeLoop() {
 	defer close(n.dispatch)
-	pace := newPacer(n.cfg.CommitWait)
+	pace := newPacer(n.cfg.CommitWait, n.cfg.MaxBatch)
 	for {
 		p, ok := n.next()
 		if !ok {
@@ -77,7 +77,7 @@ func (n *Node) writeLoop() {
 				break fill
 			}
 		}
-		if d := pace.delay(time.Now()); d > 0 && len(batch) < min(waitBelow, n.cfg.MaxBatch) {
+		if d := pace.delay(time.Now(), len(batch)); d > 0 {
 			had := len(batch)
 			batch = n.gather(batch, d)
 			pace.waited(len(batch)-had, time.Now())
@@ -87,11 +87,6 @@ func (n *Node) writeLoop() {
 		n.dispatch <- batch
 	}
 }
-
-// waitBelow is the batch size from which a commit does not wait for more
-// (CommitWait): that many already share its fixed cost, and under a closed
-// loop, where batches are this large, a wait would leave the store idle.
-const waitBelow = 32
 
 // gather adds to batch what is queued within d, until the batch is full or
 // the node is stopping (a stopping node commits what it has at once).
