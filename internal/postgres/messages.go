@@ -129,6 +129,10 @@ func encodeMedia(m *chat.Media) (string, error) {
 // pair is a two-part key: (conversation, user) or (sender, client_msg_id).
 type pair struct{ a, b string }
 
+// span is the first and last seq a sender stored in a conversation in one
+// batch.
+type span struct{ first, last int64 }
+
 // AppendMessages stores a batch in one transaction and sets each Append's
 // Result (with its Seq) or Err. Several nodes may append to the same
 // conversation at once: each transaction locks the rows of its batch's
@@ -300,11 +304,10 @@ func (s *Store) appendOnce(ctx context.Context, batch []*chat.Append, lookup boo
 
 	// Number the batch in submission order.
 	var (
-		ins        insertArrays
-		inBatch    = make(map[pair]*chat.Append)
-		convTS     = make(map[string]int64)
-		senderTo   = make(map[pair]int64)
-		senderFrom = make(map[pair]int64)
+		ins     insertArrays
+		inBatch = make(map[pair]*chat.Append)
+		convTS  = make(map[string]int64)
+		sent    = make(map[pair]*span) // by (conversation, sender)
 	)
 	for _, a := range batch {
 		m := a.Message
@@ -353,10 +356,10 @@ func (s *Store) appendOnce(ctx context.Context, batch []*chat.Append, lookup boo
 				append(ins.mentionUser, u), append(ins.mentionSeq, m.Seq)
 		}
 		convTS[m.ConversationID] = max(convTS[m.ConversationID], m.TS)
-		sp := pair{m.ConversationID, m.SenderID}
-		senderTo[sp] = m.Seq
-		if _, ok := senderFrom[sp]; !ok {
-			senderFrom[sp] = m.Seq
+		if sp := sent[pair{m.ConversationID, m.SenderID}]; sp != nil {
+			sp.last = m.Seq
+		} else {
+			sent[pair{m.ConversationID, m.SenderID}] = &span{first: m.Seq, last: m.Seq}
 		}
 	}
 
@@ -375,8 +378,8 @@ func (s *Store) appendOnce(ctx context.Context, batch []*chat.Append, lookup boo
 		b.Queue(sqlAdvanceConversations, cID, cSeq, cTS)
 		var mConv, mUser []string
 		var mSeq, mFirst []int64
-		for p, seq := range senderTo {
-			mConv, mUser, mSeq, mFirst = append(mConv, p.a), append(mUser, p.b), append(mSeq, seq), append(mFirst, senderFrom[p])
+		for p, sp := range sent {
+			mConv, mUser, mSeq, mFirst = append(mConv, p.a), append(mUser, p.b), append(mSeq, sp.last), append(mFirst, sp.first)
 		}
 		b.Queue(sqlAdvanceSenders, mConv, mUser, mSeq)
 		b.Queue(sqlSentInto, mUser, mConv, mFirst)

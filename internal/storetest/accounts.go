@@ -260,11 +260,13 @@ func testSentMessagesAndMedia(t *testing.T, f *fixture) {
 		f.send(t, quiet.ID, bob, fmt.Sprintf("q%d", i))
 	}
 	keep(f.send(t, d.ID, alice, "to bob"))
-	keep(f.send(t, left.ID, alice, "bye"))
 	f.send(t, gone.ID, alice, "soon gone")
 	// A batch in which alice's first message in a conversation is not the
-	// batch's first: first_seq is hers, not the batch's.
-	for _, a := range f.append(t, f.msg(g.ID, bob, "b in batch"), f.msg(g.ID, alice, "a in batch"), f.msg(d.ID, alice, "d in batch")) {
+	// batch's first (first_seq is hers, not the batch's), and in which she
+	// sends twice into a conversation new to her (first_seq is the first of
+	// the two, not the last).
+	for _, a := range f.append(t, f.msg(g.ID, bob, "b in batch"), f.msg(g.ID, alice, "a in batch"), f.msg(d.ID, alice, "d in batch"),
+		f.msg(left.ID, alice, "hi"), f.msg(left.ID, alice, "bye")) {
 		if a.Err != nil || a.Duplicate {
 			t.Fatalf("append: %v, duplicate %v", a.Err, a.Duplicate)
 		}
